@@ -1,0 +1,52 @@
+// Helpers shared by the binding files (the only code that knows pybind11).
+//  - float_dispatch: run a lambda templated on float/double from a numpy dtype;
+//  - carray<T>: a C-contiguous view of an input (copies only if it must);
+//  - new_array<T>: an uninitialised C-contiguous output.
+// Kernels run inside py::gil_scoped_release; never touch Python objects there.
+#pragma once
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <vector>
+
+#include "common.h"
+
+namespace py = pybind11;
+
+namespace pycnn {
+
+template <typename T>
+using carray = py::array_t<T, py::array::c_style | py::array::forcecast>;
+
+inline std::vector<index_t> shape_of(const py::array& a) {
+  return std::vector<index_t>(a.shape(), a.shape() + a.ndim());
+}
+
+template <typename T>
+carray<T> new_array(const std::vector<index_t>& shape) {
+  return carray<T>(std::vector<py::ssize_t>(shape.begin(), shape.end()));
+}
+
+// Calls f(T{}) with T = float or double, matching a's dtype; TypeError otherwise.
+template <typename F>
+auto float_dispatch(const py::array& a, const char* op, const char* arg, F&& f) {
+  if (py::isinstance<py::array_t<float>>(a)) return f(float{});
+  if (py::isinstance<py::array_t<double>>(a)) return f(double{});
+  throw py::type_error(msg(op, ": ", arg, " must be float32 or float64, got dtype ",
+                           std::string(py::str(a.dtype())), " with shape ",
+                           shape_str(shape_of(a))));
+}
+
+inline void check_ndim(const py::array& a, int ndim, const char* op, const char* arg) {
+  PYCNN_CHECK(a.ndim() == ndim, op, ": ", arg, " must be ", ndim, "-D, got shape ",
+              shape_str(shape_of(a)));
+}
+
+}  // namespace pycnn
+
+// Each op family registers itself from its own file (csrc/bind/<family>.cpp).
+void bind_gemm(py::module_& m);
+void bind_conv(py::module_& m);
+void bind_pool(py::module_& m);
+void bind_norm(py::module_& m);

@@ -1,0 +1,96 @@
+"""Tensor constructors and the global random generator (``pycnn.manual_seed``)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ._backend import backend, canonical_device
+from .tensor import Tensor, _as_tensor_args, _default_dtype, canonical_dtype
+
+_generator = np.random.default_rng()
+
+
+def manual_seed(seed: int):
+    """Seed every random op in pycnn (randn, rand, init, dropout, shuffling)."""
+    global _generator
+    _generator = np.random.default_rng(int(seed))
+    return _generator
+
+
+def default_generator() -> np.random.Generator:
+    return _generator
+
+
+def _make(array, dtype, device, requires_grad):
+    device = canonical_device(device)
+    backend(device)
+    t = Tensor._wrap(np.ascontiguousarray(array, dtype=canonical_dtype(dtype) or _default_dtype), device)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def _size(size):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    for s in size:
+        if not isinstance(s, (int, np.integer)) or s < 0:
+            raise ValueError(f"expected a size of non-negative ints, got {tuple(size)}")
+    return tuple(int(s) for s in size)
+
+
+def tensor(data, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    """A new tensor copying `data` (scalar, nested list, numpy array of any strides)."""
+    return Tensor(_as_tensor_args(data), dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    return Tensor(array, dtype=array.dtype)
+
+
+def zeros(*size, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    return _make(np.zeros(_size(size)), dtype, device, requires_grad)
+
+
+def ones(*size, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    return _make(np.ones(_size(size)), dtype, device, requires_grad)
+
+
+def full(size, fill_value, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    return _make(np.full(_size((size,)), fill_value), dtype, device, requires_grad)
+
+
+def zeros_like(t, dtype=None, requires_grad=False) -> Tensor:
+    return zeros(t.shape, dtype=dtype or t.dtype, device=t.device, requires_grad=requires_grad)
+
+
+def ones_like(t, dtype=None, requires_grad=False) -> Tensor:
+    return ones(t.shape, dtype=dtype or t.dtype, device=t.device, requires_grad=requires_grad)
+
+
+def randn(*size, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    """Standard normal samples."""
+    return _make(_generator.standard_normal(_size(size)), dtype, device, requires_grad)
+
+
+def rand(*size, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    """Uniform samples on [0, 1)."""
+    return _make(_generator.random(_size(size)), dtype, device, requires_grad)
+
+
+def randint(low, high=None, size=(), dtype="int64", device="cpu") -> Tensor:
+    if high is None:
+        low, high = 0, low
+    return _make(_generator.integers(low, high, size=_size((size,))), dtype, device, False)
+
+
+def randperm(n, device="cpu") -> Tensor:
+    return _make(_generator.permutation(int(n)), "int64", device, False)
+
+
+def arange(start, end=None, step=1, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise ValueError("arange: step must be nonzero")
+    values = np.arange(start, end, step)
+    if dtype is None:
+        dtype = "int64" if all(isinstance(v, (int, np.integer)) for v in (start, end, step)) else _default_dtype
+    return _make(values, dtype, device, requires_grad)

@@ -1,0 +1,9 @@
+"""pycnn.functional: stateless ops, named and defaulted as ``torch.nn.functional``.
+
+Each op family lives in its own file: _basic (activations, linear, losses,
+dropout), _conv, _pool, _norm.
+"""
+from ._basic import *  # noqa: F401,F403
+from ._conv import *  # noqa: F401,F403
+from ._pool import *  # noqa: F401,F403
+from ._norm import *  # noqa: F401,F403

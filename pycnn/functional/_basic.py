@@ -1,0 +1,221 @@
+"""Activations, linear, losses and dropout (torch.nn.functional names and defaults)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import ops
+from ..creation import default_generator
+from ..ops import gemm, log_softmax, require_float, softmax, unbroadcast  # noqa: F401
+from ..tensor import Function, Tensor, is_floating
+
+__all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax", "linear",
+           "nll_loss", "cross_entropy", "mse_loss", "dropout", "pad"]
+
+
+def relu(input, inplace=False):
+    return ops.Relu.apply(input)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    return ops.LeakyRelu.apply(input, negative_slope=float(negative_slope))
+
+
+def sigmoid(input):
+    require_float("sigmoid", input)
+    return ops.Sigmoid.apply(input)
+
+
+def tanh(input):
+    require_float("tanh", input)
+    return ops.Tanh.apply(input)
+
+
+class Linear(Function):
+    """y = x W^T + b, x is (*, in), W is (out, in); one native GEMM each way."""
+
+    def forward(self, x, weight, bias):
+        self.x, self.weight = x, weight
+        x2 = x.reshape(-1, x.shape[-1])
+        y = gemm(self.backend, x2, weight, trans_b=True)
+        if bias is not None:
+            y += bias
+        return y.reshape(x.shape[:-1] + (weight.shape[0],))
+
+    def backward(self, g):
+        g2 = g.reshape(-1, g.shape[-1])
+        dx = dw = db = None
+        if self.needs_input_grad[0]:
+            dx = gemm(self.backend, g2, self.weight).reshape(self.x.shape)
+        if self.needs_input_grad[1]:
+            dw = gemm(self.backend, g2, self.x.reshape(-1, self.x.shape[-1]), trans_a=True)
+        if self.needs_input_grad[2]:
+            db = g2.sum(axis=0)
+        return dx, dw, db
+
+
+def linear(input, weight, bias=None):
+    require_float("linear", input, weight, bias)
+    if weight.ndim != 2 or input.ndim < 1 or input.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: input {input.shape} and weight {weight.shape} do not match: "
+                         f"expected weight (out_features, {input.shape[-1] if input.ndim else '?'})")
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ValueError(f"linear: bias shape {bias.shape} does not match weight {weight.shape}")
+    if len({t.dtype for t in (input, weight, bias) if t is not None}) != 1:
+        raise TypeError(f"linear: dtypes differ: input {input.dtype}, weight {weight.dtype}"
+                        + (f", bias {bias.dtype}" if bias is not None else ""))
+    return Linear.apply(input, weight, bias)
+
+
+class NLLLoss(Function):
+    """loss_i = -w[t_i] * logp[i, t_i]; 'mean' divides by sum of w[t_i] over non-ignored i."""
+
+    def forward(self, logp, target, weight, ignore_index, reduction):
+        xp = self.xp
+        # move the class dim last and flatten: (M, C)
+        C = logp.shape[1]
+        lp = xp.moveaxis(logp, 1, -1).reshape(-1, C)
+        t = target.reshape(-1)
+        valid = t != ignore_index
+        safe_t = xp.where(valid, t, 0)
+        w = (weight[safe_t] if weight is not None else xp.ones(t.shape, dtype=logp.dtype)) * valid
+        picked = lp[np.arange(lp.shape[0]), safe_t]
+        losses = -w * picked
+        self.shape, self.safe_t, self.w, self.reduction = logp.shape, safe_t, w, reduction
+        self.denominator = w.sum()
+        if reduction == "none":
+            return losses.reshape(target.shape).astype(logp.dtype)
+        if reduction == "sum":
+            return xp.asarray(losses.sum(), dtype=logp.dtype)
+        return xp.asarray(losses.sum() / self.denominator, dtype=logp.dtype)
+
+    def backward(self, g):
+        xp = self.xp
+        C = self.shape[1]
+        M = self.safe_t.shape[0]
+        if self.reduction == "none":
+            coef = -self.w * g.reshape(-1)
+        elif self.reduction == "sum":
+            coef = -self.w * g
+        else:
+            coef = -self.w * g / self.denominator
+        d = xp.zeros((M, C), dtype=g.dtype)
+        d[np.arange(M), self.safe_t] = coef
+        moved = (self.shape[0],) + self.shape[2:] + (C,)
+        return xp.ascontiguousarray(xp.moveaxis(d.reshape(moved), -1, 1)), None, None
+
+
+def _check_targets(op, input, target, ignore_index):
+    if not isinstance(target, Tensor):
+        raise TypeError(f"{op}: target must be a Tensor of int64 class indices")
+    if target.dtype != np.int64:
+        raise TypeError(f"{op}: target must be int64 class indices, got dtype {target.dtype} with shape {target.shape}")
+    if input.ndim < 2 and not (input.ndim == 1 and target.ndim == 0):
+        raise ValueError(f"{op}: input must be (N, C) or (N, C, d1, ...), got shape {input.shape}")
+    expected = (input.shape[0],) + input.shape[2:] if input.ndim >= 2 else ()
+    if target.shape != expected:
+        raise ValueError(f"{op}: target shape {target.shape} does not match input shape {input.shape} "
+                         f"(expected {expected})")
+    C = input.shape[1] if input.ndim >= 2 else input.shape[0]
+    t = target._array
+    bad = (t != ignore_index) & ((t < 0) | (t >= C))
+    if bad.any():
+        raise ValueError(f"{op}: target values must be in [0, {C - 1}] (or ignore_index={ignore_index}), "
+                         f"got {int(t[bad].flat[0])} with input shape {input.shape}")
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    require_float("nll_loss", input)
+    _check_targets("nll_loss", input, target, ignore_index)
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"nll_loss: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    if input.ndim == 1:  # a single sample (C,) with a 0-d target
+        return nll_loss(input.unsqueeze(0), target.reshape(1), weight, ignore_index, reduction).reshape(
+            () if reduction != "none" else ())
+    w = None
+    if weight is not None:
+        if weight.shape != (input.shape[1],):
+            raise ValueError(f"nll_loss: weight shape {weight.shape} must be ({input.shape[1]},)")
+        w = weight._array
+    return NLLLoss.apply(input, target, weight=w, ignore_index=int(ignore_index), reduction=reduction)
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    """log_softmax over dim 1, then nll_loss; label_smoothing mixes in the uniform target."""
+    require_float("cross_entropy", input)
+    _check_targets("cross_entropy", input, target, ignore_index)
+    logp = log_softmax(input, dim=1 if input.ndim > 1 else 0)
+    loss = nll_loss(logp, target, weight, ignore_index, reduction)
+    if label_smoothing:
+        if not 0.0 <= label_smoothing <= 1.0:
+            raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+        if weight is not None or ignore_index != -100:
+            raise ValueError("cross_entropy: label_smoothing with weight or ignore_index is not supported")
+        C = input.shape[1] if input.ndim > 1 else input.shape[0]
+        smooth = -(logp.sum(dim=1 if input.ndim > 1 else 0)) / C
+        smooth = {"mean": smooth.mean(), "sum": smooth.sum(), "none": smooth}[reduction]
+        loss = loss * (1 - label_smoothing) + smooth * label_smoothing
+    return loss
+
+
+def mse_loss(input, target, reduction="mean"):
+    require_float("mse_loss", input, target)
+    if input.shape != target.shape:
+        raise ValueError(f"mse_loss: input shape {input.shape} and target shape {target.shape} differ")
+    sq = (input - target) ** 2
+    if reduction == "none":
+        return sq
+    if reduction == "sum":
+        return sq.sum()
+    if reduction == "mean":
+        return sq.mean()
+    raise ValueError(f"mse_loss: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+class Dropout(Function):
+    def forward(self, x, p):
+        keep = default_generator().random(x.shape) >= p
+        self.scale = (keep / (1.0 - p)).astype(x.dtype)
+        return x * self.scale
+
+    def backward(self, g):
+        return g * self.scale
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    require_float("dropout", input)
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * 0.0
+    return Dropout.apply(input, p=float(p))
+
+
+class ConstantPad(Function):
+    """Zero/constant padding of the trailing dims; pad = (last_lo, last_hi, prev_lo, prev_hi, ...)."""
+
+    def forward(self, x, pad, value):
+        width = [(0, 0)] * x.ndim
+        for i in range(len(pad) // 2):
+            width[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+        self.slices = tuple(slice(lo, lo + n) for (lo, _), n in zip(width, x.shape))
+        out = self.xp.full([n + lo + hi for n, (lo, hi) in zip(x.shape, width)], value, dtype=x.dtype)
+        out[self.slices] = x
+        return out
+
+    def backward(self, g):
+        return self.xp.ascontiguousarray(g[self.slices])
+
+
+def pad(input, pad, mode="constant", value=0.0):
+    """Pads trailing dims as torch.nn.functional.pad; 'constant' here (other modes: _conv)."""
+    pad = tuple(int(p) for p in pad)
+    if len(pad) % 2 or len(pad) // 2 > input.ndim:
+        raise ValueError(f"pad: pad {pad} must have an even length of at most 2*ndim for shape {input.shape}")
+    if mode != "constant":
+        from ._conv import pad_mode  # reflect / replicate / circular
+        return pad_mode(input, pad, mode)
+    if any(p < 0 for p in pad):
+        raise ValueError(f"pad: negative padding {pad} is not supported (shape {input.shape})")
+    return ConstantPad.apply(input, pad=pad, value=value)

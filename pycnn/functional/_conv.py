@@ -1,0 +1,3 @@
+"""The conv family: see csrc/conv.h for the kernels."""
+
+__all__ = []

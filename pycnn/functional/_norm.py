@@ -1,0 +1,3 @@
+"""The norm family: see csrc/norm.h for the kernels."""
+
+__all__ = []

@@ -1,0 +1,9 @@
+"""pycnn.nn: Module, Parameter and layers with torch.nn's names and state_dict keys."""
+from . import init  # noqa: F401
+from .module import Module, Parameter  # noqa: F401
+from .container import ModuleList, Sequential  # noqa: F401
+from .layers import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
+from .pool import *  # noqa: F401,F403
+from .norm import *  # noqa: F401,F403
+from .. import functional  # noqa: F401

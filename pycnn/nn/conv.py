@@ -1,0 +1,3 @@
+"""conv modules (torch.nn names, defaults and state_dict keys)."""
+
+__all__ = []

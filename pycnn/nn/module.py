@@ -1,0 +1,250 @@
+"""Module and Parameter (torch.nn.Module semantics: registration by attribute,
+dotted state_dict keys, train/eval, recursive repr)."""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from ..tensor import Tensor, canonical_dtype
+
+
+class Parameter(Tensor):
+    """A leaf Tensor that a Module registers as trainable (requires_grad=True)."""
+
+    def __init__(self, data=None, requires_grad=True):
+        if data is None:
+            data = np.empty(0, dtype=np.float32)
+        arr = data._array if isinstance(data, Tensor) else np.asarray(data)
+        super().__init__(arr, dtype=arr.dtype, device=getattr(data, "device", "cpu"))
+        if requires_grad:
+            self.requires_grad_(True)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class Module:
+    """Base class of every layer; subclasses assign Parameters, buffers and Modules
+    as attributes in __init__ and define forward()."""
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent", set())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    # ---------------------------------------------------------------- registration
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
+        for d in (self._parameters, self._buffers, self._modules):
+            d.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        elif isinstance(value, Tensor) and name in self.__dict__.get("_buffer_names", ()):
+            self._buffers[name] = value
+        else:
+            object.__setattr__(self, name, value)
+            return
+        self.__dict__.pop(name, None)
+
+    def __getattr__(self, name):
+        d = self.__dict__
+        for store in ("_parameters", "_buffers", "_modules"):
+            if store in d and name in d[store]:
+                return d[store][name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        for d in (self._parameters, self._buffers, self._modules):
+            if name in d:
+                del d[name]
+                return
+        object.__delattr__(self, name)
+
+    def register_parameter(self, name, param):
+        if param is None:
+            self._parameters.pop(name, None)
+            object.__setattr__(self, name, None)
+        else:
+            setattr(self, name, param)
+
+    def register_buffer(self, name, tensor, persistent=True):
+        if "_buffer_names" not in self.__dict__:
+            object.__setattr__(self, "_buffer_names", set())
+        self._buffer_names.add(name)
+        if not persistent:
+            self._non_persistent.add(name)
+        if tensor is None:
+            self._buffers[name] = None
+            self.__dict__.pop(name, None)
+        else:
+            setattr(self, name, tensor)
+
+    def add_module(self, name, module):
+        self._modules[name] = module
+
+    # ---------------------------------------------------------------- traversal
+    def named_modules(self, prefix=""):
+        yield prefix, self
+        for name, m in self._modules.items():
+            if m is not None:
+                yield from m.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def modules(self):
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self):
+        for name, m in self._modules.items():
+            if m is not None:
+                yield name, m
+
+    def children(self):
+        for _, m in self.named_children():
+            yield m
+
+    def named_parameters(self, prefix="", recurse=True):
+        seen = set()
+        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for mp, m in mods:
+            for name, p in m._parameters.items():
+                if p is not None and id(p) not in seen:
+                    seen.add(id(p))
+                    yield (f"{mp}.{name}" if mp else name), p
+
+    def parameters(self, recurse=True):
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix=""):
+        for mp, m in self.named_modules(prefix):
+            for name, b in m._buffers.items():
+                if b is not None:
+                    yield (f"{mp}.{name}" if mp else name), b
+
+    def buffers(self):
+        for _, b in self.named_buffers():
+            yield b
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    # ---------------------------------------------------------------- modes
+    def train(self, mode=True):
+        for m in self.modules():
+            object.__setattr__(m, "training", bool(mode))
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def zero_grad(self, set_to_none=True):
+        for p in self.parameters():
+            if set_to_none:
+                p.grad = None
+            elif p.grad is not None:
+                p.grad._array[...] = 0
+
+    def requires_grad_(self, requires_grad=True):
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def to(self, *args, dtype=None, device=None):
+        """Casts floating parameters and buffers in place (dtype), or moves them (device)."""
+        for a in args:
+            try:
+                dtype = canonical_dtype(a)
+            except TypeError:
+                device = a
+        for m in self.modules():
+            for store in (m._parameters, m._buffers):
+                for name, t in store.items():
+                    if t is None or t.dtype.kind != "f":
+                        continue
+                    new = t.detach().to(dtype=dtype, device=device)
+                    t._array = new._array
+                    t.device = new.device
+                    if t.grad is not None:
+                        t.grad = t.grad.to(dtype=dtype, device=device)
+        return self
+
+    def float(self):
+        return self.to(dtype="float32")
+
+    def double(self):
+        return self.to(dtype="float64")
+
+    def apply(self, fn):
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    # ---------------------------------------------------------------- state
+    def state_dict(self, prefix="") -> "OrderedDict[str, np.ndarray]":
+        """name -> numpy array copy, with PyTorch's key names (parameters, then persistent buffers)."""
+        out = OrderedDict()
+        for mp, m in self.named_modules(prefix.rstrip(".")):
+            for name, p in m._parameters.items():
+                if p is not None:
+                    out[f"{mp}.{name}" if mp else name] = np.array(p._array, copy=True)
+            for name, b in m._buffers.items():
+                if b is not None and name not in m._non_persistent:
+                    out[f"{mp}.{name}" if mp else name] = np.array(b._array, copy=True)
+        return out
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copies arrays (numpy or Tensor) into parameters and buffers, checking names and shapes."""
+        own = OrderedDict()
+        for mp, m in self.named_modules():
+            for store in (m._parameters, m._buffers):
+                for name, t in store.items():
+                    if t is not None and name not in m._non_persistent:
+                        own[f"{mp}.{name}" if mp else name] = t
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        misshapen = []
+        for k, t in own.items():
+            if k in state_dict:
+                v = state_dict[k]
+                v = v._array if isinstance(v, Tensor) else np.asarray(v)
+                if tuple(v.shape) != t.shape:
+                    misshapen.append(f"{k}: checkpoint {tuple(v.shape)} vs model {t.shape}")
+        errors = []
+        if strict and missing:
+            errors.append(f"missing keys {missing}")
+        if strict and unexpected:
+            errors.append(f"unexpected keys {unexpected}")
+        if misshapen:
+            errors.append("size mismatch for " + "; ".join(misshapen))
+        if errors:
+            raise RuntimeError(f"load_state_dict for {type(self).__name__}: " + ", ".join(errors))
+        for k, t in own.items():
+            if k in state_dict:
+                v = state_dict[k]
+                v = v._array if isinstance(v, Tensor) else np.asarray(v)
+                t._array = np.array(v, dtype=t.dtype, copy=True)
+        return missing, unexpected
+
+    # ---------------------------------------------------------------- call / repr
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self):
+        lines = [f"({name}): " + repr(m).replace("\n", "\n  ") for name, m in self._modules.items()]
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not lines:
+            return head + ")"
+        return head + "\n  " + "\n  ".join(lines) + "\n)"

@@ -1,0 +1,3 @@
+"""norm modules (torch.nn names, defaults and state_dict keys)."""
+
+__all__ = []

@@ -1,0 +1,79 @@
+"""Optimizer base: parameter groups, zero_grad, state_dict (torch.optim.Optimizer semantics)."""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from ..tensor import Tensor
+
+
+class Optimizer:
+    def __init__(self, params, defaults: dict):
+        self.defaults = defaults
+        self.state: dict = {}  # id(param) -> per-parameter state (arrays)
+        self.param_groups: list = []
+        params = list(params)
+        if not params:
+            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        for g in groups:
+            self.add_param_group(g)
+
+    def add_param_group(self, group: dict):
+        group = dict(group)
+        ps = group["params"]
+        group["params"] = [ps] if isinstance(ps, Tensor) else list(ps)
+        for p in group["params"]:
+            if not isinstance(p, Tensor) or not p.is_leaf:
+                raise TypeError(f"{type(self).__name__}: can only optimize leaf Tensors, got {type(p).__name__}")
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in seen for p in group["params"]):
+            raise ValueError(f"{type(self).__name__}: some parameters appear in more than one group")
+        for k, v in self.defaults.items():
+            group.setdefault(k, v)
+        self.param_groups.append(group)
+
+    def zero_grad(self, set_to_none=True):
+        for g in self.param_groups:
+            for p in g["params"]:
+                if set_to_none:
+                    p.grad = None
+                elif p.grad is not None:
+                    p.grad._array[...] = 0
+
+    def state_dict(self) -> dict:
+        """{'state': {index: {name: array}}, 'param_groups': [...with 'params' as indices]} as torch."""
+        index = {}
+        groups = []
+        for g in self.param_groups:
+            ids = []
+            for p in g["params"]:
+                index.setdefault(id(p), len(index))
+                ids.append(index[id(p)])
+            groups.append({**{k: v for k, v in g.items() if k != "params"}, "params": ids})
+        state = {index[pid]: {k: np.array(v, copy=True) for k, v in s.items()}
+                 for pid, s in self.state.items() if pid in index}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict):
+        groups = state_dict["param_groups"]
+        if len(groups) != len(self.param_groups) or any(
+                len(a["params"]) != len(b["params"]) for a, b in zip(groups, self.param_groups)):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: parameter groups do not match "
+                             "(different number of groups or of parameters per group)")
+        params = [p for g in self.param_groups for p in g["params"]]
+        self.state = {}
+        saved_state = {int(k): v for k, v in state_dict["state"].items()}
+        for g_saved, g in zip(groups, self.param_groups):
+            for k, v in g_saved.items():
+                if k != "params":
+                    g[k] = copy.deepcopy(v)
+            for i, p in zip(g_saved["params"], g["params"]):
+                if int(i) in saved_state:
+                    self.state[id(p)] = {k: np.array(v, dtype=p.dtype, copy=True)
+                                         for k, v in saved_state[int(i)].items()}
+        del params
+
+    def step(self):
+        raise NotImplementedError(f"{type(self).__name__}.step is not defined")

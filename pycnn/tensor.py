@@ -1,0 +1,545 @@
+"""Tensor and the reverse-mode autodiff tape.
+
+A Tensor holds one array of its device's backend (numpy on the CPU) plus, when it
+was produced by a differentiable op under grad mode, the op node (``grad_fn``) that
+made it.  Each op is a ``Function`` subclass:
+
+    class Exp(Function):
+        def forward(self, x):              # arrays in, array(s) out
+            self.y = self.xp.exp(x)        # keep what backward needs on self
+            return self.y
+        def backward(self, grad_y):        # one grad per output in,
+            return grad_y * self.y         # one grad per positional input out
+
+``Function.apply(*args, **kwargs)`` unwraps Tensor arguments, runs ``forward``,
+wraps the result, and links the node into the graph.  ``Tensor.backward`` sorts
+the nodes topologically and runs each ``backward`` once, in reverse; leaf tensors
+accumulate (``+=``) into ``.grad``.  Unless ``retain_graph=True`` each node drops
+what it saved, so a second backward through it raises.
+"""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from ._backend import backend, canonical_device
+
+float32 = np.dtype("float32")
+float64 = np.dtype("float64")
+int64 = np.dtype("int64")
+bool_ = np.dtype("bool")
+_DTYPES = {"float32": float32, "float": float32, "float64": float64, "double": float64,
+           "int64": int64, "long": int64, "bool": bool_}
+_default_dtype = float32
+
+
+def canonical_dtype(dtype) -> np.dtype:
+    """float32/float64/int64/bool from a numpy dtype, a name, or a torch dtype."""
+    if dtype is None:
+        return None
+    if isinstance(dtype, str):
+        name = dtype
+    else:
+        name = str(getattr(dtype, "name", dtype)).replace("torch.", "")
+    name = name.replace("torch.", "")
+    if name in _DTYPES:
+        return _DTYPES[name]
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is not None and dt.name in _DTYPES:
+        return dt
+    raise TypeError(f"unsupported dtype {dtype!r}: pycnn supports float32, float64, int64 (and bool)")
+
+
+def is_floating(dtype) -> bool:
+    return np.dtype(dtype).kind == "f"
+
+
+# ----------------------------------------------------------------------------- grad mode
+class _GradMode(threading.local):
+    enabled = True
+
+
+_grad_mode = _GradMode()
+
+
+def is_grad_enabled() -> bool:
+    return _grad_mode.enabled
+
+
+class _SetGrad:
+    """Context manager and decorator that sets grad mode and restores it on exit."""
+
+    mode = True
+
+    def __enter__(self):
+        self.prev = _grad_mode.enabled
+        _grad_mode.enabled = self.mode
+
+    def __exit__(self, *exc):
+        _grad_mode.enabled = self.prev
+
+    def __call__(self, fn):
+        import functools
+
+        @functools.wraps(fn)
+        def wrapped(*args, **kwargs):
+            with type(self)():
+                return fn(*args, **kwargs)
+
+        return wrapped
+
+
+class no_grad(_SetGrad):
+    """Ops run inside ``with pycnn.no_grad():`` record nothing."""
+
+    mode = False
+
+
+class enable_grad(_SetGrad):
+    mode = True
+
+
+# ----------------------------------------------------------------------------- Function
+class Function:
+    """One differentiable op; see the module docstring for the contract.
+
+    Attributes available in forward/backward: ``self.backend`` (the device's
+    Backend), ``self.xp`` (its array module), ``self.needs_input_grad`` (one bool
+    per positional argument of ``apply``).
+    """
+
+    def __init__(self, device: str, inputs: tuple):
+        self.device = device
+        self.backend = backend(device)
+        self.xp = self.backend.xp
+        self.inputs = inputs
+        self.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in inputs)
+        self.freed = False
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__}.forward is not defined")
+
+    def backward(self, *grad_outputs):
+        raise NotImplementedError(f"{type(self).__name__} is not differentiable")
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        tensors = [a for a in args if isinstance(a, Tensor)]
+        devices = {t.device for t in tensors}
+        if len(devices) > 1:
+            shapes = ", ".join(f"{tuple(t.shape)} on {t.device}" for t in tensors)
+            raise RuntimeError(f"{cls.__name__}: expected all tensors on the same device, got {shapes}")
+        device = devices.pop() if devices else "cpu"
+        node = cls(device, args)
+        raw = [a._array if isinstance(a, Tensor) else a for a in args]
+        out = node.forward(*raw, **kwargs)
+        record = _grad_mode.enabled and any(node.needs_input_grad)
+        outs = out if isinstance(out, tuple) else (out,)
+        results = []
+        for i, o in enumerate(outs):
+            t = Tensor._wrap(o, device)
+            if record and is_floating(t.dtype):
+                t.requires_grad = True
+                t.grad_fn = node
+                t._output_index = i
+            results.append(t)
+        if record:
+            node.output_meta = [(o.shape, o.dtype) for o in outs]
+        else:
+            node.inputs = None  # nothing will ever call backward: drop references now
+        return tuple(results) if isinstance(out, tuple) else results[0]
+
+    def _release(self):
+        """Drop saved arrays and inputs (the graph is freed after backward)."""
+        keep = {"device", "backend", "xp", "needs_input_grad", "output_meta"}
+        for k in list(self.__dict__):
+            if k not in keep:
+                del self.__dict__[k]
+        self.freed = True
+
+
+def _topological_nodes(root_node):
+    """Function nodes reachable from root_node, each after every node that consumes it."""
+    order, visited = [], set()
+    stack = [(root_node, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        for a in node.inputs or ():
+            if isinstance(a, Tensor) and a.grad_fn is not None and id(a.grad_fn) not in visited:
+                stack.append((a.grad_fn, False))
+    return order[::-1]  # consumers first
+
+
+def _accumulate(slot, grad):
+    return grad if slot is None else slot + grad
+
+
+def run_backward(root: "Tensor", gradient, retain_graph: bool):
+    xp = backend(root.device).xp
+    if gradient is None:
+        if root._array.size != 1:
+            raise RuntimeError(
+                f"backward: grad can be implicitly created only for scalar outputs, got shape {root.shape}")
+        g = xp.ones(root._array.shape, dtype=root.dtype)
+    else:
+        g = gradient._array if isinstance(gradient, Tensor) else xp.asarray(gradient)
+        if tuple(g.shape) != root.shape:
+            raise RuntimeError(f"backward: gradient shape {tuple(g.shape)} does not match tensor shape {root.shape}")
+        g = g.astype(root.dtype, copy=False)
+    if root.grad_fn is None:
+        root._accumulate_grad(g)
+        return
+    pending = {id(root.grad_fn): [None] * len(root.grad_fn.output_meta)}
+    pending[id(root.grad_fn)][root._output_index] = g
+    with no_grad():
+        for node in _topological_nodes(root.grad_fn):
+            grads_out = pending.pop(id(node), None)
+            if grads_out is None or all(x is None for x in grads_out):
+                continue
+            if node.freed:
+                raise RuntimeError(
+                    f"backward: trying to backward through {node.name} a second time; its saved "
+                    "values were freed. Pass retain_graph=True to the first backward call.")
+            grads_out = [gr if gr is not None else xp.zeros(shape, dtype=dt)
+                         for gr, (shape, dt) in zip(grads_out, node.output_meta)]
+            grads_in = node.backward(*grads_out)
+            if not isinstance(grads_in, tuple):
+                grads_in = (grads_in,)
+            for inp, gin in zip(node.inputs, grads_in):
+                if gin is None or not isinstance(inp, Tensor) or not inp.requires_grad:
+                    continue
+                if tuple(gin.shape) != inp.shape:
+                    raise RuntimeError(f"internal error: {node.name}.backward returned a grad of shape "
+                                       f"{tuple(gin.shape)} for an input of shape {inp.shape}")
+                if inp.grad_fn is None:
+                    inp._accumulate_grad(gin)
+                else:
+                    slots = pending.setdefault(id(inp.grad_fn), [None] * len(inp.grad_fn.output_meta))
+                    slots[inp._output_index] = _accumulate(slots[inp._output_index], gin)
+            if not retain_graph:
+                node._release()
+
+
+# ----------------------------------------------------------------------------- Tensor
+class Tensor:
+    """An n-d array on a device, optionally tracked by autodiff (PyTorch semantics)."""
+
+    __array_priority__ = 1000  # numpy scalars defer to Tensor's reflected operators
+
+    def __init__(self, data, dtype=None, device="cpu", requires_grad=False):
+        device = canonical_device(device)
+        dtype = canonical_dtype(dtype)
+        if isinstance(data, Tensor):
+            data = data._array
+        arr = np.asarray(data)
+        if dtype is None:
+            if arr.dtype.kind == "f":
+                dtype = float64 if arr.dtype == np.float64 and isinstance(data, np.ndarray) else _default_dtype
+            elif arr.dtype.kind in "iu":
+                dtype = int64
+            elif arr.dtype.kind == "b":
+                dtype = bool_
+            else:
+                raise TypeError(f"tensor: cannot build a tensor from data of dtype {arr.dtype}")
+        arr = np.array(arr, dtype=dtype, order="C", copy=True)
+        self._array = backend(device).xp.asarray(arr) if device != "cpu" else arr
+        self.device = device
+        self.grad = None
+        self.grad_fn = None
+        self._output_index = 0
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _wrap(cls, array, device="cpu") -> "Tensor":
+        """A Tensor around an existing backend array, without copying."""
+        t = cls.__new__(cls)
+        if array.dtype.name not in _DTYPES:
+            array = array.astype(float64 if array.dtype.kind == "f" else int64)
+        t._array = array
+        t.device = device
+        t.grad = None
+        t.grad_fn = None
+        t._output_index = 0
+        t.requires_grad = False
+        return t
+
+    # ---------------------------------------------------------------- attributes
+    @property
+    def shape(self) -> tuple:
+        return tuple(self._array.shape)
+
+    @property
+    def ndim(self) -> int:
+        return self._array.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._array.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def data(self) -> "Tensor":
+        """A detached Tensor sharing this one's storage."""
+        return Tensor._wrap(self._array, self.device)
+
+    @data.setter
+    def data(self, value):
+        value = value._array if isinstance(value, Tensor) else np.asarray(value)
+        self._array = value
+
+    @property
+    def T(self) -> "Tensor":
+        return self.permute(*reversed(range(self.ndim)))
+
+    def size(self, dim=None):
+        return self.shape if dim is None else self.shape[dim]
+
+    def dim(self) -> int:
+        return self.ndim
+
+    def numel(self) -> int:
+        return int(self._array.size)
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __repr__(self):
+        body = np.array2string(np.asarray(self._array), separator=", ", precision=4, prefix="tensor(")
+        extra = ""
+        if self.dtype != _default_dtype and self.dtype != int64:
+            extra += f", dtype={self.dtype.name}"
+        if self.device != "cpu":
+            extra += f", device='{self.device}'"
+        if self.grad_fn is not None:
+            extra += f", grad_fn=<{self.grad_fn.name}Backward>"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+    __hash__ = object.__hash__
+
+    # ---------------------------------------------------------------- autodiff
+    def requires_grad_(self, requires_grad=True) -> "Tensor":
+        if requires_grad and not is_floating(self.dtype):
+            raise RuntimeError(f"requires_grad_: only floating point tensors can require gradients, got {self.dtype}")
+        if not requires_grad and self.grad_fn is not None:
+            raise RuntimeError("requires_grad_: cannot turn off requires_grad on a non-leaf tensor; use detach()")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def backward(self, gradient=None, retain_graph=False):
+        if not self.requires_grad:
+            raise RuntimeError("backward: tensor does not require grad and has no grad_fn")
+        run_backward(self, gradient, retain_graph)
+
+    def _accumulate_grad(self, g):
+        if self.grad is None:
+            self.grad = Tensor._wrap(g.astype(self.dtype, copy=True), self.device)
+        else:
+            self.grad._array = self.grad._array + g
+
+    def detach(self) -> "Tensor":
+        return Tensor._wrap(self._array, self.device)
+
+    # ---------------------------------------------------------------- conversion
+    def numpy(self) -> np.ndarray:
+        if self.requires_grad:
+            raise RuntimeError("numpy: can't call numpy() on a tensor that requires grad; use tensor.detach().numpy()")
+        if self.device != "cpu":
+            raise TypeError(f"numpy: tensor is on {self.device}; call .cpu() first")
+        return self._array
+
+    def tolist(self):
+        return np.asarray(self._array).tolist()
+
+    def item(self):
+        if self._array.size != 1:
+            raise ValueError(f"item: only a one-element tensor can be converted to a Python scalar, got shape {self.shape}")
+        return self._array.reshape(()).item()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __bool__(self):
+        if self._array.size != 1:
+            raise RuntimeError(f"bool value of a tensor with {self._array.size} elements is ambiguous")
+        return bool(self.item())
+
+    def __array__(self, dtype=None, copy=None):
+        a = np.asarray(self._array)
+        return a if dtype is None else a.astype(dtype)
+
+    def to(self, *args, dtype=None, device=None) -> "Tensor":
+        """to(device), to(dtype), to(device, dtype) or keywords; differentiable for dtype casts."""
+        for a in args:
+            try:
+                dtype = canonical_dtype(a)
+            except TypeError:
+                device = a
+        device = canonical_device(device) if device is not None else self.device
+        out = self
+        if dtype is not None and canonical_dtype(dtype) != self.dtype:
+            out = ops.Cast.apply(out, dtype=canonical_dtype(dtype))
+        if device != self.device:
+            backend(device)  # raises a clear error when the device is unavailable
+            raise RuntimeError(f"to: moving tensors between {self.device} and {device} is not implemented")
+        return out
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def float(self):
+        return self.to(float32)
+
+    def double(self):
+        return self.to(float64)
+
+    def long(self):
+        return self.to(int64)
+
+    def type(self, dtype):
+        return self.to(dtype)
+
+    # ---------------------------------------------------------------- in-place (no graph)
+    def _check_inplace(self, op):
+        if _grad_mode.enabled and self.requires_grad and self.is_leaf:
+            raise RuntimeError(f"{op}: a leaf tensor that requires grad is being used in an in-place "
+                               "operation; wrap it in pycnn.no_grad()")
+        if self.grad_fn is not None:
+            raise RuntimeError(f"{op}: in-place operations on tensors that are part of a graph are not supported")
+
+    def _operand(self, other):
+        return other._array if isinstance(other, Tensor) else other
+
+    def zero_(self):
+        self._check_inplace("zero_")
+        self._array[...] = 0
+        return self
+
+    def fill_(self, value):
+        self._check_inplace("fill_")
+        self._array[...] = value
+        return self
+
+    def copy_(self, src):
+        self._check_inplace("copy_")
+        src = self._operand(src)
+        if tuple(np.shape(src)) != self.shape and np.broadcast_shapes(np.shape(src), self.shape) != self.shape:
+            raise RuntimeError(f"copy_: source shape {tuple(np.shape(src))} does not broadcast to {self.shape}")
+        self._array[...] = src
+        return self
+
+    def add_(self, other, alpha=1):
+        self._check_inplace("add_")
+        o = self._operand(other)
+        self._array += o if alpha == 1 else alpha * o
+        return self
+
+    def sub_(self, other, alpha=1):
+        return self.add_(other, alpha=-alpha)
+
+    def mul_(self, other):
+        self._check_inplace("mul_")
+        self._array *= self._operand(other)
+        return self
+
+    def clone(self):
+        return ops.Clone.apply(self)
+
+    def contiguous(self):
+        return self
+
+    # ---------------------------------------------------------------- operators
+    def __add__(self, o): return ops.add(self, o)
+    def __radd__(self, o): return ops.add(o, self)
+    def __sub__(self, o): return ops.sub(self, o)
+    def __rsub__(self, o): return ops.sub(o, self)
+    def __mul__(self, o): return ops.mul(self, o)
+    def __rmul__(self, o): return ops.mul(o, self)
+    def __truediv__(self, o): return ops.div(self, o)
+    def __rtruediv__(self, o): return ops.div(o, self)
+    def __neg__(self): return ops.Neg.apply(self)
+    def __pow__(self, o): return ops.pow(self, o)
+    def __rpow__(self, o): return ops.pow(o, self)
+    def __matmul__(self, o): return ops.matmul(self, o)
+    def __rmatmul__(self, o): return ops.matmul(o, self)
+    def __getitem__(self, idx): return ops.getitem(self, idx)
+    def __eq__(self, o): return ops.compare(self, o, "eq")
+    def __ne__(self, o): return ops.compare(self, o, "ne")
+    def __lt__(self, o): return ops.compare(self, o, "lt")
+    def __le__(self, o): return ops.compare(self, o, "le")
+    def __gt__(self, o): return ops.compare(self, o, "gt")
+    def __ge__(self, o): return ops.compare(self, o, "ge")
+
+    def __setitem__(self, idx, value):
+        self._check_inplace("__setitem__")
+        self._array[ops.unwrap_index(idx)] = self._operand(value)
+
+    # ---------------------------------------------------------------- methods (see ops)
+    def add(self, o): return ops.add(self, o)
+    def sub(self, o): return ops.sub(self, o)
+    def mul(self, o): return ops.mul(self, o)
+    def div(self, o): return ops.div(self, o)
+    def neg(self): return ops.Neg.apply(self)
+    def pow(self, e): return ops.pow(self, e)
+    def exp(self): return ops.Exp.apply(self)
+    def log(self): return ops.Log.apply(self)
+    def sqrt(self): return ops.Sqrt.apply(self)
+    def abs(self): return ops.Abs.apply(self)
+    def relu(self): return ops.Relu.apply(self)
+    def sigmoid(self): return ops.Sigmoid.apply(self)
+    def tanh(self): return ops.Tanh.apply(self)
+    def matmul(self, o): return ops.matmul(self, o)
+    def sum(self, dim=None, keepdim=False): return ops.sum(self, dim, keepdim)
+    def mean(self, dim=None, keepdim=False): return ops.mean(self, dim, keepdim)
+    def max(self, dim=None, keepdim=False): return ops.max(self, dim, keepdim)
+    def min(self, dim=None, keepdim=False): return ops.min(self, dim, keepdim)
+    def argmax(self, dim=None, keepdim=False): return ops.argmax(self, dim, keepdim)
+    def reshape(self, *shape): return ops.reshape(self, *shape)
+    def view(self, *shape): return ops.reshape(self, *shape)
+    def flatten(self, start_dim=0, end_dim=-1): return ops.flatten(self, start_dim, end_dim)
+    def transpose(self, dim0, dim1): return ops.transpose(self, dim0, dim1)
+    def permute(self, *dims): return ops.permute(self, *dims)
+    def t(self): return ops.transpose(self, 0, 1) if self.ndim == 2 else self
+    def unsqueeze(self, dim): return ops.unsqueeze(self, dim)
+    def squeeze(self, dim=None): return ops.squeeze(self, dim)
+    def expand(self, *shape): return ops.expand(self, *shape)
+    def softmax(self, dim): return ops.softmax(self, dim)
+    def log_softmax(self, dim): return ops.log_softmax(self, dim)
+
+
+def _as_tensor_args(data):
+    """Lists may contain Tensors (e.g. [t1, t2]): turn them into arrays first."""
+    if isinstance(data, (list, tuple)):
+        return [_as_tensor_args(d) for d in data]
+    if isinstance(data, Tensor):
+        return data._array
+    return data
+
+
+from . import ops  # noqa: E402  (ops needs Tensor and Function defined above)

@@ -1,0 +1,56 @@
+"""Finite-difference gradient checking and comparison helpers for the tests."""
+import numpy as np
+
+import pycnn
+
+RNG = np.random.default_rng(1234)
+
+
+def randn(*shape, dtype="float64"):
+    """Random normal data (never zeros)."""
+    return RNG.standard_normal(shape).astype(dtype)
+
+
+def assert_close(actual, expected, dtype="float64", rtol=None, atol=None, what=""):
+    from cases import TOLERANCE
+    r, a = TOLERANCE[str(np.dtype(dtype))]
+    actual = actual.detach().numpy() if isinstance(actual, pycnn.Tensor) else np.asarray(actual)
+    np.testing.assert_allclose(actual, expected, rtol=rtol if rtol is not None else r,
+                               atol=atol if atol is not None else a, err_msg=what)
+
+
+def gradcheck(fn, *arrays, eps=1e-6, rtol=1e-5, atol=1e-7, seed=0):
+    """Checks autodiff grads of fn(*tensors) against central differences, in float64.
+
+    fn returns a Tensor (or a tuple whose first item is checked); the scalar
+    checked is sum(out * R) for a fixed random R, so every output element counts.
+    `arrays` are numpy arrays; None entries pass through as None.
+    """
+    arrays = [None if a is None else np.array(a, dtype=np.float64) for a in arrays]
+    tensors = [None if a is None else pycnn.tensor(a, dtype="float64", requires_grad=True) for a in arrays]
+
+    def first(out):
+        return out[0] if isinstance(out, tuple) else out
+
+    out = first(fn(*tensors))
+    R = np.random.default_rng(seed).standard_normal(out.shape)
+    (out * pycnn.tensor(R, dtype="float64")).sum().backward()
+    for i, a in enumerate(arrays):
+        if a is None:
+            continue
+        numeric = np.zeros_like(a)
+        flat = a.reshape(-1)
+        for j in range(flat.size):
+            old = flat[j]
+            flat[j] = old + eps
+            plus = (first(fn(*[None if b is None else pycnn.tensor(b, dtype="float64") for b in arrays]))
+                    .detach().numpy() * R).sum()
+            flat[j] = old - eps
+            minus = (first(fn(*[None if b is None else pycnn.tensor(b, dtype="float64") for b in arrays]))
+                     .detach().numpy() * R).sum()
+            flat[j] = old
+            numeric.reshape(-1)[j] = (plus - minus) / (2 * eps)
+        analytic = tensors[i].grad
+        assert analytic is not None, f"input {i}: no gradient was computed"
+        np.testing.assert_allclose(analytic.numpy(), numeric, rtol=rtol, atol=atol,
+                                   err_msg=f"gradient of input {i} (shape {a.shape})")
