@@ -1,0 +1,2 @@
+"""Small reference networks."""
+from .lenet import LeNet5  # noqa: F401

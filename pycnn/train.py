@@ -1,0 +1,106 @@
+"""A small training loop: fit / evaluate with a live progress bar and a history.
+
+    trainer = Trainer(model, optimizer, loss_fn=F.cross_entropy, scheduler=None)
+    history = trainer.fit(train_loader, epochs=10, test_loader=test_loader)
+    # history: [{'epoch', 'train_loss', 'train_acc', 'test_loss', 'test_acc', 'seconds', 'images_per_s', 'lr'}, ...]
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+from . import functional as F
+from .tensor import no_grad
+
+
+class ProgressBar:
+    """One line per epoch, redrawn in place (at most 10 times a second) when the stream is a tty."""
+
+    def __init__(self, total: int, prefix: str, stream=None, width: int = 24):
+        self.total, self.prefix, self.width = total, prefix, width
+        self.stream = stream if stream is not None else sys.stderr
+        self.live = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.last_draw = 0.0
+
+    def update(self, done: int, text: str, force: bool = False):
+        now = time.perf_counter()
+        if not self.live or (not force and now - self.last_draw < 0.1 and done < self.total):
+            return
+        self.last_draw = now
+        filled = int(self.width * done / max(self.total, 1))
+        bar = "#" * filled + "." * (self.width - filled)
+        self.stream.write(f"\r{self.prefix} [{bar}] {done}/{self.total} {text}")
+        self.stream.flush()
+
+    def close(self, text: str):
+        if self.live:
+            self.stream.write("\r\033[K")
+        self.stream.write(f"{self.prefix} {text}\n")
+        self.stream.flush()
+
+
+def _accuracy_count(logits, target) -> int:
+    return int((logits.detach().numpy().argmax(axis=1) == target.numpy()).sum())
+
+
+class Trainer:
+    def __init__(self, model, optimizer, loss_fn=F.cross_entropy, scheduler=None, stream=None,
+                 verbose: bool = True):
+        self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
+        self.scheduler, self.stream, self.verbose = scheduler, stream, verbose
+        self.history: list = []
+
+    def train_epoch(self, loader, epoch: int = 1, epochs: int = 1) -> dict:
+        self.model.train()
+        bar = ProgressBar(len(loader), f"epoch {epoch}/{epochs}", self.stream) if self.verbose else None
+        total_loss, correct, seen = 0.0, 0, 0
+        start = time.perf_counter()
+        for i, (x, y) in enumerate(loader, 1):
+            self.optimizer.zero_grad()
+            logits = self.model(x)
+            loss = self.loss_fn(logits, y)
+            loss.backward()
+            self.optimizer.step()
+            n = x.shape[0]
+            total_loss += loss.item() * n
+            correct += _accuracy_count(logits, y)
+            seen += n
+            if bar:
+                rate = seen / (time.perf_counter() - start)
+                bar.update(i, f"loss {total_loss / seen:.4f} acc {correct / seen:.3f} {rate:.0f} img/s")
+        seconds = time.perf_counter() - start
+        return {"train_loss": total_loss / max(seen, 1), "train_acc": correct / max(seen, 1),
+                "seconds": seconds, "images_per_s": seen / seconds if seconds else 0.0, "_bar": bar}
+
+    @no_grad()
+    def evaluate(self, loader) -> dict:
+        """Mean loss and accuracy over a loader, in eval mode."""
+        self.model.eval()
+        total_loss, correct, seen = 0.0, 0, 0
+        for x, y in loader:
+            logits = self.model(x)
+            total_loss += self.loss_fn(logits, y).item() * x.shape[0]
+            correct += _accuracy_count(logits, y)
+            seen += x.shape[0]
+        return {"loss": total_loss / max(seen, 1), "acc": correct / max(seen, 1)}
+
+    def fit(self, train_loader, epochs: int, test_loader=None) -> list:
+        if epochs < 1:
+            raise ValueError(f"Trainer.fit: epochs must be >= 1, got {epochs}")
+        for epoch in range(1, epochs + 1):
+            lr = self.optimizer.param_groups[0]["lr"]
+            record = self.train_epoch(train_loader, epoch, epochs)
+            bar = record.pop("_bar")
+            record.update(epoch=epoch, lr=lr)
+            text = (f"train loss {record['train_loss']:.4f} acc {record['train_acc']:.4f} "
+                    f"| {record['images_per_s']:.0f} img/s {record['seconds']:.1f}s")
+            if test_loader is not None:
+                ev = self.evaluate(test_loader)
+                record.update(test_loss=ev["loss"], test_acc=ev["acc"])
+                text += f" | test loss {ev['loss']:.4f} acc {ev['acc']:.4f}"
+            if bar:
+                bar.close(text)
+            if self.scheduler is not None:
+                self.scheduler.step()
+            self.history.append(record)
+        return self.history

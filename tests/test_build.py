@@ -1,0 +1,73 @@
+"""The build: build_info, the optional CUDA module, thread control, the CLI."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import pycnn
+
+REQUIRE_GPU = os.environ.get("PYCNN_REQUIRE_GPU") == "1"
+
+
+def test_build_info_fields():
+    info = pycnn.build_info()
+    for key in ("version", "compiler", "openmp", "num_threads", "simd", "cuda_built", "cuda_available"):
+        assert key in info, key
+    assert info["num_threads"] >= 1
+    assert info["simd"] in ("generic", "avx2", "avx512")
+    assert info["openmp"] >= 201107  # OpenMP 3.1 or newer
+
+
+def test_cuda_built_when_expected():
+    # CI sets PYCNN_EXPECT_CUDA=1 when nvcc exists: a silent CPU-only build must fail here.
+    if os.environ.get("PYCNN_EXPECT_CUDA") == "1":
+        assert pycnn.cuda.is_built(), "nvcc is present but the CUDA module was not built"
+    assert pycnn.build_info()["cuda_built"] == pycnn.cuda.is_built()
+
+
+def test_cuda_queries_without_gpu_are_clean():
+    if pycnn.cuda.is_available():
+        pytest.skip("a GPU is present; covered by test_cuda_device_roundtrip")
+    assert REQUIRE_GPU is False, "PYCNN_REQUIRE_GPU=1 but no CUDA device is available"
+    assert pycnn.cuda.device_count() == 0
+    with pytest.raises(RuntimeError, match="get_device_name"):
+        pycnn.cuda.get_device_name(0)
+    with pytest.raises(RuntimeError, match="CUDA"):
+        pycnn.zeros(2, device="cuda")
+
+
+def test_cuda_device_roundtrip():
+    if not pycnn.cuda.is_available():
+        if REQUIRE_GPU:
+            pytest.fail("PYCNN_REQUIRE_GPU=1 but no CUDA device is available")
+        pytest.skip("no CUDA device on this machine (GPU test)")
+    from pycnn import _cuda
+    assert isinstance(pycnn.cuda.get_device_name(0), str) and pycnn.cuda.get_device_name(0)
+    a = np.random.default_rng(0).standard_normal((7, 13)).astype(np.float32)
+    buf = _cuda.DeviceBuffer(a)
+    out = np.empty_like(a)
+    buf.copy_to(out)
+    np.testing.assert_array_equal(out, a)
+
+
+def test_set_num_threads_roundtrip():
+    n = pycnn.get_num_threads()
+    try:
+        pycnn.set_num_threads(1)
+        assert pycnn.get_num_threads() == 1
+    finally:
+        pycnn.set_num_threads(n)
+    with pytest.raises(ValueError, match="set_num_threads"):
+        pycnn.set_num_threads(0)
+
+
+def test_cli_help_lists_commands():
+    out = subprocess.run([sys.executable, "-m", "pycnn", "--help"], capture_output=True, text=True, check=True)
+    assert "train" in out.stdout and "info" in out.stdout
+    out = subprocess.run([sys.executable, "-m", "pycnn", "train", "--help"], capture_output=True, text=True,
+                         check=True)
+    for opt in ("--epochs", "--batch-size", "--lr", "--momentum", "--weight-decay", "--seed", "--threads",
+                "--save"):
+        assert opt in out.stdout, opt
