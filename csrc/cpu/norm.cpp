@@ -22,6 +22,10 @@ namespace pycnn {
 
 namespace {
 
+// Below this many elements a kernel runs on one thread: waking a team costs more than the
+// work (and far more on an oversubscribed machine, where idle threads spin).
+constexpr index_t kParallelMin = index_t(1) << 15;
+
 // s1 += sum(x-K), s2 += sum((x-K)^2) over a contiguous run of n values.
 template <typename T>
 inline void shifted_sums(const T* x, index_t n, double K, double& s1, double& s2) {
@@ -84,7 +88,7 @@ void batch_norm_forward_cpu(T* y, double* save_mean, double* save_rstd, T* runni
   const index_t N = p.N, C = p.C, S = p.S;
   const double cnt = double(N * S);
   const Affine<T> af(gamma, beta, C);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (p.numel() >= kParallelMin)
   for (index_t c = 0; c < C; ++c) {
     double mean, var;
     if (training) {  // read 1: shifted sums
@@ -118,7 +122,7 @@ void batch_norm_backward_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x
   const index_t N = p.N, C = p.C, S = p.S;
   const double cnt = double(N * S);
   const Affine<T> af(gamma, nullptr, C);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (p.numel() >= kParallelMin)
   for (index_t c = 0; c < C; ++c) {
     const double mean = save_mean[c], rstd = save_rstd[c], g = double(af.gamma[c]);
     const SplitMean<T> m(mean);
@@ -169,7 +173,7 @@ void group_norm_forward_cpu(T* y, double* save_mean, double* save_rstd, const T*
                             const T* gamma, const T* beta, const NormParams& p) {
   const index_t N = p.N, C = p.C, S = p.S, G = p.G, Cg = C / G, len = Cg * S;
   const Affine<T> af(gamma, beta, C);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (p.numel() >= kParallelMin)
   for (index_t i = 0; i < N * G; ++i) {  // group (n, g) is the contiguous x[i*len, (i+1)*len)
     const T* xg = x + i * len;
     T* yg = y + i * len;
@@ -205,7 +209,7 @@ void group_norm_backward_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x
   // dgamma, dbeta sum over samples, which different threads own: per-thread partials.
   const int nt = num_threads();
   std::vector<double> partial(size_t(2 * nt * C), 0.0);
-#pragma omp parallel
+#pragma omp parallel if (p.numel() >= kParallelMin)
   {
     double* pg = partial.data() + size_t(2 * omp_get_thread_num() * C);
     double* pb = pg + C;
@@ -261,7 +265,7 @@ void group_norm_backward_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x
       }
     }
   }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (p.numel() >= kParallelMin)
   for (index_t c = 0; c < C; ++c) {
     double g = 0, b = 0;
     for (int t = 0; t < nt; ++t) {
@@ -282,7 +286,7 @@ template <typename T>
 void pixel_norm_forward_cpu(T* y, double* save_rstd, const T* x, const NormParams& p) {
   const index_t N = p.N, C = p.C, S = p.S, nb = ceil_div(S, kPixelBlock);
   const double inv_c = C > 0 ? 1.0 / double(C) : 0.0;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (p.numel() >= kParallelMin)
   for (index_t t = 0; t < N * nb; ++t) {
     const index_t i = t / nb, s0 = (t % nb) * kPixelBlock, sb = std::min(kPixelBlock, S - s0);
     double acc[kPixelBlock];
@@ -312,7 +316,7 @@ void pixel_norm_backward_cpu(T* dx, const T* dy, const T* x, const double* save_
                              const NormParams& p) {
   const index_t N = p.N, C = p.C, S = p.S, nb = ceil_div(S, kPixelBlock);
   const double inv_c = C > 0 ? 1.0 / double(C) : 0.0;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (p.numel() >= kParallelMin)
   for (index_t t = 0; t < N * nb; ++t) {
     const index_t i = t / nb, s0 = (t % nb) * kPixelBlock, sb = std::min(kPixelBlock, S - s0);
     double acc[kPixelBlock];
