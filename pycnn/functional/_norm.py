@@ -11,6 +11,7 @@ backward gives dx, dweight and dbias in closed form.
 from __future__ import annotations
 
 import math
+import numbers
 
 from ..ops import require_float
 from ..tensor import Function, Tensor
@@ -140,16 +141,27 @@ def _check_params(op, input, shape, what, **named):
 
 
 def _check_eps(op, eps):
-    if not (isinstance(eps, (int, float)) and eps >= 0):
+    if not (isinstance(eps, numbers.Real) and eps >= 0):
         raise ValueError(f"{op}: eps must be a number >= 0, got {eps!r}")
     return float(eps)
 
 
 def _check_momentum(op, momentum):
-    if momentum is None or not isinstance(momentum, (int, float)):
+    if not isinstance(momentum, numbers.Real):
         raise TypeError(f"{op}: momentum must be a float, got {momentum!r} (momentum=None, the "
                         "cumulative average, is handled by the BatchNorm modules)")
     return float(momentum)
+
+
+def _check_running(op, input, running_mean, running_var, weight, bias, momentum, eps, batch_stats, mode):
+    """Checks shared by batch_norm and instance_norm; returns (momentum, eps) as floats."""
+    _check_input(op, input)
+    _check_params(op, input, (input.shape[1],), "one value per channel", running_mean=running_mean,
+                  running_var=running_var, weight=weight, bias=bias)
+    if not batch_stats and (running_mean is None or running_var is None):
+        raise ValueError(f"{op}: running_mean and running_var must be given when {mode} "
+                         f"(input shape {input.shape})")
+    return _check_momentum(op, momentum), _check_eps(op, eps)
 
 
 # ----------------------------------------------------------------------------- public ops
@@ -159,15 +171,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     (biased variance) and, when given, running = (1 - momentum) running + momentum batch with the
     unbiased variance, in place; otherwise the running statistics."""
     op = "batch_norm"
-    _check_input(op, input)
-    C = input.shape[1]
-    _check_params(op, input, (C,), "one value per channel", running_mean=running_mean,
-                  running_var=running_var, weight=weight, bias=bias)
-    momentum, eps = _check_momentum(op, momentum), _check_eps(op, eps)
-    if not training and (running_mean is None or running_var is None):
-        raise ValueError(f"{op}: running_mean and running_var must be given when training=False "
-                         f"(input shape {input.shape})")
-    if training and input.numel() // C == 1:
+    momentum, eps = _check_running(op, input, running_mean, running_var, weight, bias, momentum, eps,
+                                   training, "training=False")
+    if training and input.numel() // input.shape[1] == 1:
         raise ValueError(f"{op}: expected more than 1 value per channel when training, got input "
                          f"shape {input.shape}")
     return BatchNorm.apply(input, weight, bias, running_mean, running_var, training=bool(training),
@@ -179,14 +185,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     """Normalizes each (sample, channel) of input (N, C, *) over (*).  With running stats and
     use_input_stats they are updated by the average over samples of each instance's update."""
     op = "instance_norm"
-    _check_input(op, input)
-    C = input.shape[1]
-    _check_params(op, input, (C,), "one value per channel", running_mean=running_mean,
-                  running_var=running_var, weight=weight, bias=bias)
-    momentum, eps = _check_momentum(op, momentum), _check_eps(op, eps)
-    if not use_input_stats and (running_mean is None or running_var is None):
-        raise ValueError(f"{op}: running_mean and running_var must be given when use_input_stats=False "
-                         f"(input shape {input.shape})")
+    momentum, eps = _check_running(op, input, running_mean, running_var, weight, bias, momentum, eps,
+                                   use_input_stats, "use_input_stats=False")
     if use_input_stats and math.prod(input.shape[2:]) == 1:
         raise ValueError(f"{op}: expected more than 1 spatial element when training, got input "
                          f"shape {input.shape}")
