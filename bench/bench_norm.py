@@ -1,0 +1,155 @@
+"""Benchmark of the norm family: each layer's fused forward and backward kernel on
+(32, 64, 32, 32) float32, as a markdown table.
+
+GB/s counts the compulsory traffic only (forward: read x, write y; backward: read dy and x,
+write dx); "passes" is what the kernel actually sweeps (R = a read of x, or of x and dy;
+W = a write), the second read of each normalized set mostly hitting cache.  Ratios are to
+PyTorch's CPU op (when torch is importable) and to the bandwidth of a large numpy copy, both
+measured in the same run with the same thread count.
+
+    python bench/bench_norm.py [--quick] [--threads N]
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+import pycnn
+import pycnn.functional as F
+from pycnn import _C
+
+try:
+    import torch
+    import torch.nn.functional as TF
+except ImportError:  # torch is optional: the torch column then reads "-"
+    torch = None
+
+SHAPE = (32, 64, 32, 32)
+EPS = 1e-5
+
+
+def median_ms(fn, repeat, warmup=2):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return 1e3 * float(np.median(times))
+
+
+def copy_bandwidth(repeat):
+    """GB/s of np.copyto on 256 MB (read + write), well beyond any cache."""
+    src = np.ones(1 << 26, np.float32)
+    dst = np.empty_like(src)
+    ms = median_ms(lambda: np.copyto(dst, src), repeat)
+    return 2 * src.nbytes / ms / 1e6
+
+
+def cases(x, dy):
+    """(layer, pass, kernel passes, pycnn fn, torch fn or None) for each measured kernel."""
+    N, C = x.shape[:2]
+    rng = np.random.default_rng(0)
+    w, b = (1 + 0.1 * rng.standard_normal(C)).astype(np.float32), rng.standard_normal(C).astype(np.float32)
+    rm, rv = np.zeros(C, np.float32), np.ones(C, np.float32)
+    D = x[0].size
+    wl, bl = np.ones(x.shape[1:], np.float32), np.zeros(x.shape[1:], np.float32)
+    x2, dy2 = x.reshape(N, D), dy.reshape(N, D)
+    xi, dyi = x.reshape(1, N * C, -1), dy.reshape(1, N * C, -1)
+    wi, bi = np.tile(w, N), np.tile(b, N)
+
+    bn = _C.batch_norm_forward(x, w, b, rm, rv, True, 0.1, EPS)
+    bn_eval = _C.batch_norm_forward(x, w, b, rm, rv, False, 0.1, EPS)
+    gn = _C.group_norm_forward(x, 32, w, b, EPS)
+    ln = _C.group_norm_forward(x2, 1, wl.reshape(-1), bl.reshape(-1), EPS)
+    inn = _C.batch_norm_forward(xi, wi, bi, None, None, True, 0.1, EPS)
+    pn = _C.pixel_norm_forward(x, 1e-8)
+
+    ours = [
+        ("BatchNorm2d train", "forward", "2R+1W", lambda: _C.batch_norm_forward(x, w, b, rm, rv, True, 0.1, EPS)),
+        ("BatchNorm2d train", "backward", "2R+1W", lambda: _C.batch_norm_backward(dy, x, bn[1], bn[2], w, True)),
+        ("BatchNorm2d eval", "forward", "1R+1W", lambda: _C.batch_norm_forward(x, w, b, rm, rv, False, 0.1, EPS)),
+        ("BatchNorm2d eval", "backward", "1R+1W", lambda: _C.batch_norm_backward(dy, x, bn_eval[1], bn_eval[2], w, False)),
+        ("LayerNorm(C,H,W)", "forward", "2R+1W", lambda: _C.group_norm_forward(x2, 1, wl.reshape(-1), bl.reshape(-1), EPS)),
+        ("LayerNorm(C,H,W)", "backward", "2R+1W", lambda: _C.group_norm_backward(dy2, x2, ln[1], ln[2], wl.reshape(-1), 1)),
+        ("InstanceNorm2d", "forward", "2R+1W", lambda: _C.batch_norm_forward(xi, wi, bi, None, None, True, 0.1, EPS)),
+        ("InstanceNorm2d", "backward", "2R+1W", lambda: _C.batch_norm_backward(dyi, xi, inn[1], inn[2], wi, True)),
+        ("GroupNorm(32)", "forward", "2R+1W", lambda: _C.group_norm_forward(x, 32, w, b, EPS)),
+        ("GroupNorm(32)", "backward", "2R+1W", lambda: _C.group_norm_backward(dy, x, gn[1], gn[2], w, 32)),
+        ("PixelNorm", "forward", "2R+1W", lambda: _C.pixel_norm_forward(x, 1e-8)),
+        ("PixelNorm", "backward", "2R+1W", lambda: _C.pixel_norm_backward(dy, x, pn[1])),
+    ]
+    theirs = [None] * len(ours)
+    if torch is not None:
+        tx, tdy = torch.from_numpy(x), torch.from_numpy(dy)
+        tw, tb, trm, trv = map(torch.from_numpy, (w.copy(), b.copy(), rm.copy(), rv.copy()))
+        twl, tbl = torch.from_numpy(wl), torch.from_numpy(bl)
+        fwd = {
+            0: lambda t: TF.batch_norm(t, trm, trv, tw, tb, True, 0.1, EPS),
+            2: lambda t: TF.batch_norm(t, trm, trv, tw, tb, False, 0.1, EPS),
+            4: lambda t: TF.layer_norm(t, tuple(SHAPE[1:]), twl, tbl, EPS),
+            6: lambda t: TF.instance_norm(t, weight=tw, bias=tb, eps=EPS),
+            8: lambda t: TF.group_norm(t, 32, tw, tb, EPS),
+            10: lambda t: t * torch.rsqrt(t.pow(2).mean(dim=1, keepdim=True) + 1e-8),
+        }
+        for i, f in fwd.items():
+            theirs[i] = (lambda f=f: _no_grad(f, tx))
+            theirs[i + 1] = _torch_backward(f, tx, tdy)
+    return [(*o, t) for o, t in zip(ours, theirs)]
+
+
+def _no_grad(f, t):
+    with torch.no_grad():
+        return f(t)
+
+
+def _torch_backward(f, tx, tdy):
+    """Times only autograd's backward of one op (its graph kept with retain_graph)."""
+    xg = tx.clone().requires_grad_(True)
+    y = f(xg)
+
+    def run():
+        xg.grad = None
+        y.backward(tdy, retain_graph=True)
+    return run
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="few repeats (a smoke run)")
+    ap.add_argument("--threads", type=int, default=None, help="threads for pycnn and torch")
+    args = ap.parse_args()
+    if args.threads:
+        pycnn.set_num_threads(args.threads)
+    threads = pycnn.get_num_threads()
+    if torch is not None:
+        torch.set_num_threads(threads)
+    repeat = 3 if args.quick else 20
+
+    rng = np.random.default_rng(0)
+    x = (0.5 + rng.standard_normal(SHAPE)).astype(np.float32)
+    dy = rng.standard_normal(SHAPE).astype(np.float32)
+    copy_gbs = copy_bandwidth(repeat)
+    print(f"pycnn {pycnn.__version__}, {threads} threads, shape {SHAPE} float32, "
+          f"numpy copy {copy_gbs:.1f} GB/s" + (f", torch {torch.__version__}" if torch else ", torch not installed"))
+    print()
+    print("| layer | pass | kernel passes | ms | GB/s | of copy BW | torch ms | vs torch |")
+    print("|---|---|---|---|---|---|---|---|")
+    for layer, which, passes, fn, tfn in cases(x, dy):
+        ms = median_ms(fn, repeat)
+        arrays = 2 if which == "forward" else 3
+        gbs = arrays * x.nbytes / ms / 1e6
+        tms = median_ms(tfn, repeat) if tfn else None
+        ratio = f"{tms / ms:.2f}x" if tms else "-"
+        print(f"| {layer} | {which} | {passes} | {ms:.3f} | {gbs:.1f} | {gbs / copy_gbs:.0%} | "
+              f"{f'{tms:.3f}' if tms else '-'} | {ratio} |")
+    print()
+    print("vs torch > 1 means pycnn is faster.  GB/s counts compulsory traffic: forward x + y, "
+          "backward dy + x + dx.")
+
+
+if __name__ == "__main__":
+    main()

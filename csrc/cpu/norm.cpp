@@ -1,0 +1,358 @@
+// Fused normalization kernels (OpenMP), see norm.h for the math and the (N, C, S) view.
+//
+// Passes over the data, per kernel ("read" = one sweep over x, or over x and dy together).
+// Each normalized set is handled by one thread from start to end, so the second sweep hits
+// cache whenever the set fits in L2 (a BatchNorm channel of (32, *, 32, 32) float32 is 128 KB):
+//   batch_norm_forward   training: 2 reads + 1 write (shifted sums, normalize); eval: 1 + 1
+//   batch_norm_backward  training: 2 reads + 1 write (sum dy, sum dy*(x-mean); dx); eval: 1 + 1
+//   group_norm_forward   2 reads + 1 write
+//   group_norm_backward  2 reads + 1 write (+ an O(threads * C) reduction for dgamma, dbeta)
+//   pixel_norm_forward   2 reads + 1 write (over a block of pixels, all channels)
+//   pixel_norm_backward  2 reads + 1 write
+// Statistics are one-pass shifted sums in double (K = the set's first element, see norm.h).
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "norm.h"
+
+namespace pycnn {
+
+namespace {
+
+// Below this many elements a kernel runs on one thread: waking a team costs more than the
+// work (and far more on an oversubscribed machine, where idle threads spin).
+constexpr index_t kParallelMin = index_t(1) << 15;
+
+// s1 += sum(x-K), s2 += sum((x-K)^2) over a contiguous run of n values.
+template <typename T>
+inline void shifted_sums(const T* x, index_t n, double K, double& s1, double& s2) {
+  double a = 0, b = 0;
+#pragma omp simd reduction(+ : a, b)
+  for (index_t k = 0; k < n; ++k) {
+    const double d = double(x[k]) - K;
+    a += d;
+    b += d * d;
+  }
+  s1 += a;
+  s2 += b;
+}
+
+// Mean and biased variance of cnt values from their shifted sums.
+inline void shifted_moments(double K, double s1, double s2, double cnt, double& mean,
+                            double& var) {
+  if (cnt <= 0) {
+    mean = var = 0;
+    return;
+  }
+  const double m = s1 / cnt;
+  mean = K + m;
+  var = std::max(s2 / cnt - m * m, 0.0);
+}
+
+// mean = hi + lo with hi = T(mean): (x - hi) - lo is x - mean to T's precision even when
+// x ~ mean is large (x - hi is then exact).
+template <typename T>
+struct SplitMean {
+  T hi, lo;
+  explicit SplitMean(double mean) : hi(T(mean)), lo(T(mean - double(T(mean)))) {}
+};
+
+// y = (x - mean) * scale + shift over a contiguous run.
+template <typename T>
+inline void affine_run(T* y, const T* x, index_t n, SplitMean<T> m, T scale, T shift) {
+#pragma omp simd
+  for (index_t k = 0; k < n; ++k) y[k] = ((x[k] - m.hi) - m.lo) * scale + shift;
+}
+
+// gamma / beta, or ones / zeros when the layer has no affine.
+template <typename T>
+struct Affine {
+  std::vector<T> ones, zeros;
+  const T* gamma;
+  const T* beta;
+  Affine(const T* g, const T* b, index_t C)
+      : ones(g ? 0 : C, T(1)), zeros(b ? 0 : C, T(0)), gamma(g ? g : ones.data()),
+        beta(b ? b : zeros.data()) {}
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------- batch norm
+template <typename T>
+void batch_norm_forward_cpu(T* y, double* save_mean, double* save_rstd, T* running_mean,
+                            T* running_var, const T* x, const T* gamma, const T* beta,
+                            const NormParams& p, bool training, double momentum) {
+  const index_t N = p.N, C = p.C, S = p.S;
+  const double cnt = double(N * S);
+  const Affine<T> af(gamma, beta, C);
+#pragma omp parallel for schedule(static) if (p.numel() >= kParallelMin)
+  for (index_t c = 0; c < C; ++c) {
+    double mean, var;
+    if (training) {  // read 1: shifted sums
+      const double K = N * S > 0 ? double(x[c * S]) : 0.0;
+      double s1 = 0, s2 = 0;
+      for (index_t i = 0; i < N; ++i) shifted_sums(x + (i * C + c) * S, S, K, s1, s2);
+      shifted_moments(K, s1, s2, cnt, mean, var);
+      if (running_mean)
+        running_mean[c] = T((1 - momentum) * double(running_mean[c]) + momentum * mean);
+      if (running_var && cnt > 1)
+        running_var[c] =
+            T((1 - momentum) * double(running_var[c]) + momentum * var * cnt / (cnt - 1));
+    } else {
+      mean = double(running_mean[c]);
+      var = double(running_var[c]);
+    }
+    const double rstd = 1.0 / std::sqrt(var + p.eps);
+    save_mean[c] = mean;
+    save_rstd[c] = rstd;
+    const SplitMean<T> m(mean);
+    const T scale = T(double(af.gamma[c]) * rstd), shift = af.beta[c];
+    for (index_t i = 0; i < N; ++i)  // read 2 + write: normalize
+      affine_run(y + (i * C + c) * S, x + (i * C + c) * S, S, m, scale, shift);
+  }
+}
+
+template <typename T>
+void batch_norm_backward_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x,
+                             const double* save_mean, const double* save_rstd, const T* gamma,
+                             const NormParams& p, bool training) {
+  const index_t N = p.N, C = p.C, S = p.S;
+  const double cnt = double(N * S);
+  const Affine<T> af(gamma, nullptr, C);
+#pragma omp parallel for schedule(static) if (p.numel() >= kParallelMin)
+  for (index_t c = 0; c < C; ++c) {
+    const double mean = save_mean[c], rstd = save_rstd[c], g = double(af.gamma[c]);
+    const SplitMean<T> m(mean);
+    const T k1 = T(rstd * g);  // d(y)/d(x) with constant statistics
+    double sdy = 0, sdyx = 0;  // sum dy, sum dy*(x-mean)
+    for (index_t i = 0; i < N; ++i) {
+      const index_t o = (i * C + c) * S;
+      const T* dyr = dy + o;
+      const T* xr = x + o;
+      double a = 0, b = 0;
+      if (training) {  // read 1
+#pragma omp simd reduction(+ : a, b)
+        for (index_t s = 0; s < S; ++s) {
+          a += double(dyr[s]);
+          b += double(dyr[s]) * (double(xr[s]) - mean);
+        }
+      } else {  // the only read: dx needs no statistics of dy
+        T* dxr = dx + o;
+#pragma omp simd reduction(+ : a, b)
+        for (index_t s = 0; s < S; ++s) {
+          a += double(dyr[s]);
+          b += double(dyr[s]) * (double(xr[s]) - mean);
+          dxr[s] = k1 * dyr[s];
+        }
+      }
+      sdy += a;
+      sdyx += b;
+    }
+    dgamma[c] = T(sdyx * rstd);
+    dbeta[c] = T(sdy);
+    if (!training || cnt <= 0) continue;
+    // dx = rstd*g*(dy - mean(dy) - xhat*mean(dy*xhat)) = k1*dy + k2*(x-mean) + k3
+    const T k2 = T(-g * rstd * rstd * rstd * sdyx / cnt), k3 = T(-g * rstd * sdy / cnt);
+    for (index_t i = 0; i < N; ++i) {  // read 2 + write
+      const index_t o = (i * C + c) * S;
+      const T* dyr = dy + o;
+      const T* xr = x + o;
+      T* dxr = dx + o;
+#pragma omp simd
+      for (index_t s = 0; s < S; ++s) dxr[s] = k1 * dyr[s] + k2 * ((xr[s] - m.hi) - m.lo) + k3;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------- group norm
+template <typename T>
+void group_norm_forward_cpu(T* y, double* save_mean, double* save_rstd, const T* x,
+                            const T* gamma, const T* beta, const NormParams& p) {
+  const index_t N = p.N, C = p.C, S = p.S, G = p.G, Cg = C / G, len = Cg * S;
+  const Affine<T> af(gamma, beta, C);
+#pragma omp parallel for schedule(static) if (p.numel() >= kParallelMin)
+  for (index_t i = 0; i < N * G; ++i) {  // group (n, g) is the contiguous x[i*len, (i+1)*len)
+    const T* xg = x + i * len;
+    T* yg = y + i * len;
+    const double K = len > 0 ? double(xg[0]) : 0.0;
+    double s1 = 0, s2 = 0, mean, var;
+    shifted_sums(xg, len, K, s1, s2);  // read 1
+    shifted_moments(K, s1, s2, double(len), mean, var);
+    const double rstd = 1.0 / std::sqrt(var + p.eps);
+    save_mean[i] = mean;
+    save_rstd[i] = rstd;
+    const SplitMean<T> m(mean);
+    const index_t c0 = (i % G) * Cg;
+    if (S == 1) {  // elementwise affine (LayerNorm): vectorize across channels
+      const T r = T(rstd);
+      const T* gm = af.gamma + c0;
+      const T* bt = af.beta + c0;
+#pragma omp simd
+      for (index_t j = 0; j < Cg; ++j) yg[j] = ((xg[j] - m.hi) - m.lo) * r * gm[j] + bt[j];
+    } else {
+      for (index_t j = 0; j < Cg; ++j)  // read 2 + write
+        affine_run(yg + j * S, xg + j * S, S, m, T(double(af.gamma[c0 + j]) * rstd),
+                   af.beta[c0 + j]);
+    }
+  }
+}
+
+template <typename T>
+void group_norm_backward_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x,
+                             const double* save_mean, const double* save_rstd, const T* gamma,
+                             const NormParams& p) {
+  const index_t N = p.N, C = p.C, S = p.S, G = p.G, Cg = C / G, len = Cg * S;
+  const Affine<T> af(gamma, nullptr, C);
+  // dgamma, dbeta sum over samples, which different threads own: per-thread partials.
+  const int nt = num_threads();
+  std::vector<double> partial(size_t(2 * nt * C), 0.0);
+#pragma omp parallel if (p.numel() >= kParallelMin)
+  {
+    double* pg = partial.data() + size_t(2 * omp_get_thread_num() * C);
+    double* pb = pg + C;
+#pragma omp for schedule(static)
+    for (index_t i = 0; i < N * G; ++i) {
+      const double mean = save_mean[i], rstd = save_rstd[i];
+      const SplitMean<T> m(mean);
+      const index_t c0 = (i % G) * Cg, base = i * len;
+      const T* gm = af.gamma + c0;
+      double A = 0, B = 0;  // sum dy*gamma, sum dy*gamma*(x-mean)
+      if (S == 1) {  // read 1
+#pragma omp simd reduction(+ : A, B)
+        for (index_t j = 0; j < Cg; ++j) {
+          const double d = double(x[base + j]) - mean, v = double(dy[base + j]);
+          A += v * double(gm[j]);
+          B += v * double(gm[j]) * d;
+          pg[c0 + j] += v * d * rstd;
+          pb[c0 + j] += v;
+        }
+      } else {
+        for (index_t j = 0; j < Cg; ++j) {
+          const T* dyr = dy + base + j * S;
+          const T* xr = x + base + j * S;
+          double a = 0, b = 0;
+#pragma omp simd reduction(+ : a, b)
+          for (index_t s = 0; s < S; ++s) {
+            a += double(dyr[s]);
+            b += double(dyr[s]) * (double(xr[s]) - mean);
+          }
+          pg[c0 + j] += b * rstd;
+          pb[c0 + j] += a;
+          A += a * double(gm[j]);
+          B += b * double(gm[j]);
+        }
+      }
+      if (len == 0) continue;
+      // dx = rstd*(dy*gamma - A/len - xhat*rstd*B/len) = rstd*gamma*dy + k2*(x-mean) + k3
+      const T k2 = T(-rstd * rstd * rstd * B / double(len)), k3 = T(-rstd * A / double(len));
+      if (S == 1) {  // read 2 + write
+        const T r = T(rstd);
+#pragma omp simd
+        for (index_t j = 0; j < Cg; ++j)
+          dx[base + j] = r * gm[j] * dy[base + j] + k2 * ((x[base + j] - m.hi) - m.lo) + k3;
+      } else {
+        for (index_t j = 0; j < Cg; ++j) {
+          const T k1 = T(rstd * double(gm[j]));
+          const T* dyr = dy + base + j * S;
+          const T* xr = x + base + j * S;
+          T* dxr = dx + base + j * S;
+#pragma omp simd
+          for (index_t s = 0; s < S; ++s) dxr[s] = k1 * dyr[s] + k2 * ((xr[s] - m.hi) - m.lo) + k3;
+        }
+      }
+    }
+  }
+#pragma omp parallel for schedule(static) if (p.numel() >= kParallelMin)
+  for (index_t c = 0; c < C; ++c) {
+    double g = 0, b = 0;
+    for (int t = 0; t < nt; ++t) {
+      g += partial[size_t(2 * t * C + c)];
+      b += partial[size_t(2 * t * C + C + c)];
+    }
+    dgamma[c] = T(g);
+    dbeta[c] = T(b);
+  }
+}
+
+// ---------------------------------------------------------------------------- pixel norm
+// Work item: sample n and a block of up to kPixelBlock pixels, all C channels.  The running
+// per-pixel sums vectorize across pixels; the block (C * 256 values) stays in L2 for read 2.
+constexpr index_t kPixelBlock = 256;
+
+template <typename T>
+void pixel_norm_forward_cpu(T* y, double* save_rstd, const T* x, const NormParams& p) {
+  const index_t N = p.N, C = p.C, S = p.S, nb = ceil_div(S, kPixelBlock);
+  const double inv_c = C > 0 ? 1.0 / double(C) : 0.0;
+#pragma omp parallel for schedule(static) if (p.numel() >= kParallelMin)
+  for (index_t t = 0; t < N * nb; ++t) {
+    const index_t i = t / nb, s0 = (t % nb) * kPixelBlock, sb = std::min(kPixelBlock, S - s0);
+    double acc[kPixelBlock];
+    T r[kPixelBlock];
+    std::fill(acc, acc + sb, 0.0);
+    for (index_t c = 0; c < C; ++c) {  // read 1: sum of squares per pixel
+      const T* xr = x + (i * C + c) * S + s0;
+#pragma omp simd
+      for (index_t s = 0; s < sb; ++s) acc[s] += double(xr[s]) * double(xr[s]);
+    }
+    for (index_t s = 0; s < sb; ++s) {
+      const double rs = 1.0 / std::sqrt(acc[s] * inv_c + p.eps);
+      save_rstd[i * S + s0 + s] = rs;
+      r[s] = T(rs);
+    }
+    for (index_t c = 0; c < C; ++c) {  // read 2 + write
+      const T* xr = x + (i * C + c) * S + s0;
+      T* yr = y + (i * C + c) * S + s0;
+#pragma omp simd
+      for (index_t s = 0; s < sb; ++s) yr[s] = xr[s] * r[s];
+    }
+  }
+}
+
+template <typename T>
+void pixel_norm_backward_cpu(T* dx, const T* dy, const T* x, const double* save_rstd,
+                             const NormParams& p) {
+  const index_t N = p.N, C = p.C, S = p.S, nb = ceil_div(S, kPixelBlock);
+  const double inv_c = C > 0 ? 1.0 / double(C) : 0.0;
+#pragma omp parallel for schedule(static) if (p.numel() >= kParallelMin)
+  for (index_t t = 0; t < N * nb; ++t) {
+    const index_t i = t / nb, s0 = (t % nb) * kPixelBlock, sb = std::min(kPixelBlock, S - s0);
+    double acc[kPixelBlock];
+    T k1[kPixelBlock], k2[kPixelBlock];
+    std::fill(acc, acc + sb, 0.0);
+    for (index_t c = 0; c < C; ++c) {  // read 1: sum_c dy*x per pixel
+      const index_t o = (i * C + c) * S + s0;
+#pragma omp simd
+      for (index_t s = 0; s < sb; ++s) acc[s] += double(dy[o + s]) * double(x[o + s]);
+    }
+    for (index_t s = 0; s < sb; ++s) {  // dx = r*dy - x * r^3 * mean_c(dy*x)
+      const double r = save_rstd[i * S + s0 + s];
+      k1[s] = T(r);
+      k2[s] = T(-r * r * r * acc[s] * inv_c);
+    }
+    for (index_t c = 0; c < C; ++c) {  // read 2 + write
+      const index_t o = (i * C + c) * S + s0;
+#pragma omp simd
+      for (index_t s = 0; s < sb; ++s) dx[o + s] = k1[s] * dy[o + s] + k2[s] * x[o + s];
+    }
+  }
+}
+
+#define PYCNN_INSTANTIATE(T)                                                                    \
+  template void batch_norm_forward_cpu<T>(T*, double*, double*, T*, T*, const T*, const T*,     \
+                                          const T*, const NormParams&, bool, double);           \
+  template void batch_norm_backward_cpu<T>(T*, T*, T*, const T*, const T*, const double*,       \
+                                           const double*, const T*, const NormParams&, bool);   \
+  template void group_norm_forward_cpu<T>(T*, double*, double*, const T*, const T*, const T*,   \
+                                          const NormParams&);                                   \
+  template void group_norm_backward_cpu<T>(T*, T*, T*, const T*, const T*, const double*,       \
+                                           const double*, const T*, const NormParams&);         \
+  template void pixel_norm_forward_cpu<T>(T*, double*, const T*, const NormParams&);            \
+  template void pixel_norm_backward_cpu<T>(T*, const T*, const T*, const double*,               \
+                                           const NormParams&);
+PYCNN_INSTANTIATE(float)
+PYCNN_INSTANTIATE(double)
+
+}  // namespace pycnn

@@ -1,0 +1,112 @@
+// Normalization: BatchNorm, InstanceNorm, GroupNorm, LayerNorm and PixelNorm as three
+// kernel pairs over one view of the input, x as (N, C, S): N outer, C channels, S inner
+// (contiguous).  Every set below is normalized independently:
+//
+//   batch_norm_*  statistics per channel c over (N, S); gamma, beta per channel.
+//                 InstanceNorm runs it on the view (1, N*C, S), as PyTorch does.
+//   group_norm_*  statistics per (n, g) over the C/G channels of group g times S;
+//                 gamma, beta per channel.  GroupNorm(G) directly; LayerNorm is the view
+//                 (N, C, S) = (M, D, 1) with G = 1, so "per channel" is elementwise over
+//                 normalized_shape (D = its product).
+//   pixel_norm_*  per (n, s) over the C channels: y = x * r, r = 1/sqrt(mean_c x^2 + eps)
+//                 (ProGAN): no mean, no affine.
+//
+// Forward:  y = (x - mean) * rstd * gamma + beta, rstd = 1/sqrt(var + eps), var biased.
+// Backward over a normalized set of n elements, xhat = (x - mean) * rstd (closed form):
+//   dx = rstd * (dy*gamma - mean(dy*gamma) - xhat * mean(dy*gamma*xhat)),
+//   dgamma[c] = sum dy*xhat, dbeta[c] = sum dy (over every element that channel c scales).
+//   Eval-mode BatchNorm (statistics are constants): dx = rstd * gamma * dy.
+//   PixelNorm: dx = r*dy - x * r^3 * mean_c(dy*x).
+//
+// Numerics: statistics are accumulated in double around a shift K = the set's first element,
+//   mean = K + sum(x-K)/n,  var = (sum (x-K)^2 - (sum (x-K))^2 / n) / n,
+// so a large mean with a small spread (float32 1e4 + N(0,1)) stays accurate where the naive
+// E[x^2] - E[x]^2 cancels to noise.  Saved mean / rstd are double whatever T (a float32 mean
+// of 1e4 is off by up to 5e-4, which is 5e-4 of a unit spread), and x - mean is formed in T as
+// (x - T(mean)) - T(mean - T(mean)), which is exact where x is near the mean.
+//
+// gamma / beta may be null (no affine: gamma = 1, beta = 0).  Backward writes fresh dx,
+// dgamma, dbeta (=); the Python engine accumulates.
+//
+// Implementations: *_ref (csrc/ref: plain loops, two-pass statistics: the spec) and *_cpu
+// (csrc/cpu: OpenMP over channels / groups / pixels, one-pass shifted statistics).
+#pragma once
+#include "common.h"
+
+namespace pycnn {
+
+struct NormParams {
+  index_t N = 0, C = 0, S = 0;  // the (N, C, S) view of x
+  index_t G = 1;                // groups (group_norm); C % G == 0
+  double eps = 1e-5;
+
+  index_t numel() const { return N * C * S; }
+};
+
+// Validates sizes, groups and eps; op names the caller in the message.
+inline void check_norm_params(const NormParams& p, const char* op) {
+  PYCNN_CHECK(p.N >= 0 && p.C >= 0 && p.S >= 0, op, ": negative size in the (N, C, S) view (", p.N,
+              ", ", p.C, ", ", p.S, ")");
+  PYCNN_CHECK(p.G >= 1 && p.C % p.G == 0, op, ": num_groups=", p.G,
+              " must be >= 1 and divide the number of channels C=", p.C);
+  PYCNN_CHECK(p.eps >= 0, op, ": eps must be >= 0, got ", p.eps);
+}
+
+// ---------------------------------------------------------------------------- batch norm
+// x, y are (N, C, S); save_mean, save_rstd, gamma, beta, running_* are (C,).
+// training: statistics from the batch; running_* (may be null) become
+//   (1 - momentum) * running + momentum * batch, with the unbiased variance (n = N*S > 1).
+// !training: statistics are running_mean / running_var (both required).
+template <typename T>
+void batch_norm_forward_ref(T* y, double* save_mean, double* save_rstd, T* running_mean,
+                            T* running_var, const T* x, const T* gamma, const T* beta,
+                            const NormParams& p, bool training, double momentum);
+template <typename T>
+void batch_norm_forward_cpu(T* y, double* save_mean, double* save_rstd, T* running_mean,
+                            T* running_var, const T* x, const T* gamma, const T* beta,
+                            const NormParams& p, bool training, double momentum);
+
+// dx (N, C, S); dgamma, dbeta (C,).  training selects the full closed form (statistics
+// depend on x) or dx = rstd * gamma * dy (eval).
+template <typename T>
+void batch_norm_backward_ref(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x,
+                             const double* save_mean, const double* save_rstd, const T* gamma,
+                             const NormParams& p, bool training);
+template <typename T>
+void batch_norm_backward_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x,
+                             const double* save_mean, const double* save_rstd, const T* gamma,
+                             const NormParams& p, bool training);
+
+// ---------------------------------------------------------------------------- group norm
+// x, y are (N, C, S); save_mean, save_rstd are (N, G); gamma, beta, dgamma, dbeta are (C,).
+template <typename T>
+void group_norm_forward_ref(T* y, double* save_mean, double* save_rstd, const T* x,
+                            const T* gamma, const T* beta, const NormParams& p);
+template <typename T>
+void group_norm_forward_cpu(T* y, double* save_mean, double* save_rstd, const T* x,
+                            const T* gamma, const T* beta, const NormParams& p);
+
+template <typename T>
+void group_norm_backward_ref(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x,
+                             const double* save_mean, const double* save_rstd, const T* gamma,
+                             const NormParams& p);
+template <typename T>
+void group_norm_backward_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x,
+                             const double* save_mean, const double* save_rstd, const T* gamma,
+                             const NormParams& p);
+
+// ---------------------------------------------------------------------------- pixel norm
+// x, y are (N, C, S); save_rstd is (N, S): r = 1/sqrt(mean_c x^2 + eps).
+template <typename T>
+void pixel_norm_forward_ref(T* y, double* save_rstd, const T* x, const NormParams& p);
+template <typename T>
+void pixel_norm_forward_cpu(T* y, double* save_rstd, const T* x, const NormParams& p);
+
+template <typename T>
+void pixel_norm_backward_ref(T* dx, const T* dy, const T* x, const double* save_rstd,
+                             const NormParams& p);
+template <typename T>
+void pixel_norm_backward_cpu(T* dx, const T* dy, const T* x, const double* save_rstd,
+                             const NormParams& p);
+
+}  // namespace pycnn
