@@ -14,6 +14,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <memory>
 #include <vector>
 
 #include "conv.h"
@@ -123,61 +124,54 @@ auto gemm_for(bool serial) {
   return serial ? &gemm_serial<T> : &gemm<T>;
 }
 
-// Whole jobs per thread (gemm_serial) when there are enough of them.
-inline bool jobs_per_thread(index_t jobs) { return jobs >= num_threads(); }
+// Runs job(j, scratch, serial) for j < jobs.  With at least as many jobs as threads, whole
+// jobs run per thread (serial = true: gemm_serial, serial im2col) each with its own scratch
+// of scratch_size elements; otherwise one after another with parallel insides.
+template <typename T, typename Job>
+void run_jobs(index_t jobs, index_t scratch_size, Job&& job) {
+  if (jobs >= num_threads()) {
+#pragma omp parallel
+    {
+      std::unique_ptr<T[]> scratch(new T[scratch_size]);  // uninitialised: im2col writes all of it
+#pragma omp for schedule(dynamic)
+      for (index_t j = 0; j < jobs; ++j) job(j, scratch.get(), true);
+    }
+  } else {
+    std::unique_ptr<T[]> scratch(new T[scratch_size]);
+    for (index_t j = 0; j < jobs; ++j) job(j, scratch.get(), false);
+  }
+}
 
 // ------------------------------------------------------------------ im2col + GEMM
 template <typename T>
 void forward_gemm(T* y, const T* x, const T* w, const Conv2dParams& p) {
   const index_t G = p.groups, cig = p.cin_g(), cog = p.cout_g(), K = p.col_rows();
-  const index_t hw = p.H * p.W, hwo = p.out_hw(), jobs = p.N * G;
-  const bool pw = p.is_pointwise(), per_thread = jobs_per_thread(jobs);
+  const index_t hw = p.H * p.W, hwo = p.out_hw();
+  const bool pw = p.is_pointwise();
   const ColRanges r(p);
-  auto job = [&](index_t j, T* col, bool serial) {
+  run_jobs<T>(p.N * G, pw ? 0 : K * hwo, [&](index_t j, T* col, bool serial) {
     const index_t n = j / G, g = j % G;
     const T* xg = x + (n * p.C_in + g * cig) * hw;
     if (!pw) im2col(col, xg, p, r, !serial);
     gemm_for<T>(serial)(false, false, cog, hwo, K, T(1), w + g * cog * K, K, pw ? xg : col, hwo,
                         T(0), y + (n * p.C_out + g * cog) * hwo, hwo);
-  };
-  if (per_thread) {
-#pragma omp parallel
-    {
-      std::vector<T> col(pw ? 0 : K * hwo);
-#pragma omp for schedule(dynamic)
-      for (index_t j = 0; j < jobs; ++j) job(j, col.data(), true);
-    }
-  } else {
-    std::vector<T> col(pw ? 0 : K * hwo);
-    for (index_t j = 0; j < jobs; ++j) job(j, col.data(), false);
-  }
+  });
 }
 
 template <typename T>
 void backward_input_gemm(T* dx, const T* dy, const T* w, const Conv2dParams& p) {
   const index_t G = p.groups, cig = p.cin_g(), cog = p.cout_g(), K = p.col_rows();
-  const index_t hw = p.H * p.W, hwo = p.out_hw(), jobs = p.N * G;
-  const bool pw = p.is_pointwise(), per_thread = jobs_per_thread(jobs);
+  const index_t hw = p.H * p.W, hwo = p.out_hw();
+  const bool pw = p.is_pointwise();
   const ColRanges r(p);
-  auto job = [&](index_t j, T* dcol, bool serial) {
+  run_jobs<T>(p.N * G, pw ? 0 : K * hwo, [&](index_t j, T* dcol, bool serial) {
     const index_t n = j / G, g = j % G;
     T* dxg = dx + (n * p.C_in + g * cig) * hw;
     // dcol (K, hwo) = W_g^T @ dy[n,g]; for 1x1 convs dcol is dx[n,g] itself.
     gemm_for<T>(serial)(true, false, K, hwo, cog, T(1), w + g * cog * K, K,
                         dy + (n * p.C_out + g * cog) * hwo, hwo, T(0), pw ? dxg : dcol, hwo);
     if (!pw) col2im(dxg, dcol, p, r, !serial);
-  };
-  if (per_thread) {
-#pragma omp parallel
-    {
-      std::vector<T> dcol(pw ? 0 : K * hwo);
-#pragma omp for schedule(dynamic)
-      for (index_t j = 0; j < jobs; ++j) job(j, dcol.data(), true);
-    }
-  } else {
-    std::vector<T> dcol(pw ? 0 : K * hwo);
-    for (index_t j = 0; j < jobs; ++j) job(j, dcol.data(), false);
-  }
+  });
 }
 
 template <typename T>
@@ -185,6 +179,7 @@ void backward_weight_gemm(T* dw, const T* dy, const T* x, const Conv2dParams& p)
   const index_t G = p.groups, cig = p.cin_g(), cog = p.cout_g(), K = p.col_rows();
   const index_t hw = p.H * p.W, hwo = p.out_hw(), N = p.N, wsize = p.C_out * K;
   const bool pw = p.is_pointwise();
+  const index_t scratch = pw ? 0 : K * hwo;
   const ColRanges r(p);
   // dW_g (+)= dy[n,g] (cog, hwo) @ col^T, col stored (K, hwo).
   auto accumulate = [&](T* dwg, index_t n, index_t g, T* col, bool serial, bool first) {
@@ -193,30 +188,26 @@ void backward_weight_gemm(T* dw, const T* dy, const T* x, const Conv2dParams& p)
     gemm_for<T>(serial)(false, true, cog, K, hwo, T(1), dy + (n * p.C_out + g * cog) * hwo, hwo,
                         pw ? xg : col, hwo, first ? T(0) : T(1), dwg, K);
   };
+  const int nt = num_threads();
   if (N == 0) {
     std::fill(dw, dw + wsize, T(0));
-  } else if (G >= num_threads()) {
-    // Each thread owns whole groups: no reduction needed.
-#pragma omp parallel
-    {
-      std::vector<T> col(pw ? 0 : K * hwo);
-#pragma omp for schedule(dynamic)
-      for (index_t g = 0; g < G; ++g)
-        for (index_t n = 0; n < N; ++n) accumulate(dw + g * cog * K, n, g, col.data(), true, n == 0);
-    }
-  } else if (jobs_per_thread(N * G)) {
-    // Thread-local partial sums over images, then one parallel reduction.
-    const int nt = num_threads();
+  } else if (G >= nt || N * G < nt) {
+    // A job is a whole group (no reduction): per thread when there are enough groups,
+    // else one group at a time on the parallel gemm.
+    run_jobs<T>(G, scratch, [&](index_t g, T* col, bool serial) {
+      for (index_t n = 0; n < N; ++n) accumulate(dw + g * cog * K, n, g, col, serial, n == 0);
+    });
+  } else {
+    // Thread-local partial sums over (image, group) jobs, then one parallel reduction.
     std::vector<std::vector<T>> partial(nt);
 #pragma omp parallel num_threads(nt)
     {
-      const int t = omp_get_thread_num();
-      std::vector<T>& mine = partial[t];
+      std::vector<T>& mine = partial[omp_get_thread_num()];
       mine.assign(wsize, T(0));
-      std::vector<T> col(pw ? 0 : K * hwo);
+      std::unique_ptr<T[]> col(new T[scratch]);
 #pragma omp for schedule(dynamic)
       for (index_t j = 0; j < N * G; ++j)
-        accumulate(mine.data() + (j % G) * cog * K, j / G, j % G, col.data(), true, false);
+        accumulate(mine.data() + (j % G) * cog * K, j / G, j % G, col.get(), true, false);
     }
 #pragma omp parallel for schedule(static)
     for (index_t i = 0; i < wsize; ++i) {
@@ -225,10 +216,6 @@ void backward_weight_gemm(T* dw, const T* dy, const T* x, const Conv2dParams& p)
         if (!part.empty()) s += part[i];
       dw[i] = s;
     }
-  } else {
-    std::vector<T> col(pw ? 0 : K * hwo);
-    for (index_t g = 0; g < G; ++g)
-      for (index_t n = 0; n < N; ++n) accumulate(dw + g * cog * K, n, g, col.data(), false, n == 0);
   }
 }
 
