@@ -32,12 +32,16 @@ inline void tap_range(index_t L, index_t s, index_t off, index_t O, index_t& lo,
   hi = std::max(lo, std::min(hi, O));
 }
 
-// The valid output-column range of every kernel column kw.
+// For every kernel column kw: the output columns [lo, hi) whose tap is inside the row, and
+// the input column `first` of the tap of ow = lo (output ow reads first + (ow - lo) * sw).
 struct ColRanges {
-  std::vector<index_t> lo, hi;
-  explicit ColRanges(const Conv2dParams& p) : lo(p.kW), hi(p.kW) {
-    for (index_t kw = 0; kw < p.kW; ++kw)
-      tap_range(p.W, p.stride_w, kw * p.dilation_w - p.pad_left, p.W_out, lo[kw], hi[kw]);
+  std::vector<index_t> lo, hi, first;
+  explicit ColRanges(const Conv2dParams& p) : lo(p.kW), hi(p.kW), first(p.kW) {
+    for (index_t kw = 0; kw < p.kW; ++kw) {
+      const index_t off = kw * p.dilation_w - p.pad_left;
+      tap_range(p.W, p.stride_w, off, p.W_out, lo[kw], hi[kw]);
+      first[kw] = lo[kw] < hi[kw] ? lo[kw] * p.stride_w + off : 0;
+    }
   }
 };
 
@@ -48,7 +52,7 @@ void im2col(T* col, const T* x, const Conv2dParams& p, const ColRanges& r, bool 
 #pragma omp parallel for schedule(static) if (parallel)
   for (index_t row = 0; row < K; ++row) {
     const index_t kw = row % p.kW, kh = row / p.kW % p.kH, c = row / (p.kW * p.kH);
-    const index_t lo = r.lo[kw], hi = r.hi[kw], off = kw * p.dilation_w - p.pad_left;
+    const index_t lo = r.lo[kw], hi = r.hi[kw], cnt = hi - lo;
     T* dst = col + row * hwo;
     for (index_t oh = 0; oh < p.H_out; ++oh, dst += Wo) {
       const index_t ih = oh * p.stride_h - p.pad_top + kh * p.dilation_h;
@@ -56,12 +60,12 @@ void im2col(T* col, const T* x, const Conv2dParams& p, const ColRanges& r, bool 
         std::fill(dst, dst + Wo, T(0));
         continue;
       }
-      const T* src = x + (c * p.H + ih) * p.W + off;  // src[ow * sw] is the tap of ow
+      const T* src = x + (c * p.H + ih) * p.W + r.first[kw];
       std::fill(dst, dst + lo, T(0));
       if (sw == 1)
-        std::copy(src + lo, src + hi, dst + lo);
+        std::copy(src, src + cnt, dst + lo);
       else
-        for (index_t ow = lo; ow < hi; ++ow) dst[ow] = src[ow * sw];
+        for (index_t i = 0; i < cnt; ++i) dst[lo + i] = src[i * sw];
       std::fill(dst + hi, dst + Wo, T(0));
     }
   }
@@ -78,16 +82,16 @@ void col2im(T* dx, const T* dcol, const Conv2dParams& p, const ColRanges& r, boo
     std::fill(plane, plane + p.H * p.W, T(0));
     for (index_t k = 0; k < kk; ++k) {
       const index_t kh = k / p.kW, kw = k % p.kW;
-      const index_t lo = r.lo[kw], hi = r.hi[kw], off = kw * p.dilation_w - p.pad_left;
-      const T* src = dcol + (c * kk + k) * hwo;
+      const index_t cnt = r.hi[kw] - r.lo[kw];
+      const T* src = dcol + (c * kk + k) * hwo + r.lo[kw];
       for (index_t oh = 0; oh < p.H_out; ++oh, src += Wo) {
         const index_t ih = oh * p.stride_h - p.pad_top + kh * p.dilation_h;
         if (ih < 0 || ih >= p.H) continue;
-        T* dst = plane + ih * p.W + off;
+        T* dst = plane + ih * p.W + r.first[kw];
         if (sw == 1)
-          for (index_t ow = lo; ow < hi; ++ow) dst[ow] += src[ow];
+          for (index_t i = 0; i < cnt; ++i) dst[i] += src[i];
         else
-          for (index_t ow = lo; ow < hi; ++ow) dst[ow * sw] += src[ow];
+          for (index_t i = 0; i < cnt; ++i) dst[i * sw] += src[i];
       }
     }
   }
@@ -238,12 +242,13 @@ void depthwise_forward(T* y, const T* x, const T* w, const T* b, const Conv2dPar
         if (ih < 0 || ih >= p.H) continue;
         for (index_t kw = 0; kw < p.kW; ++kw) {
           const T wv = wk[kh * p.kW + kw];
-          const T* src = xp + ih * p.W + kw * p.dilation_w - p.pad_left;
-          const index_t lo = r.lo[kw], hi = r.hi[kw];
+          const T* src = xp + ih * p.W + r.first[kw];
+          T* dst = yrow + r.lo[kw];
+          const index_t cnt = r.hi[kw] - r.lo[kw];
           if (sw == 1)
-            for (index_t ow = lo; ow < hi; ++ow) yrow[ow] += wv * src[ow];
+            for (index_t i = 0; i < cnt; ++i) dst[i] += wv * src[i];
           else
-            for (index_t ow = lo; ow < hi; ++ow) yrow[ow] += wv * src[ow * sw];
+            for (index_t i = 0; i < cnt; ++i) dst[i] += wv * src[i * sw];
         }
       }
     }
@@ -269,12 +274,13 @@ void depthwise_backward_input(T* dx, const T* dy, const T* w, const Conv2dParams
           if (ih < 0 || ih >= p.H) continue;
           for (index_t kw = 0; kw < p.kW; ++kw) {
             const T wv = wk[kh * p.kW + kw];
-            T* dst = plane + ih * p.W + kw * p.dilation_w - p.pad_left;
-            const index_t lo = r.lo[kw], hi = r.hi[kw];
+            T* dst = plane + ih * p.W + r.first[kw];
+            const T* src = drow + r.lo[kw];
+            const index_t cnt = r.hi[kw] - r.lo[kw];
             if (sw == 1)
-              for (index_t ow = lo; ow < hi; ++ow) dst[ow] += wv * drow[ow];
+              for (index_t i = 0; i < cnt; ++i) dst[i] += wv * src[i];
             else
-              for (index_t ow = lo; ow < hi; ++ow) dst[ow * sw] += wv * drow[ow];
+              for (index_t i = 0; i < cnt; ++i) dst[i * sw] += wv * src[i];
           }
         }
     }
@@ -298,13 +304,14 @@ void depthwise_backward_weight(T* dw, const T* dy, const T* x, const Conv2dParam
           const index_t ih = oh * p.stride_h - p.pad_top + kh * p.dilation_h;
           if (ih < 0 || ih >= p.H) continue;
           for (index_t kw = 0; kw < p.kW; ++kw) {
-            const T* src = xp + ih * p.W + kw * p.dilation_w - p.pad_left;
-            const index_t lo = r.lo[kw], hi = r.hi[kw];
+            const T* src = xp + ih * p.W + r.first[kw];
+            const T* d = drow + r.lo[kw];
+            const index_t cnt = r.hi[kw] - r.lo[kw];
             T s = 0;
             if (sw == 1)
-              for (index_t ow = lo; ow < hi; ++ow) s += drow[ow] * src[ow];
+              for (index_t i = 0; i < cnt; ++i) s += d[i] * src[i];
             else
-              for (index_t ow = lo; ow < hi; ++ow) s += drow[ow] * src[ow * sw];
+              for (index_t i = 0; i < cnt; ++i) s += d[i] * src[i * sw];
             acc[kh * p.kW + kw] += s;
           }
         }
