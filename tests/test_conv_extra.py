@@ -1,0 +1,341 @@
+"""The rest of the conv family (issue 3): native reflect/replicate/circular padding,
+convolve2d, conv2d_matrix, CausalConv1d, DepthwiseSeparableConv2d, and property tests
+of the conv ops (shift-equivariance, linearity, bias, causality, output sizes,
+parameter counts).  References: tests/reference/pad.py and conv_extra.py."""
+import itertools
+
+import numpy as np
+import pytest
+
+import pycnn
+import pycnn.functional as F
+from pycnn import nn
+from pycnn.utils import conv_output_size, conv_transpose_output_size
+
+from cases import BATCH, CHANNELS, DTYPES, SPATIAL, WINDOWS
+from helpers import assert_close, gradcheck, randn
+from reference import conv_extra as ref
+from reference import pad as pad_ref
+
+MODES = ("reflect", "replicate", "circular")
+
+
+def T(a, dtype=None, requires_grad=False):
+    a = np.asarray(a)
+    return pycnn.tensor(a, dtype=dtype or a.dtype.name, requires_grad=requires_grad)
+
+
+# ============================================================================ padding
+def _pads_for(mode, n):
+    """Two (lo, hi) pads for a dim of size n, at PyTorch's limits for the mode."""
+    if mode == "reflect":
+        return [(n - 1, (n - 1) // 2), ((n - 1) // 3, n - 1)]
+    if mode == "replicate":
+        return [(n + 2, 1), (0, 3)]
+    return [(n, n // 2), (1, n)]
+
+
+def _pad_cases():
+    sizes = [(1, 5), (2, 7), (5, 2), (7, 11), (13, 1), (11, 13)]
+    cases = []
+    for k, (mode, (H, W)) in enumerate(itertools.product(MODES, sizes)):
+        N, C = BATCH[k % len(BATCH)], CHANNELS[(k // 2) % len(CHANNELS)]
+        for (l, r), (t, b) in zip(_pads_for(mode, W), _pads_for(mode, H)[::-1]):
+            cases.append((mode, (N, C, H, W), (l, r, t, b)))
+    return cases
+
+
+PAD_CASES = _pad_cases()
+
+
+@pytest.mark.parametrize("impl", ["ref", "cpu"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("mode,shape,pad", PAD_CASES)
+def test_pad_native_forward_backward(mode, shape, pad, dtype, impl):
+    x = randn(*shape, dtype=dtype)
+    y = pycnn._C.pad2d_forward(x, list(pad), mode, reference=impl == "ref")
+    expected = pad_ref.pad_forward(x, pad, mode)
+    assert y.dtype == np.dtype(dtype) and y.shape == expected.shape
+    assert_close(y, expected, dtype)
+    g = randn(*expected.shape, dtype=dtype)
+    dx = pycnn._C.pad2d_backward(g, list(pad), mode, reference=impl == "ref")
+    assert dx.dtype == np.dtype(dtype)
+    assert_close(dx, pad_ref.pad_backward(g, shape, pad, mode), dtype)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("shape,pad", [((3, 7), (2, 3)), ((2, 3, 5), (4, 1)), ((2, 4, 5), (1, 2, 3, 0)),
+                                       ((2, 3, 4, 6), (3, 2, 1, 3)), ((0, 2, 4, 5), (1, 1, 2, 2))])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_F_pad_modes(mode, shape, pad, dtype):
+    """F.pad(x, pad, mode=...) on (C,L), (N,C,L), (C,H,W), (N,C,H,W): values and autodiff grads."""
+    x = randn(*shape, dtype=dtype)
+    t = T(x, requires_grad=True)
+    y = F.pad(t, pad, mode=mode)
+    expected = pad_ref.pad_forward(x, pad, mode)
+    assert y.shape == expected.shape and y.dtype == np.dtype(dtype)
+    assert_close(y, expected, dtype)
+    g = randn(*expected.shape, dtype=dtype)
+    y.backward(T(g))
+    assert_close(t.grad, pad_ref.pad_backward(g, shape, pad, mode), dtype)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("shape,pad", [((2, 2, 4), (3, 2)), ((1, 2, 3, 4), (3, 1, 2, 1))])
+def test_pad_gradcheck(mode, shape, pad):
+    pad = tuple(min(p, shape[-1 - i // 2] - 1) if mode == "reflect" else p for i, p in enumerate(pad))
+    gradcheck(lambda x: F.pad(x, pad, mode=mode), randn(*shape))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_pad_through_pycnn_tensor_method_chain(mode):
+    """A pad node inside a longer graph accumulates its grad like any op."""
+    x = randn(2, 3, 4, 5)
+    gradcheck(lambda t: (F.pad(t * t, (1, 2, 2, 1), mode=mode) * 3.0).tanh(), x)
+
+
+def test_pad_bad_input():
+    x = T(randn(2, 3, 4))
+    cases = [
+        (ValueError, lambda: F.pad(x, (4, 0), mode="reflect")),           # reflect pad == size
+        (ValueError, lambda: F.pad(x, (0, 5), mode="circular")),          # circular pad > size
+        (ValueError, lambda: F.pad(x, (-1, 1), mode="replicate")),        # negative
+        (ValueError, lambda: F.pad(x, (1, 1), mode="mirror")),            # unknown mode
+        (ValueError, lambda: F.pad(T(randn(5)), (1, 1), mode="reflect")),  # 1-D input
+        (ValueError, lambda: F.pad(T(randn(1, 2, 3, 4)), (1, 1), mode="reflect")),  # 2 pads on 4-D
+        (ValueError, lambda: F.pad(T(randn(3, 4)), (1, 1, 1, 1), mode="replicate")),  # 4 pads on 2-D
+        (ValueError, lambda: F.pad(T(randn(2, 3, 4)), (1, 1, 3, 0), mode="reflect")),  # H pad == H
+        (ValueError, lambda: F.pad(T(np.zeros((2, 3, 0))), (1, 1), mode="replicate")),  # empty dim
+        (NotImplementedError, lambda: F.pad(T(randn(1, 2, 3, 4)), (1,) * 6, mode="reflect")),
+        (TypeError, lambda: F.pad(pycnn.tensor(np.ones((2, 3, 4), np.int64)), (1, 1), mode="reflect")),
+    ]
+    for exc, fn in cases:
+        with pytest.raises(exc, match="pad"):
+            fn()
+
+
+def test_pad_native_bad_input():
+    """The C++ boundary checks on its own (callers that skip the Python checks)."""
+    x = randn(1, 2, 3, 4)
+    with pytest.raises(ValueError, match="pad: reflect padding"):
+        pycnn._C.pad2d_forward(x, [4, 0, 0, 0], "reflect")
+    with pytest.raises(ValueError, match="pad: circular padding"):
+        pycnn._C.pad2d_forward(x, [0, 0, 4, 0], "circular")
+    with pytest.raises(ValueError, match="pad: .*non-negative"):
+        pycnn._C.pad2d_forward(x, [0, -1, 0, 0], "replicate")
+    with pytest.raises(ValueError, match="pad: mode"):
+        pycnn._C.pad2d_forward(x, [1, 1, 1, 1], "wrap")
+    with pytest.raises(ValueError, match="pad: input must be 4-D"):
+        pycnn._C.pad2d_forward(randn(2, 3, 4), [1, 1, 0, 0], "reflect")
+    with pytest.raises(ValueError, match="pad: pad must be"):
+        pycnn._C.pad2d_forward(x, [1, 1], "reflect")
+    with pytest.raises(TypeError, match="pad: input must be float32 or float64"):
+        pycnn._C.pad2d_forward(x.astype(np.float16), [1, 1, 1, 1], "reflect")
+    with pytest.raises(ValueError, match="pad: reflect"):  # a grad too small for the pads
+        pycnn._C.pad2d_backward(randn(1, 1, 3, 3), [2, 2, 0, 0], "reflect")
+
+
+def test_pad_matches_torch():
+    torch = pytest.importorskip("torch")
+    for mode, shape, pad in PAD_CASES[::3]:
+        x = randn(*shape)
+        expected = torch.nn.functional.pad(torch.tensor(x), pad, mode=mode).numpy()
+        assert_close(F.pad(T(x), pad, mode=mode), expected)
+
+
+# ============================================================================ convolve2d
+def _conv_cases():
+    """(N, C_in, C_out, groups, H, W, kernel, stride, padding, dilation) from the shared windows."""
+    cases = []
+    for k, (K, s, p, d) in enumerate(WINDOWS):
+        groups = (1, 1, 3)[k % 3]
+        C_in, C_out = (3, 6) if groups == 3 else (CHANNELS[k % 3], CHANNELS[(k + 1) % 3])
+        H, W = SPATIAL[2 + k % 4], SPATIAL[3 + (k + 1) % 3]
+        H, W = max(H, d * (K - 1) + 1 - 2 * p), max(W, d * (K - 1) + 1 - 2 * p)
+        cases.append((BATCH[k % 3], C_in, C_out, groups, H, W, K, s, p, d))
+    return cases
+
+
+CONV_CASES = _conv_cases()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("N,C_in,C_out,groups,H,W,K,s,p,d", CONV_CASES)
+def test_convolve2d_matches_reference(N, C_in, C_out, groups, H, W, K, s, p, d, dtype):
+    x, k, b = randn(N, C_in, H, W, dtype=dtype), randn(C_out, C_in // groups, K, K + 1, dtype=dtype), \
+        randn(C_out, dtype=dtype)
+    y = F.convolve2d(T(x), T(k), T(b), stride=s, padding=p, dilation=d, groups=groups)
+    assert y.dtype == np.dtype(dtype)
+    assert_close(y, ref.convolve2d_nchw(x, k, b, (s, s), (p, p), (d, d), groups), dtype)
+    # and its relation to conv2d (cross-correlation): the kernel flipped in both spatial dims
+    flipped = np.ascontiguousarray(k[..., ::-1, ::-1])
+    assert_close(y, F.conv2d(T(x), T(flipped), T(b), s, p, d, groups).detach().numpy(), dtype)
+
+
+def test_convolve2d_full_mode_is_np_convolve():
+    """padding = k - 1 gives the 'full' convolution; on a single row it is np.convolve."""
+    row, ker = randn(9), randn(4)
+    y = F.convolve2d(T(row.reshape(1, 1, 1, 9)), T(ker.reshape(1, 1, 1, 4)), padding=(0, 3))
+    assert_close(y.detach().numpy().ravel(), np.convolve(row, ker, mode="full"))
+    y = F.convolve2d(T(row.reshape(1, 1, 1, 9)), T(ker.reshape(1, 1, 1, 4)))
+    assert_close(y.detach().numpy().ravel(), np.convolve(row, ker, mode="valid"))
+
+
+def test_convolve2d_commutes_and_symmetric_kernels_agree_with_conv2d():
+    a, b = randn(5, 6), randn(3, 4)
+    ab = F.convolve2d(T(a.reshape(1, 1, 5, 6)), T(b.reshape(1, 1, 3, 4)), padding=(2, 3))
+    ba = F.convolve2d(T(b.reshape(1, 1, 3, 4)), T(a.reshape(1, 1, 5, 6)), padding=(4, 5))
+    assert_close(ab, ba.detach().numpy())
+    k = randn(2, 3, 3, 3)
+    k = k + k[..., ::-1, ::-1]  # invariant under a 180-degree rotation
+    x = randn(2, 3, 6, 5)
+    assert_close(F.convolve2d(T(x), T(k), padding=1), F.conv2d(T(x), T(k), padding=1).detach().numpy())
+
+
+@pytest.mark.parametrize("stride,padding,dilation,groups", [(1, 0, 1, 1), (2, 1, 1, 2), (1, 2, 2, 1)])
+def test_convolve2d_gradcheck(stride, padding, dilation, groups):
+    x, k, b = randn(2, 2, 5, 6), randn(4, 2 // groups, 2, 3), randn(4)
+    gradcheck(lambda x, k, b: F.convolve2d(x, k, b, stride, padding, dilation, groups), x, k, b)
+
+
+def test_convolve2d_bad_input():
+    x = T(randn(1, 2, 5, 5))
+    with pytest.raises(ValueError, match="convolve2d: kernel must be 4-D"):
+        F.convolve2d(x, T(randn(3, 3)))
+    with pytest.raises(ValueError, match="convolve2d: input"):
+        F.convolve2d(T(randn(5, 5)), T(randn(1, 1, 3, 3)))
+    with pytest.raises(TypeError, match="convolve2d"):
+        F.convolve2d(x, randn(1, 2, 3, 3))
+    with pytest.raises(TypeError, match="convolve2d"):
+        F.convolve2d(pycnn.tensor(np.ones((1, 2, 5, 5), np.int64)), T(randn(1, 2, 3, 3)))
+
+
+# ============================================================================ conv2d_matrix
+MATRIX_CASES = [  # (C_in, C_out, groups, H, W, kH, kW, stride, padding, dilation)
+    (1, 1, 1, 5, 5, 3, 3, 1, 0, 1),
+    (2, 3, 1, 5, 7, 3, 2, 1, 1, 1),
+    (3, 2, 1, 7, 5, 3, 3, 2, 1, 1),
+    (4, 6, 2, 6, 5, 2, 3, 1, 0, 2),
+    (3, 3, 3, 7, 7, 3, 3, 3, 1, 1),   # depthwise, stride > kernel
+    (2, 2, 1, 5, 6, 1, 1, 2, 0, 1),   # 1x1
+    (1, 2, 1, 4, 4, 3, 3, 1, 4, 1),   # padding > kernel: rows with no taps at all
+]
+
+
+def _pair_pads(p):
+    return ((p, p), (p, p))
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("C_in,C_out,groups,H,W,kH,kW,s,p,d", MATRIX_CASES)
+def test_conv2d_matrix_against_reference_and_conv2d(C_in, C_out, groups, H, W, kH, kW, s, p, d, sparse):
+    w = randn(C_out, C_in // groups, kH, kW)
+    M = F.conv2d_matrix((C_in, H, W), T(w), s, p, d, sparse=sparse, groups=groups)
+    expected = ref.conv2d_matrix((C_in, H, W), w, (s, s), _pair_pads(p), (d, d), groups)
+    dense = M.toarray() if sparse else M
+    assert isinstance(M, F.CSRMatrix) == sparse
+    assert dense.shape == expected.shape
+    np.testing.assert_array_equal(dense, expected)
+    x = randn(2, C_in, H, W)
+    y = F.conv2d(T(x), T(w), None, s, p, d, groups).detach().numpy()
+    for n in range(2):  # conv2d(x).ravel() == M @ x.ravel(), per sample
+        assert_close(M @ x[n].ravel(), y[n].ravel())
+
+
+@pytest.mark.parametrize("C_in,C_out,groups,H,W,kH,kW,s,p,d", MATRIX_CASES)
+def test_conv2d_matrix_transpose_is_conv_transpose2d(C_in, C_out, groups, H, W, kH, kW, s, p, d):
+    """M^T is conv_transpose2d with the same weight; <Mx, y> == <x, M^T y>."""
+    w = randn(C_out, C_in // groups, kH, kW)
+    M = F.conv2d_matrix((C_in, H, W), w, s, p, d, sparse=False, groups=groups)
+    S = F.conv2d_matrix((C_in, H, W), w, s, p, d, sparse=True, groups=groups)
+    Ho, Wo = conv_output_size(H, kH, s, p, d), conv_output_size(W, kW, s, p, d)
+    y = randn(2, C_out, Ho, Wo)
+    # output_padding recovers the input size that the stride rounded away
+    op = (H - conv_transpose_output_size(Ho, kH, s, p, 0, d), W - conv_transpose_output_size(Wo, kW, s, p, 0, d))
+    # conv_transpose2d's weight is (C_in_of_transpose = C_out, C_in/groups, kH, kW): the same array
+    xt = F.conv_transpose2d(T(y), T(w), None, s, p, op, groups, d).detach().numpy()
+    assert xt.shape == (2, C_in, H, W)
+    x = randn(C_in * H * W)
+    for n in range(2):
+        yn = y[n].ravel()
+        assert_close(M.T @ yn, xt[n].ravel())
+        assert_close(S.T @ yn, xt[n].ravel())
+        assert_close(S.rmatvec(yn), xt[n].ravel())
+        np.testing.assert_allclose(np.dot(M @ x, yn), np.dot(x, M.T @ yn), rtol=1e-12)
+        np.testing.assert_allclose(np.dot(S @ x, yn), np.dot(x, S.rmatvec(yn)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("C_in,C_out,groups,H,W,kH,kW,s,p,d", MATRIX_CASES)
+def test_conv2d_matrix_sparsity_formula(C_in, C_out, groups, H, W, kH, kW, s, p, d):
+    S = F.conv2d_matrix((1, C_in, H, W), randn(C_out, C_in // groups, kH, kW), s, p, d, sparse=True,
+                        groups=groups)
+    nnz = C_out * (C_in // groups) * ref.taps_inside(H, kH, s, p, d) * ref.taps_inside(W, kW, s, p, d)
+    assert S.nnz == nnz
+    Ho, Wo = conv_output_size(H, kH, s, p, d), conv_output_size(W, kW, s, p, d)
+    assert S.shape == (C_out * Ho * Wo, C_in * H * W)
+    assert S.density == pytest.approx(nnz / (C_out * Ho * Wo * C_in * H * W))
+    assert np.all(np.diff(S.indptr) >= 0) and S.indptr[-1] == S.nnz
+
+
+def test_conv2d_matrix_is_mostly_zeros_and_auto_sparse():
+    """A 3x3 conv on a 32x32 image touches 9 of 1024 pixels per output: density < 1%."""
+    w = randn(4, 3, 3, 3)
+    M = F.conv2d_matrix((3, 32, 32), w, padding=1)
+    assert isinstance(M, F.CSRMatrix)  # 4096 x 3072 entries > DENSE_LIMIT
+    assert M.density < 0.01
+    assert M.nnz == 4 * 3 * ref.taps_inside(32, 3, 1, 1, 1) ** 2
+    small = F.conv2d_matrix((3, 6, 6), w, padding=1)
+    assert isinstance(small, np.ndarray)
+    assert np.count_nonzero(small) == F.conv2d_matrix((3, 6, 6), w, padding=1, sparse=True).nnz
+    x = randn(3, 32, 32)
+    assert_close(M @ x.ravel(), F.conv2d(T(x[None]), T(w), padding=1).detach().numpy().ravel())
+    X = randn(3 * 32 * 32, 2)  # a block of vectors
+    assert_close(M @ X, np.stack([M @ X[:, 0], M @ X[:, 1]], axis=1))
+    assert_close(M.T.toarray()[:50], M.toarray().T[:50])
+
+
+@pytest.mark.parametrize("s,p,d", [(1, 0, 1), (2, 0, 1), (1, 0, 2)])
+def test_conv2d_matrix_weight_sharing(s, p, d):
+    """Every interior row holds the same weights (the kernel, raveled), at columns shifted by
+    the stride: the row of output (o, i, j) is the row of (o, 0, 0) moved by i*s*W + j*s."""
+    C_in, C_out, H, W, K = 2, 3, 9, 8, 3
+    w = randn(C_out, C_in, K, K)
+    M = F.conv2d_matrix((C_in, H, W), w, s, p, d, sparse=True)
+    Ho, Wo = conv_output_size(H, K, s, p, d), conv_output_size(W, K, s, p, d)
+    for o in range(C_out):
+        base_cols, base_vals = M.row(o * Ho * Wo)
+        np.testing.assert_array_equal(base_vals, w[o].ravel())
+        for i, j in itertools.product(range(Ho), range(Wo)):
+            cols, vals = M.row((o * Ho + i) * Wo + j)
+            np.testing.assert_array_equal(vals, base_vals)
+            np.testing.assert_array_equal(cols, base_cols + i * s * W + j * s)
+
+
+def test_conv2d_matrix_same_padding_even_kernel():
+    """'same' with an even kernel pads d(k-1) in all, the extra one on the right/bottom."""
+    w = randn(2, 1, 2, 4)
+    M = F.conv2d_matrix((1, 5, 6), w, padding="same", sparse=False)
+    expected = ref.conv2d_matrix((1, 5, 6), w, padding=((0, 1), (1, 2)))
+    np.testing.assert_array_equal(M, expected)
+    assert M.shape == (2 * 5 * 6, 5 * 6)
+
+
+def test_conv2d_matrix_bad_input():
+    w = randn(4, 2, 3, 3)
+    cases = [
+        lambda: F.conv2d_matrix((3, 5, 5), w),                       # C_in mismatch
+        lambda: F.conv2d_matrix((4, 5, 5), w, groups=3),             # groups not dividing
+        lambda: F.conv2d_matrix((2, 2, 2), w),                       # output size <= 0
+        lambda: F.conv2d_matrix((2, 5, 5), w, stride=2, padding="same"),
+        lambda: F.conv2d_matrix((2, 5, 5), randn(3, 3)),             # weight not 4-D
+        lambda: F.conv2d_matrix((5, 5), w),                          # bad input_shape
+        lambda: F.conv2d_matrix((2, 5, 5), w, padding="full"),
+    ]
+    for fn in cases:
+        with pytest.raises(ValueError, match="conv2d_matrix"):
+            fn()
+    S = F.conv2d_matrix((2, 5, 5), w, sparse=True)
+    with pytest.raises(ValueError, match="CSRMatrix.matvec"):
+        S @ randn(7)
+    with pytest.raises(ValueError, match="CSRMatrix.rmatvec"):
+        S.rmatvec(randn(7))
