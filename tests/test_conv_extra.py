@@ -339,3 +339,197 @@ def test_conv2d_matrix_bad_input():
         S @ randn(7)
     with pytest.raises(ValueError, match="CSRMatrix.rmatvec"):
         S.rmatvec(randn(7))
+
+
+# ============================================================================ properties
+@pytest.mark.parametrize("seed", range(4))
+def test_conv2d_shift_equivariance(seed):
+    """conv(shift(x)) == shift(conv(x)) away from the borders, for random kernels and shifts
+    (shifts by multiples of the stride move the output by shift/stride)."""
+    rng = np.random.default_rng(seed)
+    s, d, K = int(rng.integers(1, 3)), int(rng.integers(1, 3)), int(rng.integers(1, 4))
+    w = rng.standard_normal((3, 2, K, K))
+    x = rng.standard_normal((1, 2, 12, 13))
+    a, b = int(rng.integers(0, 3)), int(rng.integers(0, 3))
+    shifted = np.roll(x, (a * s, b * s), axis=(2, 3))  # the wrapped rows/cols are the "border"
+    y = F.conv2d(T(x), T(w), None, s, 0, d).detach().numpy()
+    ys = F.conv2d(T(shifted), T(w), None, s, 0, d).detach().numpy()
+    Ho, Wo = y.shape[2:]
+    assert_close(ys[:, :, a:, b:], y[:, :, :Ho - a, :Wo - b])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_conv1d_and_causal_shift_equivariance(seed):
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal((2, 3, 3))
+    x = rng.standard_normal((2, 3, 17))
+    t = int(rng.integers(1, 5))
+    y = F.conv1d(T(x), T(w), dilation=2).detach().numpy()
+    ys = F.conv1d(T(np.roll(x, t, axis=2)), T(w), dilation=2).detach().numpy()
+    assert_close(ys[..., t:], y[..., :y.shape[-1] - t])
+    m = nn.CausalConv1d(3, 2, 3, dilation=2, dtype="float64")
+    y = m(T(x)).detach().numpy()
+    ys = m(T(np.roll(x, t, axis=2))).detach().numpy()
+    assert_close(ys[..., t + m.left_padding:], y[..., m.left_padding:y.shape[-1] - t])
+
+
+def test_conv_linearity_and_bias():
+    """conv is linear in the input and in the weight; the bias adds b[o] to every output."""
+    x1, x2, w1, w2, b = randn(2, 3, 7, 6), randn(2, 3, 7, 6), randn(4, 3, 3, 2), randn(4, 3, 3, 2), randn(4)
+    alpha, beta = 1.7, -0.4
+
+    def conv(x, w, b=None):
+        return F.conv2d(T(x), T(w), None if b is None else T(b), 2, 1).detach().numpy()
+
+    assert_close(conv(alpha * x1 + beta * x2, w1), alpha * conv(x1, w1) + beta * conv(x2, w1))
+    assert_close(conv(x1, alpha * w1 + beta * w2), alpha * conv(x1, w1) + beta * conv(x1, w2))
+    assert_close(conv(x1, w1, b) - conv(x1, w1), np.broadcast_to(b[None, :, None, None], conv(x1, w1).shape))
+    assert_close(F.convolve2d(T(alpha * x1 + beta * x2), T(w1)).detach().numpy(),
+                 alpha * F.convolve2d(T(x1), T(w1)).detach().numpy()
+                 + beta * F.convolve2d(T(x2), T(w1)).detach().numpy())
+
+
+CONV_MODULES = [  # (name, factory, expected count)
+    ("Conv1d", lambda: nn.Conv1d(6, 4, 3, groups=2), 4 * (6 // 2 * 3 + 1)),
+    ("Conv1d-nobias", lambda: nn.Conv1d(3, 5, 4, bias=False), 5 * 3 * 4),
+    ("Conv2d", lambda: nn.Conv2d(3, 8, 3), 8 * (3 * 9 + 1)),
+    ("Conv2d-groups", lambda: nn.Conv2d(6, 9, (2, 3), groups=3), 9 * (6 // 3 * 6 + 1)),
+    ("Conv2d-nobias", lambda: nn.Conv2d(4, 4, 5, groups=4, bias=False), 4 * (1 * 25)),
+    ("ConvTranspose1d", lambda: nn.ConvTranspose1d(4, 6, 3, groups=2), 6 * (4 // 2 * 3 + 1)),
+    ("ConvTranspose2d", lambda: nn.ConvTranspose2d(3, 5, 4, stride=2), 5 * (3 * 16 + 1)),
+    ("ConvTranspose2d-nobias", lambda: nn.ConvTranspose2d(6, 4, 3, groups=2, bias=False), 4 * (6 // 2 * 9)),
+    ("CausalConv1d", lambda: nn.CausalConv1d(3, 7, 2, dilation=4), 7 * (3 * 2 + 1)),
+    ("CausalConv1d-nobias", lambda: nn.CausalConv1d(3, 7, 5, bias=False), 7 * 3 * 5),
+    # depthwise C_in*m*k^2 + C_in*m, then pointwise C_out*C_in*m + C_out
+    ("DepthwiseSeparableConv2d", lambda: nn.DepthwiseSeparableConv2d(3, 8, 3, depth_multiplier=2),
+     3 * 2 * 9 + 3 * 2 + 8 * 3 * 2 + 8),
+    ("DepthwiseSeparableConv2d-nobias", lambda: nn.DepthwiseSeparableConv2d(4, 6, (3, 5), bias=False), 4 * 15 + 6 * 4),
+]
+
+
+@pytest.mark.parametrize("name,make,expected", CONV_MODULES, ids=[c[0] for c in CONV_MODULES])
+def test_num_parameters_formula(name, make, expected):
+    """num_parameters() == C_out * (C_in/groups * K + 1), or without the +1 when bias=False."""
+    module = make()
+    assert module.num_parameters() == expected
+    assert module.num_parameters() == sum(int(np.prod(p.shape)) for p in module.parameters())
+
+
+@pytest.mark.parametrize("K,s,p,d", WINDOWS)
+@pytest.mark.parametrize("L", SPATIAL)
+def test_output_size_helpers(L, K, s, p, d):
+    """conv_output_size / conv_transpose_output_size against the formulas and real shapes."""
+    expected = (L + 2 * p - d * (K - 1) - 1) // s + 1
+    assert conv_output_size(L, K, s, p, d) == expected
+    if expected >= 1:
+        assert F.conv1d(T(randn(1, 1, L)), T(randn(2, 1, K)), None, s, p, d).shape == (1, 2, expected)
+        assert F.conv2d(T(randn(1, 1, L, L + 1)), T(randn(1, 1, K, K)), None, s, p, d).shape[2] == expected
+    for op in sorted({0, max(s, d) - 1}):
+        out = (L - 1) * s - 2 * p + d * (K - 1) + op + 1
+        assert conv_transpose_output_size(L, K, s, p, op, d) == out
+        if out >= 1:
+            y = F.conv_transpose2d(T(randn(1, 2, L, 2)), T(randn(2, 3, K, 1)), None, s, (p, 0), (op, 0), 1, (d, 1))
+            assert y.shape[2] == out
+            y1 = F.conv_transpose1d(T(randn(1, 2, L)), T(randn(2, 3, K)), None, s, p, op, 1, d)
+            assert y1.shape == (1, 3, out)
+
+
+# ============================================================================ modules
+def _with_params(module, named):
+    """Runs `module` with some parameters replaced by (grad-tracking) tensors, for gradcheck."""
+    for path, t in named.items():
+        *owner, leaf = path.split(".")
+        m = module
+        for o in owner:
+            m = getattr(m, o)
+        m._parameters[leaf] = t
+    return module
+
+
+def test_causal_conv1d_matches_padded_conv1d():
+    m = nn.CausalConv1d(3, 4, 3, dilation=2, dtype="float64")
+    assert list(m.state_dict()) == ["weight", "bias"]
+    assert m.weight.shape == (4, 3, 3) and m.bias.shape == (4,)
+    x = randn(2, 3, 9)
+    y = m(T(x))
+    xp = np.concatenate([np.zeros((2, 3, 4)), x], axis=2)  # d(k-1) = 4 zeros on the left only
+    w, b = m.weight.detach().numpy(), m.bias.detach().numpy()
+    expected = ref.correlate2d_nchw(xp[:, :, None], w[:, :, None], b, dilation=(1, 2))[:, :, 0]
+    assert y.shape == (2, 4, 9)
+    assert_close(y, expected)
+    assert m(T(x[0])).shape == (4, 9)  # unbatched (C, L)
+
+
+def test_causal_conv1d_is_causal():
+    """Perturbing x[t] changes no output before t (and does change output t)."""
+    m = nn.CausalConv1d(2, 3, 3, dilation=2, dtype="float64")
+    x = randn(1, 2, 12)
+    y = m(T(x)).detach().numpy()
+    for t in range(12):
+        xp = x.copy()
+        xp[..., t] += 1.0
+        yp = m(T(xp)).detach().numpy()
+        np.testing.assert_array_equal(yp[..., :t], y[..., :t])
+        assert np.all(np.abs(yp[..., t] - y[..., t]) > 0)
+
+
+def test_causal_stack_receptive_field_16():
+    """Kernel 2 with dilations 1, 2, 4, 8: the last output depends on exactly the last 16 inputs."""
+    stack = nn.Sequential(*[nn.CausalConv1d(2, 2, 2, dilation=d, dtype="float64") for d in (1, 2, 4, 8)])
+    assert 1 + sum(m.left_padding for m in stack) == 16
+    x = T(randn(1, 2, 40), requires_grad=True)
+    stack(x)[..., -1].sum().backward()
+    touched = np.flatnonzero(np.abs(x.grad.numpy()).sum(axis=(0, 1)))
+    np.testing.assert_array_equal(touched, np.arange(40 - 16, 40))
+
+
+def test_causal_conv1d_gradcheck():
+    m = nn.CausalConv1d(2, 3, 2, dilation=3, dtype="float64")
+    gradcheck(lambda x, w, b: _with_params(m, {"weight": w, "bias": b})(x),
+              randn(2, 2, 7), randn(3, 2, 2), randn(3))
+
+
+def test_depthwise_separable_structure_and_forward():
+    m = nn.DepthwiseSeparableConv2d(3, 5, 3, stride=2, padding=1, dilation=1, depth_multiplier=2, dtype="float64")
+    assert [n for n, _ in m.named_children()] == ["depthwise", "pointwise"]
+    assert list(m.state_dict()) == ["depthwise.weight", "depthwise.bias", "pointwise.weight", "pointwise.bias"]
+    assert m.depthwise.weight.shape == (6, 1, 3, 3) and m.pointwise.weight.shape == (5, 6, 1, 1)
+    x = randn(2, 3, 7, 8)
+    sd = {k: v for k, v in m.state_dict().items()}
+    mid = ref.correlate2d_nchw(x, sd["depthwise.weight"], sd["depthwise.bias"], (2, 2), ((1, 1), (1, 1)), groups=3)
+    expected = ref.correlate2d_nchw(mid, sd["pointwise.weight"], sd["pointwise.bias"])
+    assert_close(m(T(x)), expected)
+
+
+def test_depthwise_separable_gradcheck():
+    m = nn.DepthwiseSeparableConv2d(2, 3, 3, padding=1, depth_multiplier=2, dtype="float64")
+    names = ["depthwise.weight", "depthwise.bias", "pointwise.weight", "pointwise.bias"]
+    gradcheck(lambda x, *p: _with_params(m, dict(zip(names, p)))(x),
+              randn(1, 2, 4, 5), randn(4, 1, 3, 3), randn(4), randn(3, 4, 1, 1), randn(3))
+
+
+def test_conv_extra_modules_bad_input():
+    with pytest.raises(ValueError, match="CausalConv1d: kernel_size"):
+        nn.CausalConv1d(2, 3, 0)
+    with pytest.raises(ValueError, match="CausalConv1d: dilation"):
+        nn.CausalConv1d(2, 3, 2, dilation=0)
+    with pytest.raises(ValueError, match="CausalConv1d: input"):
+        nn.CausalConv1d(2, 3, 2)(T(randn(1, 1, 2, 5).astype(np.float32)))
+    with pytest.raises(ValueError, match="DepthwiseSeparableConv2d: depth_multiplier"):
+        nn.DepthwiseSeparableConv2d(2, 3, 3, depth_multiplier=0)
+
+
+def test_conv_extra_modules_load_torch_state_dicts():
+    torch = pytest.importorskip("torch")
+    tc = torch.nn.Conv1d(3, 4, 3, dilation=2).double()
+    m = nn.CausalConv1d(3, 4, 3, dilation=2, dtype="float64")
+    m.load_state_dict({k: v.detach().numpy() for k, v in tc.state_dict().items()})
+    x = randn(2, 3, 10)
+    expected = tc(torch.nn.functional.pad(torch.tensor(x), (4, 0))).detach().numpy()
+    assert_close(m(T(x)), expected)
+    tseq = torch.nn.Sequential(torch.nn.Conv2d(4, 8, 3, padding=1, groups=4), torch.nn.Conv2d(8, 5, 1)).double()
+    d = nn.DepthwiseSeparableConv2d(4, 5, 3, padding=1, depth_multiplier=2, dtype="float64")
+    d.load_state_dict({k.replace("0.", "depthwise.").replace("1.", "pointwise."): v.detach().numpy()
+                       for k, v in tseq.state_dict().items()})
+    x = randn(2, 4, 6, 5)
+    assert_close(d(T(x)), tseq(torch.tensor(x)).detach().numpy())
