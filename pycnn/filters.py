@@ -22,7 +22,8 @@ __all__ = ["forward_diff_x", "forward_diff_y", "central_diff_x", "central_diff_y
 
 
 def _kernel(rows, dtype):
-    return tensor(np.asarray(rows, dtype=np.float64), dtype=dtype)
+    # from Python floats, so that dtype=None gives pycnn's default dtype (float32)
+    return tensor(np.asarray(rows, dtype=np.float64).tolist(), dtype=dtype)
 
 
 def forward_diff_x(dtype=None) -> Tensor:
