@@ -1,0 +1,401 @@
+// CPU conv2d / conv_transpose2d (see csrc/conv.h for layouts and the math).
+//
+// General case, per image n and group g (a "job"), with K = C_in/groups * kH * kW:
+//   forward      col = im2col(x[n,g])  (K, H_out*W_out);   y[n,g] = W_g (C_out/g, K) @ col
+//   grad input   dcol = W_g^T @ dy[n,g];                   dx[n,g] = col2im(dcol)
+//   grad weight  dW_g = sum_n dy[n,g] @ col^T              (thread-local partials, then a sum)
+//   grad bias    db[c] = sum over n, h, w of dy[n,c]
+// With at least as many jobs as threads each thread runs whole jobs on gemm_serial and its
+// own col buffer; otherwise jobs run one after another on the parallel gemm.
+// 1x1 stride-1 unpadded convs use x[n,g] itself as col (no im2col, no col2im).
+// Depthwise convs (groups == C_in > 1, C_out = m * C_in) use direct loops over planes.
+// conv_transpose2d is the same three pieces swapped: forward = grad input, grad input =
+// forward, grad weight = grad weight with x and dy exchanged.
+#include <omp.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "conv.h"
+#include "gemm.h"
+
+namespace pycnn {
+
+namespace {
+
+// [lo, hi): the outputs o in [0, O) whose input tap o*s + off lies in [0, L).
+inline void tap_range(index_t L, index_t s, index_t off, index_t O, index_t& lo, index_t& hi) {
+  lo = off >= 0 ? 0 : (-off + s - 1) / s;
+  hi = L - 1 - off < 0 ? 0 : (L - 1 - off) / s + 1;
+  lo = std::min(lo, O);
+  hi = std::max(lo, std::min(hi, O));
+}
+
+// The valid output-column range of every kernel column kw.
+struct ColRanges {
+  std::vector<index_t> lo, hi;
+  explicit ColRanges(const Conv2dParams& p) : lo(p.kW), hi(p.kW) {
+    for (index_t kw = 0; kw < p.kW; ++kw)
+      tap_range(p.W, p.stride_w, kw * p.dilation_w - p.pad_left, p.W_out, lo[kw], hi[kw]);
+  }
+};
+
+// col (K, H_out*W_out) <- one image-group x (C_in/groups, H, W); rows ordered (c, kh, kw).
+template <typename T>
+void im2col(T* col, const T* x, const Conv2dParams& p, const ColRanges& r, bool parallel) {
+  const index_t K = p.col_rows(), hwo = p.out_hw(), Wo = p.W_out, sw = p.stride_w;
+#pragma omp parallel for schedule(static) if (parallel)
+  for (index_t row = 0; row < K; ++row) {
+    const index_t kw = row % p.kW, kh = row / p.kW % p.kH, c = row / (p.kW * p.kH);
+    const index_t lo = r.lo[kw], hi = r.hi[kw], off = kw * p.dilation_w - p.pad_left;
+    T* dst = col + row * hwo;
+    for (index_t oh = 0; oh < p.H_out; ++oh, dst += Wo) {
+      const index_t ih = oh * p.stride_h - p.pad_top + kh * p.dilation_h;
+      if (ih < 0 || ih >= p.H) {
+        std::fill(dst, dst + Wo, T(0));
+        continue;
+      }
+      const T* src = x + (c * p.H + ih) * p.W + off;  // src[ow * sw] is the tap of ow
+      std::fill(dst, dst + lo, T(0));
+      if (sw == 1)
+        std::copy(src + lo, src + hi, dst + lo);
+      else
+        for (index_t ow = lo; ow < hi; ++ow) dst[ow] = src[ow * sw];
+      std::fill(dst + hi, dst + Wo, T(0));
+    }
+  }
+}
+
+// dx (C_in/groups, H, W) = col2im(dcol): the adjoint of im2col (overlapping taps add up).
+// Parallel over channels: the rows of one channel all write that channel's plane.
+template <typename T>
+void col2im(T* dx, const T* dcol, const Conv2dParams& p, const ColRanges& r, bool parallel) {
+  const index_t hwo = p.out_hw(), Wo = p.W_out, sw = p.stride_w, kk = p.kH * p.kW;
+#pragma omp parallel for schedule(static) if (parallel)
+  for (index_t c = 0; c < p.cin_g(); ++c) {
+    T* plane = dx + c * p.H * p.W;
+    std::fill(plane, plane + p.H * p.W, T(0));
+    for (index_t k = 0; k < kk; ++k) {
+      const index_t kh = k / p.kW, kw = k % p.kW;
+      const index_t lo = r.lo[kw], hi = r.hi[kw], off = kw * p.dilation_w - p.pad_left;
+      const T* src = dcol + (c * kk + k) * hwo;
+      for (index_t oh = 0; oh < p.H_out; ++oh, src += Wo) {
+        const index_t ih = oh * p.stride_h - p.pad_top + kh * p.dilation_h;
+        if (ih < 0 || ih >= p.H) continue;
+        T* dst = plane + ih * p.W + off;
+        if (sw == 1)
+          for (index_t ow = lo; ow < hi; ++ow) dst[ow] += src[ow];
+        else
+          for (index_t ow = lo; ow < hi; ++ow) dst[ow * sw] += src[ow];
+      }
+    }
+  }
+}
+
+template <typename T>
+void add_channel_bias(T* y, const T* b, index_t N, index_t C, index_t HW) {
+#pragma omp parallel for schedule(static)
+  for (index_t nc = 0; nc < N * C; ++nc) {
+    const T v = b[nc % C];
+    T* row = y + nc * HW;
+    for (index_t i = 0; i < HW; ++i) row[i] += v;
+  }
+}
+
+// s[c] = sum over n and the plane of a (N, C, HW).
+template <typename T>
+void channel_sums(T* s, const T* a, index_t N, index_t C, index_t HW) {
+#pragma omp parallel for schedule(static)
+  for (index_t c = 0; c < C; ++c) {
+    T acc = 0;
+    for (index_t n = 0; n < N; ++n) {
+      const T* row = a + (n * C + c) * HW;
+      T part = 0;
+      for (index_t i = 0; i < HW; ++i) part += row[i];
+      acc += part;
+    }
+    s[c] = acc;
+  }
+}
+
+template <typename T>
+auto gemm_for(bool serial) {
+  return serial ? &gemm_serial<T> : &gemm<T>;
+}
+
+// Whole jobs per thread (gemm_serial) when there are enough of them.
+inline bool jobs_per_thread(index_t jobs) { return jobs >= num_threads(); }
+
+// ------------------------------------------------------------------ im2col + GEMM
+template <typename T>
+void forward_gemm(T* y, const T* x, const T* w, const Conv2dParams& p) {
+  const index_t G = p.groups, cig = p.cin_g(), cog = p.cout_g(), K = p.col_rows();
+  const index_t hw = p.H * p.W, hwo = p.out_hw(), jobs = p.N * G;
+  const bool pw = p.is_pointwise(), per_thread = jobs_per_thread(jobs);
+  const ColRanges r(p);
+  auto job = [&](index_t j, T* col, bool serial) {
+    const index_t n = j / G, g = j % G;
+    const T* xg = x + (n * p.C_in + g * cig) * hw;
+    if (!pw) im2col(col, xg, p, r, !serial);
+    gemm_for<T>(serial)(false, false, cog, hwo, K, T(1), w + g * cog * K, K, pw ? xg : col, hwo,
+                        T(0), y + (n * p.C_out + g * cog) * hwo, hwo);
+  };
+  if (per_thread) {
+#pragma omp parallel
+    {
+      std::vector<T> col(pw ? 0 : K * hwo);
+#pragma omp for schedule(dynamic)
+      for (index_t j = 0; j < jobs; ++j) job(j, col.data(), true);
+    }
+  } else {
+    std::vector<T> col(pw ? 0 : K * hwo);
+    for (index_t j = 0; j < jobs; ++j) job(j, col.data(), false);
+  }
+}
+
+template <typename T>
+void backward_input_gemm(T* dx, const T* dy, const T* w, const Conv2dParams& p) {
+  const index_t G = p.groups, cig = p.cin_g(), cog = p.cout_g(), K = p.col_rows();
+  const index_t hw = p.H * p.W, hwo = p.out_hw(), jobs = p.N * G;
+  const bool pw = p.is_pointwise(), per_thread = jobs_per_thread(jobs);
+  const ColRanges r(p);
+  auto job = [&](index_t j, T* dcol, bool serial) {
+    const index_t n = j / G, g = j % G;
+    T* dxg = dx + (n * p.C_in + g * cig) * hw;
+    // dcol (K, hwo) = W_g^T @ dy[n,g]; for 1x1 convs dcol is dx[n,g] itself.
+    gemm_for<T>(serial)(true, false, K, hwo, cog, T(1), w + g * cog * K, K,
+                        dy + (n * p.C_out + g * cog) * hwo, hwo, T(0), pw ? dxg : dcol, hwo);
+    if (!pw) col2im(dxg, dcol, p, r, !serial);
+  };
+  if (per_thread) {
+#pragma omp parallel
+    {
+      std::vector<T> dcol(pw ? 0 : K * hwo);
+#pragma omp for schedule(dynamic)
+      for (index_t j = 0; j < jobs; ++j) job(j, dcol.data(), true);
+    }
+  } else {
+    std::vector<T> dcol(pw ? 0 : K * hwo);
+    for (index_t j = 0; j < jobs; ++j) job(j, dcol.data(), false);
+  }
+}
+
+template <typename T>
+void backward_weight_gemm(T* dw, const T* dy, const T* x, const Conv2dParams& p) {
+  const index_t G = p.groups, cig = p.cin_g(), cog = p.cout_g(), K = p.col_rows();
+  const index_t hw = p.H * p.W, hwo = p.out_hw(), N = p.N, wsize = p.C_out * K;
+  const bool pw = p.is_pointwise();
+  const ColRanges r(p);
+  // dW_g (+)= dy[n,g] (cog, hwo) @ col^T, col stored (K, hwo).
+  auto accumulate = [&](T* dwg, index_t n, index_t g, T* col, bool serial, bool first) {
+    const T* xg = x + (n * p.C_in + g * cig) * hw;
+    if (!pw) im2col(col, xg, p, r, !serial);
+    gemm_for<T>(serial)(false, true, cog, K, hwo, T(1), dy + (n * p.C_out + g * cog) * hwo, hwo,
+                        pw ? xg : col, hwo, first ? T(0) : T(1), dwg, K);
+  };
+  if (N == 0) {
+    std::fill(dw, dw + wsize, T(0));
+  } else if (G >= num_threads()) {
+    // Each thread owns whole groups: no reduction needed.
+#pragma omp parallel
+    {
+      std::vector<T> col(pw ? 0 : K * hwo);
+#pragma omp for schedule(dynamic)
+      for (index_t g = 0; g < G; ++g)
+        for (index_t n = 0; n < N; ++n) accumulate(dw + g * cog * K, n, g, col.data(), true, n == 0);
+    }
+  } else if (jobs_per_thread(N * G)) {
+    // Thread-local partial sums over images, then one parallel reduction.
+    const int nt = num_threads();
+    std::vector<std::vector<T>> partial(nt);
+#pragma omp parallel num_threads(nt)
+    {
+      const int t = omp_get_thread_num();
+      std::vector<T>& mine = partial[t];
+      mine.assign(wsize, T(0));
+      std::vector<T> col(pw ? 0 : K * hwo);
+#pragma omp for schedule(dynamic)
+      for (index_t j = 0; j < N * G; ++j)
+        accumulate(mine.data() + (j % G) * cog * K, j / G, j % G, col.data(), true, false);
+    }
+#pragma omp parallel for schedule(static)
+    for (index_t i = 0; i < wsize; ++i) {
+      T s = 0;
+      for (const auto& part : partial)
+        if (!part.empty()) s += part[i];
+      dw[i] = s;
+    }
+  } else {
+    std::vector<T> col(pw ? 0 : K * hwo);
+    for (index_t g = 0; g < G; ++g)
+      for (index_t n = 0; n < N; ++n) accumulate(dw + g * cog * K, n, g, col.data(), false, n == 0);
+  }
+}
+
+// ------------------------------------------------------------------ depthwise (direct)
+// Output channel co reads input channel co / m, m = C_out / C_in (the depth multiplier).
+template <typename T>
+void depthwise_forward(T* y, const T* x, const T* w, const T* b, const Conv2dParams& p) {
+  const index_t m = p.C_out / p.C_in, hw = p.H * p.W, Wo = p.W_out, sw = p.stride_w;
+  const ColRanges r(p);
+#pragma omp parallel for schedule(static)
+  for (index_t nc = 0; nc < p.N * p.C_out; ++nc) {
+    const index_t n = nc / p.C_out, co = nc % p.C_out;
+    const T* xp = x + (n * p.C_in + co / m) * hw;
+    const T* wk = w + co * p.kH * p.kW;
+    T* yrow = y + nc * p.out_hw();
+    for (index_t oh = 0; oh < p.H_out; ++oh, yrow += Wo) {
+      std::fill(yrow, yrow + Wo, b ? b[co] : T(0));
+      for (index_t kh = 0; kh < p.kH; ++kh) {
+        const index_t ih = oh * p.stride_h - p.pad_top + kh * p.dilation_h;
+        if (ih < 0 || ih >= p.H) continue;
+        for (index_t kw = 0; kw < p.kW; ++kw) {
+          const T wv = wk[kh * p.kW + kw];
+          const T* src = xp + ih * p.W + kw * p.dilation_w - p.pad_left;
+          const index_t lo = r.lo[kw], hi = r.hi[kw];
+          if (sw == 1)
+            for (index_t ow = lo; ow < hi; ++ow) yrow[ow] += wv * src[ow];
+          else
+            for (index_t ow = lo; ow < hi; ++ow) yrow[ow] += wv * src[ow * sw];
+        }
+      }
+    }
+  }
+}
+
+// dx[n, ci] = sum over its m output channels of the scatter of w * dy (one plane per task).
+template <typename T>
+void depthwise_backward_input(T* dx, const T* dy, const T* w, const Conv2dParams& p) {
+  const index_t m = p.C_out / p.C_in, hw = p.H * p.W, Wo = p.W_out, sw = p.stride_w;
+  const ColRanges r(p);
+#pragma omp parallel for schedule(static)
+  for (index_t nc = 0; nc < p.N * p.C_in; ++nc) {
+    const index_t n = nc / p.C_in, ci = nc % p.C_in;
+    T* plane = dx + nc * hw;
+    std::fill(plane, plane + hw, T(0));
+    for (index_t co = ci * m; co < (ci + 1) * m; ++co) {
+      const T* wk = w + co * p.kH * p.kW;
+      const T* drow = dy + (n * p.C_out + co) * p.out_hw();
+      for (index_t oh = 0; oh < p.H_out; ++oh, drow += Wo)
+        for (index_t kh = 0; kh < p.kH; ++kh) {
+          const index_t ih = oh * p.stride_h - p.pad_top + kh * p.dilation_h;
+          if (ih < 0 || ih >= p.H) continue;
+          for (index_t kw = 0; kw < p.kW; ++kw) {
+            const T wv = wk[kh * p.kW + kw];
+            T* dst = plane + ih * p.W + kw * p.dilation_w - p.pad_left;
+            const index_t lo = r.lo[kw], hi = r.hi[kw];
+            if (sw == 1)
+              for (index_t ow = lo; ow < hi; ++ow) dst[ow] += wv * drow[ow];
+            else
+              for (index_t ow = lo; ow < hi; ++ow) dst[ow * sw] += wv * drow[ow];
+          }
+        }
+    }
+  }
+}
+
+// dw[co, kh, kw] = sum over n, oh, ow of dy[n, co] * x[n, co/m] at the tap (one co per task).
+template <typename T>
+void depthwise_backward_weight(T* dw, const T* dy, const T* x, const Conv2dParams& p) {
+  const index_t m = p.C_out / p.C_in, hw = p.H * p.W, Wo = p.W_out, sw = p.stride_w;
+  const index_t kk = p.kH * p.kW;
+  const ColRanges r(p);
+#pragma omp parallel for schedule(static)
+  for (index_t co = 0; co < p.C_out; ++co) {
+    std::vector<T> acc(kk, T(0));
+    for (index_t n = 0; n < p.N; ++n) {
+      const T* xp = x + (n * p.C_in + co / m) * hw;
+      const T* drow = dy + (n * p.C_out + co) * p.out_hw();
+      for (index_t oh = 0; oh < p.H_out; ++oh, drow += Wo)
+        for (index_t kh = 0; kh < p.kH; ++kh) {
+          const index_t ih = oh * p.stride_h - p.pad_top + kh * p.dilation_h;
+          if (ih < 0 || ih >= p.H) continue;
+          for (index_t kw = 0; kw < p.kW; ++kw) {
+            const T* src = xp + ih * p.W + kw * p.dilation_w - p.pad_left;
+            const index_t lo = r.lo[kw], hi = r.hi[kw];
+            T s = 0;
+            if (sw == 1)
+              for (index_t ow = lo; ow < hi; ++ow) s += drow[ow] * src[ow];
+            else
+              for (index_t ow = lo; ow < hi; ++ow) s += drow[ow] * src[ow * sw];
+            acc[kh * p.kW + kw] += s;
+          }
+        }
+    }
+    std::copy(acc.begin(), acc.end(), dw + co * kk);
+  }
+}
+
+// ------------------------------------------------------------------ the three pieces
+template <typename T>
+void forward(T* y, const T* x, const T* w, const Conv2dParams& p) {
+  if (p.is_depthwise())
+    depthwise_forward(y, x, w, static_cast<const T*>(nullptr), p);
+  else
+    forward_gemm(y, x, w, p);
+}
+
+template <typename T>
+void backward_input(T* dx, const T* dy, const T* w, const Conv2dParams& p) {
+  if (p.is_depthwise())
+    depthwise_backward_input(dx, dy, w, p);
+  else
+    backward_input_gemm(dx, dy, w, p);
+}
+
+template <typename T>
+void backward_weight(T* dw, const T* dy, const T* x, const Conv2dParams& p) {
+  if (p.is_depthwise())
+    depthwise_backward_weight(dw, dy, x, p);
+  else
+    backward_weight_gemm(dw, dy, x, p);
+}
+
+}  // namespace
+
+template <typename T>
+void conv2d_forward_cpu(T* y, const T* x, const T* w, const T* b, const Conv2dParams& p) {
+  if (p.is_depthwise()) {
+    depthwise_forward(y, x, w, b, p);  // bias fused into the first write
+    return;
+  }
+  forward_gemm(y, x, w, p);
+  if (b) add_channel_bias(y, b, p.N, p.C_out, p.out_hw());
+}
+
+template <typename T>
+void conv2d_backward_cpu(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w,
+                         const Conv2dParams& p) {
+  if (dx) backward_input(dx, dy, w, p);
+  if (dw) backward_weight(dw, dy, x, p);
+  if (db) channel_sums(db, dy, p.N, p.C_out, p.out_hw());
+}
+
+template <typename T>
+void conv_transpose2d_forward_cpu(T* y, const T* x, const T* w, const T* b,
+                                  const Conv2dParams& p) {
+  backward_input(y, x, w, p);
+  if (b) add_channel_bias(y, b, p.N, p.C_in, p.H * p.W);
+}
+
+template <typename T>
+void conv_transpose2d_backward_cpu(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w,
+                                   const Conv2dParams& p) {
+  if (dx) forward(dx, dy, w, p);
+  if (dw) backward_weight(dw, x, dy, p);
+  if (db) channel_sums(db, dy, p.N, p.C_in, p.H * p.W);
+}
+
+#define PYCNN_INSTANTIATE(T)                                                                    \
+  template void conv2d_forward_cpu<T>(T*, const T*, const T*, const T*, const Conv2dParams&);   \
+  template void conv2d_backward_cpu<T>(T*, T*, T*, const T*, const T*, const T*,                \
+                                       const Conv2dParams&);                                    \
+  template void conv_transpose2d_forward_cpu<T>(T*, const T*, const T*, const T*,               \
+                                                const Conv2dParams&);                           \
+  template void conv_transpose2d_backward_cpu<T>(T*, T*, T*, const T*, const T*, const T*,      \
+                                                 const Conv2dParams&);
+PYCNN_INSTANTIATE(float)
+PYCNN_INSTANTIATE(double)
+#undef PYCNN_INSTANTIATE
+
+}  // namespace pycnn
