@@ -533,3 +533,73 @@ def test_conv_extra_modules_load_torch_state_dicts():
                        for k, v in tseq.state_dict().items()})
     x = randn(2, 4, 6, 5)
     assert_close(d(T(x)), tseq(torch.tensor(x)).detach().numpy())
+
+
+# ============================================================================ padding modes of the conv modules
+@pytest.mark.parametrize("mode", MODES)
+def test_conv_modules_padding_modes(mode):
+    """Conv1d/Conv2d(padding_mode=...) = the padded input (np.pad reference) convolved with padding 0."""
+    m2 = nn.Conv2d(2, 3, (3, 2), padding=(2, 1), dilation=(1, 2), padding_mode=mode, dtype="float64")
+    x = randn(2, 2, 5, 4)
+    xp = pad_ref.pad_forward(x, (1, 1, 2, 2), mode)
+    expected = ref.correlate2d_nchw(xp, m2.weight.detach().numpy(), m2.bias.detach().numpy(), dilation=(1, 2))
+    assert_close(m2(T(x)), expected)
+    m1 = nn.Conv1d(2, 3, 4, padding="same", padding_mode=mode, dtype="float64")
+    x = randn(2, 2, 6)
+    xp = pad_ref.pad_forward(x, (1, 2), mode)  # d(k-1) = 3: one left, two right
+    w = m1.weight.detach().numpy()
+    expected = ref.correlate2d_nchw(xp[:, :, None], w[:, :, None], m1.bias.detach().numpy())[:, :, 0]
+    assert_close(m1(T(x)), expected)
+    gradcheck(lambda x, w: _with_params(m1, {"weight": w})(x), randn(1, 2, 5), randn(3, 2, 4))
+
+
+def test_conv_modules_padding_modes_match_torch():
+    torch = pytest.importorskip("torch")
+    for mode in MODES:
+        tm = torch.nn.Conv2d(3, 4, 3, padding=2, padding_mode=mode).double()
+        m = nn.Conv2d(3, 4, 3, padding=2, padding_mode=mode, dtype="float64")
+        m.load_state_dict({k: v.detach().numpy() for k, v in tm.state_dict().items()})
+        x = randn(2, 3, 5, 6)
+        assert_close(m(T(x)), tm(torch.tensor(x)).detach().numpy())
+
+
+# ============================================================================ bad input (issue 3)
+def test_same_padding_even_kernel_splits_extra_to_the_right():
+    """'same' pads d(k-1) in total; an odd total puts the extra element at the end (right/bottom)."""
+    x, w = randn(1, 2, 5, 6), randn(3, 2, 2, 4)
+    y = F.conv2d(T(x), T(w), padding="same")
+    assert y.shape == (1, 3, 5, 6)
+    assert_close(y, ref.correlate2d_nchw(x, w, padding=((0, 1), (1, 2))))
+    x1, w1 = randn(2, 7), randn(1, 2, 2)
+    y1 = F.conv1d(T(x1), T(w1), padding="same", dilation=3)  # total 3: one left, two right
+    xp = np.pad(x1, ((0, 0), (1, 2)))
+    assert_close(y1, ref.correlate2d_nchw(xp[None, :, None], w1[:, :, None], dilation=(1, 3))[0, :, 0])
+
+
+def test_conv_bad_input_issue3():
+    x = T(randn(1, 4, 6, 6))
+    cases = [
+        # groups not dividing the channels
+        ("conv2d", lambda: F.conv2d(x, T(randn(6, 2, 3, 3)), groups=3)),
+        ("conv2d", lambda: F.conv2d(x, T(randn(3, 2, 3, 3)), groups=2)),
+        ("conv1d", lambda: F.conv1d(T(randn(1, 3, 8)), T(randn(4, 1, 3)), groups=2)),
+        ("conv_transpose2d", lambda: F.conv_transpose2d(T(randn(1, 3, 4, 4)), T(randn(3, 2, 3, 3)), groups=2)),
+        ("Conv2d", lambda: nn.Conv2d(4, 6, 3, groups=4)),
+        # a wrong weight layout for transposed conv: (C_out, C_in, k, k) instead of (C_in, C_out/groups, k, k)
+        ("conv_transpose2d", lambda: F.conv_transpose2d(x, T(randn(2, 4, 3, 3)))),
+        ("conv_transpose1d", lambda: F.conv_transpose1d(T(randn(1, 4, 5)), T(randn(2, 4, 3)))),
+        # output_padding too large: must be < stride or < dilation
+        ("conv_transpose2d", lambda: F.conv_transpose2d(x, T(randn(4, 2, 3, 3)), stride=2, output_padding=2)),
+        ("conv_transpose1d", lambda: F.conv_transpose1d(T(randn(1, 4, 5)), T(randn(4, 2, 3)), output_padding=1)),
+        # 'same' with stride > 1
+        ("conv2d", lambda: F.conv2d(x, T(randn(2, 4, 3, 3)), stride=2, padding="same")),
+        ("conv1d", lambda: F.conv1d(T(randn(1, 4, 9)), T(randn(2, 4, 3)), stride=(2,), padding="same")),
+        ("Conv2d", lambda: nn.Conv2d(4, 2, 3, stride=2, padding="same")),
+        # output size <= 0
+        ("conv2d", lambda: F.conv2d(x, T(randn(2, 4, 7, 3)))),
+        ("conv1d", lambda: F.conv1d(T(randn(1, 4, 5)), T(randn(2, 4, 3)), dilation=3)),
+        ("conv_transpose2d", lambda: F.conv_transpose2d(T(randn(1, 4, 1, 1)), T(randn(4, 2, 1, 1)), padding=1)),
+    ]
+    for op, fn in cases:
+        with pytest.raises(ValueError, match=op):
+            fn()

@@ -30,6 +30,7 @@ import numpy as np
 from ..ops import require_float
 from ..tensor import Function, Tensor
 from ..utils import conv_output_size, ntuple
+from ._conv import conv2d
 
 __all__ = ["pad_mode", "convolve2d", "conv2d_matrix", "CSRMatrix"]
 
@@ -112,8 +113,6 @@ def convolve2d(input, kernel, bias=None, stride=1, padding=0, dilation=1, groups
     'valid' convolution, ``padding=d*(k-1)`` the 'full' one.  Differentiable in
     input, kernel and bias (the gradient passes back through the flip).
     """
-    from ._conv import conv2d
-
     for name, t in (("input", input), ("kernel", kernel)):
         if not isinstance(t, Tensor):
             raise TypeError(f"convolve2d: {name} must be a Tensor, got {type(t).__name__}")

@@ -7,6 +7,7 @@ from .. import functional as F
 from ..creation import zeros
 from ..utils import ntuple
 from . import init
+from .conv import Conv2d
 from .module import Module, Parameter
 
 __all__ = ["CausalConv1d", "DepthwiseSeparableConv2d"]
@@ -23,7 +24,7 @@ class CausalConv1d(Module):
     to F.pad(x, (d(k-1), 0)).
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, dilation=1, bias=True, dtype=None):
+    def __init__(self, in_channels, out_channels, kernel_size, dilation=1, bias=True, device=None, dtype=None):
         super().__init__()
         (kernel_size,) = ntuple(kernel_size, 1, "CausalConv1d", "kernel_size")
         (dilation,) = ntuple(dilation, 1, "CausalConv1d", "dilation")
@@ -33,9 +34,9 @@ class CausalConv1d(Module):
                 raise ValueError(f"CausalConv1d: {name} must be a positive int, got {v!r}")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.dilation = (kernel_size,), (dilation,)
-        self.weight = Parameter(zeros(out_channels, in_channels, kernel_size, dtype=dtype))
+        self.weight = Parameter(zeros(out_channels, in_channels, kernel_size, dtype=dtype, device=device or "cpu"))
         if bias:
-            self.bias = Parameter(zeros(out_channels, dtype=dtype))
+            self.bias = Parameter(zeros(out_channels, dtype=dtype, device=device or "cpu"))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
@@ -74,10 +75,8 @@ class DepthwiseSeparableConv2d(Module):
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 depth_multiplier=1, bias=True, padding_mode="zeros", dtype=None):
+                 depth_multiplier=1, bias=True, padding_mode="zeros", device=None, dtype=None):
         super().__init__()
-        from .conv import Conv2d
-
         if not isinstance(depth_multiplier, int) or depth_multiplier < 1:
             raise ValueError(f"DepthwiseSeparableConv2d: depth_multiplier must be a positive int, "
                              f"got {depth_multiplier!r}")
@@ -85,8 +84,8 @@ class DepthwiseSeparableConv2d(Module):
         self.depth_multiplier = depth_multiplier
         self.depthwise = Conv2d(in_channels, mid, kernel_size, stride=stride, padding=padding,
                                 dilation=dilation, groups=in_channels, bias=bias,
-                                padding_mode=padding_mode, dtype=dtype)
-        self.pointwise = Conv2d(mid, out_channels, 1, bias=bias, dtype=dtype)
+                                padding_mode=padding_mode, device=device, dtype=dtype)
+        self.pointwise = Conv2d(mid, out_channels, 1, bias=bias, device=device, dtype=dtype)
 
     def forward(self, x):
         return self.pointwise(self.depthwise(x))
