@@ -22,30 +22,19 @@ Pad2dParams make_params(const py::array& a, const std::vector<index_t>& pad, con
   return p;
 }
 
+// Runs kernel(out, in, p) on `in` (made C-contiguous if it is not) into a fresh out_shape array.
 template <typename T>
-py::array pad2d_forward_py(const py::array& x_in, const Pad2dParams& p, bool reference) {
-  carray<T> x(x_in);
-  auto out = new_array<T>({p.N, p.C, p.H_out(), p.W_out()});
-  const T* X = x.data();
-  T* Y = out.mutable_data();
+py::array pad2d_run(const py::array& in_arr, const std::vector<index_t>& out_shape, const Pad2dParams& p,
+                    void (*kernel)(T*, const T*, const Pad2dParams&)) {
+  carray<T> in(in_arr);
+  auto out = new_array<T>(out_shape);
+  const T* src = in.data();
+  T* dst = out.mutable_data();
   {
     py::gil_scoped_release nogil;
-    (reference ? &pad2d_forward_ref<T> : &pad2d_forward_cpu<T>)(Y, X, p);
+    kernel(dst, src, p);
   }
   return out;
-}
-
-template <typename T>
-py::array pad2d_backward_py(const py::array& g_in, const Pad2dParams& p, bool reference) {
-  carray<T> g(g_in);
-  auto dx = new_array<T>({p.N, p.C, p.H, p.W});
-  const T* G = g.data();
-  T* DX = dx.mutable_data();
-  {
-    py::gil_scoped_release nogil;
-    (reference ? &pad2d_backward_ref<T> : &pad2d_backward_cpu<T>)(DX, G, p);
-  }
-  return dx;
 }
 
 }  // namespace
@@ -55,8 +44,11 @@ void bind_pad(py::module_& m) {
       "pad2d_forward",
       [](const py::array& x, const std::vector<index_t>& pad, const std::string& mode, bool reference) {
         const Pad2dParams p = make_params(x, pad, mode, false);
-        return float_dispatch(x, "pad", "input",
-                              [&](auto t) { return pad2d_forward_py<decltype(t)>(x, p, reference); });
+        return float_dispatch(x, "pad", "input", [&](auto t) {
+          using T = decltype(t);
+          return pad2d_run<T>(x, {p.N, p.C, p.H_out(), p.W_out()}, p,
+                              reference ? &pad2d_forward_ref<T> : &pad2d_forward_cpu<T>);
+        });
       },
       py::arg("input"), py::arg("pad"), py::arg("mode"), py::arg("reference") = false,
       "Pads the last two dims of an (N, C, H, W) array; pad = (left, right, top, bottom), "
@@ -65,8 +57,11 @@ void bind_pad(py::module_& m) {
       "pad2d_backward",
       [](const py::array& g, const std::vector<index_t>& pad, const std::string& mode, bool reference) {
         const Pad2dParams p = make_params(g, pad, mode, true);
-        return float_dispatch(g, "pad", "grad_output",
-                              [&](auto t) { return pad2d_backward_py<decltype(t)>(g, p, reference); });
+        return float_dispatch(g, "pad", "grad_output", [&](auto t) {
+          using T = decltype(t);
+          return pad2d_run<T>(g, {p.N, p.C, p.H, p.W}, p,
+                              reference ? &pad2d_backward_ref<T> : &pad2d_backward_cpu<T>);
+        });
       },
       py::arg("grad_output"), py::arg("pad"), py::arg("mode"), py::arg("reference") = false,
       "Gradient of pad2d_forward w.r.t. its input: (N, C, H_out, W_out) -> (N, C, H, W).");

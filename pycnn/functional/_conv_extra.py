@@ -151,29 +151,26 @@ class CSRMatrix:
     def _row_ids(self):
         return np.repeat(np.arange(self.shape[0]), np.diff(self.indptr))
 
+    def _product(self, v, transpose):
+        # y = M v gathers v at the columns and sums per row; M^T v gathers at rows, sums per column.
+        name, (n_out, n_in) = ("rmatvec", self.shape[::-1]) if transpose else ("matvec", self.shape)
+        v = np.asarray(v)
+        if v.shape[:1] != (n_in,) or v.ndim > 2:
+            raise ValueError(f"CSRMatrix.{name}: got shape {v.shape}, expected ({n_in},) or ({n_in}, k) "
+                             f"for a matrix of shape {self.shape}")
+        rows = self._row_ids()
+        gather, scatter = (rows, self.indices) if transpose else (self.indices, rows)
+        cols = [v] if v.ndim == 1 else [v[:, j] for j in range(v.shape[1])]
+        out = [np.bincount(scatter, weights=self.data * c[gather], minlength=n_out) for c in cols]
+        return (out[0] if v.ndim == 1 else np.stack(out, axis=1)).astype(np.result_type(self.data, v), copy=False)
+
     def matvec(self, x):
         """M @ x for x of shape (cols,) or (cols, k)."""
-        x = np.asarray(x)
-        if x.shape[:1] != (self.shape[1],) or x.ndim > 2:
-            raise ValueError(f"CSRMatrix.matvec: x has shape {x.shape}, expected ({self.shape[1]},) or "
-                             f"({self.shape[1]}, k) for a matrix of shape {self.shape}")
-        dtype = np.result_type(self.data, x)
-        rows = self._row_ids()
-        cols = [x] if x.ndim == 1 else [x[:, j] for j in range(x.shape[1])]
-        out = [np.bincount(rows, weights=self.data * c[self.indices], minlength=self.shape[0]) for c in cols]
-        return (out[0] if x.ndim == 1 else np.stack(out, axis=1)).astype(dtype, copy=False)
+        return self._product(x, transpose=False)
 
     def rmatvec(self, y):
         """M^T @ y for y of shape (rows,) or (rows, k), without forming M^T."""
-        y = np.asarray(y)
-        if y.shape[:1] != (self.shape[0],) or y.ndim > 2:
-            raise ValueError(f"CSRMatrix.rmatvec: y has shape {y.shape}, expected ({self.shape[0]},) or "
-                             f"({self.shape[0]}, k) for a matrix of shape {self.shape}")
-        dtype = np.result_type(self.data, y)
-        rows = self._row_ids()
-        cols = [y] if y.ndim == 1 else [y[:, j] for j in range(y.shape[1])]
-        out = [np.bincount(self.indices, weights=self.data * c[rows], minlength=self.shape[1]) for c in cols]
-        return (out[0] if y.ndim == 1 else np.stack(out, axis=1)).astype(dtype, copy=False)
+        return self._product(y, transpose=True)
 
     def __matmul__(self, x):
         return self.matvec(x)
