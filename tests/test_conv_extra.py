@@ -36,7 +36,7 @@ def _pads_for(mode, n):
 
 
 def _pad_cases():
-    sizes = [(1, 5), (2, 7), (5, 2), (7, 11), (13, 1), (11, 13)]
+    sizes = [(1, 5), (2, 7), (5, 2), (7, 11), (13, 1), (11, 13), (17, 33)]
     cases = []
     for k, (mode, (H, W)) in enumerate(itertools.product(MODES, sizes)):
         N, C = BATCH[k % len(BATCH)], CHANNELS[(k // 2) % len(CHANNELS)]

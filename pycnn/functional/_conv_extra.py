@@ -201,7 +201,7 @@ class CSRMatrix:
 DENSE_LIMIT = 1 << 20  # conv2d_matrix(sparse=None) returns a dense array up to this many entries
 
 
-def _same_padding(k, d, op):
+def _same_padding(k, d):
     total = d * (k - 1)
     return total // 2, total - total // 2  # the odd one out goes right/bottom, as PyTorch
 
@@ -246,7 +246,7 @@ def conv2d_matrix(input_shape, weight, stride=1, padding=0, dilation=1, sparse=N
     elif padding == "same":
         if (sh, sw) != (1, 1):
             raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
-        pads = (_same_padding(KH, dh, op), _same_padding(KW, dw, op))
+        pads = (_same_padding(KH, dh), _same_padding(KW, dw))
     elif isinstance(padding, str):
         raise ValueError(f"{op}: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
     else:
