@@ -9,7 +9,7 @@ from .creation import (arange, default_generator, from_numpy, full, manual_seed,
                        rand, randint, randn, randperm, tensor, zeros, zeros_like)
 from .ops import (amax, argmax, cat, flatten, log_softmax, matmul, max, mean, min, permute,
                   reshape, softmax, squeeze, stack, sum, transpose, unsqueeze, where)
-from . import cuda, functional, nn, optim, data, utils, datasets, models  # noqa: E402
+from . import cuda, functional, nn, optim, data, utils, filters, datasets, models  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
 float = float32  # noqa: A001  (torch.float)

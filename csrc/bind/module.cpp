@@ -25,4 +25,5 @@ PYBIND11_MODULE(_C, m) {
   bind_conv(m);
   bind_pool(m);
   bind_norm(m);
+  bind_pad(m);
 }

@@ -7,3 +7,4 @@ from ._basic import *  # noqa: F401,F403
 from ._conv import *  # noqa: F401,F403
 from ._pool import *  # noqa: F401,F403
 from ._norm import *  # noqa: F401,F403
+from ._conv_extra import *  # noqa: F401,F403

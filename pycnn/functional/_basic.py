@@ -214,7 +214,7 @@ def pad(input, pad, mode="constant", value=0.0):
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
         raise ValueError(f"pad: pad {pad} must have an even length of at most 2*ndim for shape {input.shape}")
     if mode != "constant":
-        from ._conv import pad_mode  # reflect / replicate / circular
+        from ._conv_extra import pad_mode  # reflect / replicate / circular
         return pad_mode(input, pad, mode)
     if any(p < 0 for p in pad):
         raise ValueError(f"pad: negative padding {pad} is not supported (shape {input.shape})")

@@ -1,0 +1,281 @@
+"""The rest of the conv family: non-constant padding (native, csrc/pad.h), the true
+convolution ``convolve2d`` and the unrolled-matrix view ``conv2d_matrix``.
+
+conv2d vs convolve2d
+--------------------
+``conv2d`` (as in PyTorch and every CNN library) is a *cross-correlation*:
+
+    conv2d(x, w)[o, i, j]    = sum_{c,m,n} x[c, i*s - p + m*d, j*s - p + n*d] * w[o, c, m, n]
+
+``convolve2d`` is the convolution of signal processing, the kernel flipped in both
+spatial dims:
+
+    convolve2d(x, k)[o, i, j] = sum_{c,m,n} x[c, i' - m*d, j' - n*d] * k[o, c, m, n],
+    i' = i*s - p + d*(kH-1),  j' = j*s - p + d*(kW-1)
+
+so ``convolve2d(x, k) == conv2d(x, k.flip(-1, -2))``, and the two agree exactly when
+the kernel is symmetric under a 180-degree rotation.  With ``padding=0`` the output
+is the 'valid' part of the full convolution; with ``padding = d*(k-1)`` (and stride 1)
+it is the 'full' convolution (``np.convolve`` / ``scipy.signal.convolve2d`` modes).
+Convolution is commutative and associative (conv(conv(x, a), b) == conv(x, conv(a, b))
+in 'full' mode); cross-correlation is neither, which is why the learned-filter
+libraries do not care (the net simply learns the flipped kernel) but filter maths does.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..ops import require_float
+from ..tensor import Function, Tensor
+from ..utils import conv_output_size, ntuple
+from ._conv import conv2d
+
+__all__ = ["pad_mode", "convolve2d", "conv2d_matrix", "CSRMatrix"]
+
+_PAD_MODES = ("reflect", "replicate", "circular")
+
+
+# ----------------------------------------------------------------------------- padding
+class PadMode(Function):
+    """reflect / replicate / circular padding of the last one or two dims (csrc/pad.h)."""
+
+    def forward(self, x, pad, mode):
+        # The native kernel pads (planes, 1, H, W) by (left, right, top, bottom); a 1-D pad is H = 1.
+        self.pad4, self.mode = list(pad) + [0] * (4 - len(pad)), mode
+        self.x_shape, self.k = x.shape, len(pad) // 2
+        H, W = (1, x.shape[-1]) if self.k == 1 else x.shape[-2:]
+        y = self.backend.native.pad2d_forward(x.reshape(-1, 1, H, W), self.pad4, mode)
+        return y.reshape(x.shape[:-self.k] + y.shape[4 - self.k:])
+
+    def backward(self, g):
+        if not self.needs_input_grad[0]:
+            return None
+        Ho, Wo = (1, g.shape[-1]) if self.k == 1 else g.shape[-2:]
+        dx = self.backend.native.pad2d_backward(g.reshape(-1, 1, Ho, Wo), self.pad4, self.mode)
+        return dx.reshape(self.x_shape)
+
+
+def pad_mode(input, pad, mode):
+    """torch.nn.functional.pad for mode 'reflect' | 'replicate' | 'circular'.
+
+    pad = (left, right) pads the last dim of a (C, L) or (N, C, L) input;
+    pad = (left, right, top, bottom) the last two dims of a (C, H, W) or (N, C, H, W)
+    input.  PyTorch's limits: reflect needs each pad < the size of its dim, circular
+    pad <= size; negative pads (cropping) are not supported here.
+    """
+    if not isinstance(input, Tensor):
+        raise TypeError(f"pad: input must be a Tensor, got {type(input).__name__}")
+    if mode not in _PAD_MODES:
+        raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
+    pad = tuple(int(p) for p in pad)
+    allowed = {2: (2, 3), 4: (3, 4)}
+    if len(pad) == 6:
+        raise NotImplementedError(f"pad: {mode} padding of 3 dims is not implemented (pad {pad}, "
+                                  f"input shape {input.shape}); pycnn pads 1 or 2 trailing dims")
+    if len(pad) not in allowed or input.ndim not in allowed[len(pad)]:
+        raise ValueError(f"pad: {mode} padding takes pad of length 2 for a 2-D/3-D input or length 4 for a "
+                         f"3-D/4-D input, got pad {pad} for input shape {input.shape}")
+    require_float("pad", input)
+    if any(p < 0 for p in pad):
+        raise ValueError(f"pad: negative {mode} padding {pad} is not supported (input shape {input.shape})")
+    for k in range(len(pad) // 2):
+        lo, hi, n = pad[2 * k], pad[2 * k + 1], input.shape[-1 - k]
+        if n == 0:
+            raise ValueError(f"pad: {mode} padding needs non-empty padded dims, got input shape {input.shape}")
+        if mode == "reflect" and (lo >= n or hi >= n):
+            raise ValueError(f"pad: reflect padding ({lo}, {hi}) must be smaller than the size {n} of dim "
+                             f"{-1 - k} (input shape {input.shape})")
+        if mode == "circular" and (lo > n or hi > n):
+            raise ValueError(f"pad: circular padding ({lo}, {hi}) must be at most the size {n} of dim "
+                             f"{-1 - k} (input shape {input.shape})")
+    return PadMode.apply(input, pad=pad, mode=mode)
+
+
+# ----------------------------------------------------------------------------- convolve2d
+class Flip2d(Function):
+    """Reverses the last two dims; its own adjoint, so backward flips the gradient."""
+
+    def forward(self, w):
+        return self.xp.ascontiguousarray(w[..., ::-1, ::-1])
+
+    def backward(self, g):
+        return self.xp.ascontiguousarray(g[..., ::-1, ::-1]) if self.needs_input_grad[0] else None
+
+
+def convolve2d(input, kernel, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """The true 2-D convolution: conv2d with the kernel flipped in both spatial dims.
+
+    out[n, o, i, j] = bias[o] + sum_{c,m,n'} x[n, c, i' - m*d, j' - n'*d] * kernel[o, c, m, n'],
+    with i' = i*s - p + d*(kH-1) (and likewise j'); arguments, shapes and padding as
+    ``conv2d`` (kernel is (C_out, C_in/groups, kH, kW)).  ``padding=0`` gives the
+    'valid' convolution, ``padding=d*(k-1)`` the 'full' one.  Differentiable in
+    input, kernel and bias (the gradient passes back through the flip).
+    """
+    for name, t in (("input", input), ("kernel", kernel)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"convolve2d: {name} must be a Tensor, got {type(t).__name__}")
+    require_float("convolve2d", input, kernel, bias)
+    if kernel.ndim != 4:
+        raise ValueError(f"convolve2d: kernel must be 4-D (C_out, C_in/groups, kH, kW), got shape {kernel.shape}")
+    if input.ndim not in (3, 4):
+        raise ValueError(f"convolve2d: input must be (N, C, H, W) or (C, H, W), got shape {input.shape}")
+    return conv2d(input, Flip2d.apply(kernel), bias, stride, padding, dilation, groups)
+
+
+# ----------------------------------------------------------------------------- conv2d_matrix
+@dataclass
+class CSRMatrix:
+    """A compressed-sparse-row matrix (no scipy): row r holds the entries
+    data[indptr[r]:indptr[r+1]] at columns indices[indptr[r]:indptr[r+1]] (increasing)."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    shape: tuple
+
+    @property
+    def nnz(self) -> int:
+        return int(self.data.size)
+
+    @property
+    def density(self) -> float:
+        """Stored entries / all entries (1 - sparsity)."""
+        return self.nnz / max(1, self.shape[0] * self.shape[1])
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    def _row_ids(self):
+        return np.repeat(np.arange(self.shape[0]), np.diff(self.indptr))
+
+    def _product(self, v, transpose):
+        # y = M v gathers v at the columns and sums per row; M^T v gathers at rows, sums per column.
+        name, (n_out, n_in) = ("rmatvec", self.shape[::-1]) if transpose else ("matvec", self.shape)
+        v = np.asarray(v)
+        if v.shape[:1] != (n_in,) or v.ndim > 2:
+            raise ValueError(f"CSRMatrix.{name}: got shape {v.shape}, expected ({n_in},) or ({n_in}, k) "
+                             f"for a matrix of shape {self.shape}")
+        rows = self._row_ids()
+        gather, scatter = (rows, self.indices) if transpose else (self.indices, rows)
+        cols = [v] if v.ndim == 1 else [v[:, j] for j in range(v.shape[1])]
+        out = [np.bincount(scatter, weights=self.data * c[gather], minlength=n_out) for c in cols]
+        return (out[0] if v.ndim == 1 else np.stack(out, axis=1)).astype(np.result_type(self.data, v), copy=False)
+
+    def matvec(self, x):
+        """M @ x for x of shape (cols,) or (cols, k)."""
+        return self._product(x, transpose=False)
+
+    def rmatvec(self, y):
+        """M^T @ y for y of shape (rows,) or (rows, k), without forming M^T."""
+        return self._product(y, transpose=True)
+
+    def __matmul__(self, x):
+        return self.matvec(x)
+
+    @property
+    def T(self) -> "CSRMatrix":
+        """The transpose, as a CSRMatrix (a stable sort by column keeps rows increasing)."""
+        order = np.argsort(self.indices, kind="stable")
+        indptr = np.zeros(self.shape[1] + 1, dtype=np.int64)
+        np.cumsum(np.bincount(self.indices, minlength=self.shape[1]), out=indptr[1:])
+        return CSRMatrix(indptr, self._row_ids()[order], self.data[order], (self.shape[1], self.shape[0]))
+
+    def toarray(self) -> np.ndarray:
+        out = np.zeros(self.shape, dtype=self.data.dtype)
+        out[self._row_ids(), self.indices] = self.data
+        return out
+
+    def row(self, r):
+        """(columns, values) of row r."""
+        s = slice(self.indptr[r], self.indptr[r + 1])
+        return self.indices[s], self.data[s]
+
+    def __repr__(self):
+        return (f"CSRMatrix(shape={self.shape}, nnz={self.nnz}, density={self.density:.4g}, "
+                f"dtype={self.data.dtype})")
+
+
+DENSE_LIMIT = 1 << 20  # conv2d_matrix(sparse=None) returns a dense array up to this many entries
+
+
+def _same_padding(k, d):
+    total = d * (k - 1)
+    return total // 2, total - total // 2  # the odd one out goes right/bottom, as PyTorch
+
+
+def conv2d_matrix(input_shape, weight, stride=1, padding=0, dilation=1, sparse=None, *, groups=1):
+    """The unrolled matrix M of conv2d on one sample: conv2d(x)[n].ravel() == M @ x[n].ravel().
+
+    Rows index the output flattened as (C_out, H_out, W_out), columns the input as
+    (C_in, H, W); the bias is not part of M (it is affine, M is the linear part).
+    M^T is the matrix of conv_transpose2d with the same weight and arguments, so
+    conv_transpose2d(y)[n].ravel() == M.T @ y[n].ravel().
+
+    input_shape: (C_in, H, W) or (N, C_in, H, W) (N is ignored); weight: a Tensor or
+    array (C_out, C_in/groups, kH, kW); padding: int, pair, 'valid' or 'same'.
+    sparse: None picks a dense numpy array when rows*cols <= DENSE_LIMIT and a
+    CSRMatrix otherwise; True/False force one.  Every window tap that lands inside
+    the image is a stored entry, so nnz = C_out * C_in/groups * A_h * A_w where A_h
+    counts the (output row, kernel row) pairs that hit the image (A_h = H_out*kH
+    without padding).
+    """
+    op = "conv2d_matrix"
+    w = weight.detach().numpy() if isinstance(weight, Tensor) else np.asarray(weight)
+    if w.ndim != 4 or w.dtype.kind != "f":
+        raise ValueError(f"{op}: weight must be a 4-D float (C_out, C_in/groups, kH, kW) array, got shape "
+                         f"{w.shape} and dtype {w.dtype}")
+    shape = tuple(int(s) for s in input_shape)
+    if len(shape) not in (3, 4):
+        raise ValueError(f"{op}: input_shape must be (C_in, H, W) or (N, C_in, H, W), got {input_shape}")
+    C_in, H, W = shape[-3:]
+    C_out, Cg, KH, KW = w.shape
+    if not isinstance(groups, int) or groups < 1 or C_in % groups or C_out % groups:
+        raise ValueError(f"{op}: groups={groups} must be a positive int dividing C_in={C_in} and "
+                         f"C_out={C_out} (weight {w.shape})")
+    if Cg * groups != C_in:
+        raise ValueError(f"{op}: weight {w.shape} expects {Cg * groups} input channels with groups={groups}, "
+                         f"input_shape {shape} has {C_in}")
+    (sh, sw), (dh, dw) = ntuple(stride, 2, op, "stride"), ntuple(dilation, 2, op, "dilation")
+    if min(sh, sw, dh, dw) < 1:
+        raise ValueError(f"{op}: stride {stride} and dilation {dilation} must be >= 1")
+    if padding == "valid":
+        pads = ((0, 0), (0, 0))
+    elif padding == "same":
+        if (sh, sw) != (1, 1):
+            raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
+        pads = (_same_padding(KH, dh), _same_padding(KW, dw))
+    elif isinstance(padding, str):
+        raise ValueError(f"{op}: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
+    else:
+        ph, pw = ntuple(padding, 2, op, "padding")
+        if min(ph, pw) < 0:
+            raise ValueError(f"{op}: padding {padding} must be >= 0")
+        pads = ((ph, ph), (pw, pw))
+    Ho = conv_output_size(H + pads[0][1] - pads[0][0], KH, sh, pads[0][0], dh)
+    Wo = conv_output_size(W + pads[1][1] - pads[1][0], KW, sw, pads[1][0], dw)
+    if Ho < 1 or Wo < 1:
+        raise ValueError(f"{op}: output size ({Ho}, {Wo}) is not positive for input_shape {shape}, weight "
+                         f"{w.shape}, stride {stride}, padding {padding}, dilation {dilation}")
+
+    # Input coordinate of every (output position, kernel tap) pair, per spatial dim.
+    ih = np.arange(Ho)[:, None] * sh - pads[0][0] + np.arange(KH)[None, :] * dh  # (Ho, KH)
+    iw = np.arange(Wo)[:, None] * sw - pads[1][0] + np.arange(KW)[None, :] * dw  # (Wo, KW)
+    cin = (np.arange(C_out) // (C_out // groups))[:, None] * Cg + np.arange(Cg)[None, :]  # (C_out, Cg)
+    # Full index space (C_out, Ho, Wo, Cg, KH, KW): one row per output, taps in column order.
+    full = (C_out, Ho, Wo, Cg, KH, KW)
+    cols = (cin[:, None, None, :, None, None] * (H * W) + ih[None, :, None, None, :, None] * W
+            + iw[None, None, :, None, None, :])
+    inside = (((ih >= 0) & (ih < H))[None, :, None, None, :, None]
+              & ((iw >= 0) & (iw < W))[None, None, :, None, None, :])
+    inside = np.broadcast_to(inside, full).reshape(C_out * Ho * Wo, -1)
+    cols = np.broadcast_to(cols, full).reshape(inside.shape)[inside]
+    data = np.broadcast_to(w[:, None, None], full).reshape(inside.shape)[inside]
+    indptr = np.zeros(inside.shape[0] + 1, dtype=np.int64)
+    np.cumsum(inside.sum(axis=1), out=indptr[1:])
+    M = CSRMatrix(indptr, cols.astype(np.int64), np.ascontiguousarray(data), (C_out * Ho * Wo, C_in * H * W))
+    if sparse is None:
+        sparse = M.shape[0] * M.shape[1] > DENSE_LIMIT
+    return M if sparse else M.toarray()
