@@ -50,7 +50,7 @@ def _result_dtype(a, b):
 def _binary_operands(a, b, op):
     """Both operands as Tensors of the promoted dtype (scalars become 0-d tensors)."""
     dtype = _result_dtype(a, b)
-    device = next(x.device for x in (a, b) if isinstance(x, Tensor))
+    device = next((x.device for x in (a, b) if isinstance(x, Tensor)), "cpu")
 
     def conv(x):
         if isinstance(x, Tensor):
@@ -251,6 +251,14 @@ class Where(Function):
         zero = xp.zeros((), dtype=g.dtype)
         return (None, unbroadcast(xp, xp.where(self.cond, g, zero), self.shapes[0]),
                 unbroadcast(xp, xp.where(self.cond, zero, g), self.shapes[1]))
+
+
+def float_unary(fn, x):
+    """Applies a float-valued elementwise Function; int/bool inputs become the default float
+    first, as torch.exp(int_tensor) gives float32."""
+    if not is_floating(x.dtype):
+        x = Cast.apply(x, dtype=_default_dtype)
+    return fn.apply(x)
 
 
 def add(a, b):
@@ -533,11 +541,19 @@ def getitem(x, idx):
         raise IndexError(f"getitem: index {idx!r} is invalid for shape {x.shape}: {e}") from None
 
 
+def _promote_all(dtypes):
+    """torch.result_type over tensors: the widest float if any is floating, else int64/bool."""
+    floats = [d for d in dtypes if is_floating(d)]
+    if floats:
+        return np.result_type(*floats)
+    return np.dtype(np.bool_) if all(d == np.bool_ for d in dtypes) else int64
+
+
 def _check_same(tensors, op, dim):
     if not tensors:
         raise ValueError(f"{op}: expected a non-empty sequence of tensors")
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
-    dtype = np.result_type(*[t.dtype for t in tensors])
+    dtype = _promote_all([t.dtype for t in tensors])
     return [t if t.dtype == dtype else Cast.apply(t, dtype=dtype) for t in tensors]
 
 

@@ -17,17 +17,16 @@ def relu(input, inplace=False):
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
+    require_float("leaky_relu", input)  # torch has no int kernel; a slope cast to int would be 0
     return ops.LeakyRelu.apply(input, negative_slope=float(negative_slope))
 
 
 def sigmoid(input):
-    require_float("sigmoid", input)
-    return ops.Sigmoid.apply(input)
+    return ops.float_unary(ops.Sigmoid, input)
 
 
 def tanh(input):
-    require_float("tanh", input)
-    return ops.Tanh.apply(input)
+    return ops.float_unary(ops.Tanh, input)
 
 
 class Linear(Function):
