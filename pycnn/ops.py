@@ -336,7 +336,7 @@ class MaxAll(Function):
     def backward(self, g):
         g = g.reshape(self.y.shape)
         mask = (self.x == self.y)
-        return g * mask / mask.sum(axis=self.dims, keepdims=True)
+        return g * mask / mask.sum(axis=self.dims, keepdims=True).astype(g.dtype)
 
 
 class MaxDim(Function):
@@ -370,13 +370,20 @@ def mean(x, dim=None, keepdim=False):
     return Mean.apply(x, dims=_norm_dims(dim, x.ndim, "mean"), keepdim=keepdim)
 
 
+class _ValuesIndices(tuple):
+    """(values, indices), also readable as .values / .indices (torch.return_types.max)."""
+
+    values = property(lambda self: self[0])
+    indices = property(lambda self: self[1])
+
+
 def _extremum(x, dim, keepdim, use_min, op):
     if x.numel() == 0:
         raise RuntimeError(f"{op}: expected a non-empty tensor, got shape {x.shape}")
     if dim is None:
         return MaxAll.apply(x, dims=tuple(range(x.ndim)), keepdim=False, use_min=use_min)
     if isinstance(dim, int):
-        return MaxDim.apply(x, dim=_norm_dim(dim, x.ndim, op), keepdim=keepdim, use_min=use_min)
+        return _ValuesIndices(MaxDim.apply(x, dim=_norm_dim(dim, x.ndim, op), keepdim=keepdim, use_min=use_min))
     return MaxAll.apply(x, dims=_norm_dims(dim, x.ndim, op), keepdim=keepdim, use_min=use_min)
 
 

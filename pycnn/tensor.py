@@ -71,9 +71,14 @@ def is_grad_enabled() -> bool:
 
 
 class _SetGrad:
-    """Context manager and decorator that sets grad mode and restores it on exit."""
+    """Context manager and decorator (``@no_grad()`` or bare ``@no_grad``) that sets grad
+    mode and restores it on exit."""
 
     mode = True
+
+    def __new__(cls, func=None):
+        self = super().__new__(cls)
+        return self if func is None else self(func)
 
     def __enter__(self):
         self.prev = _grad_mode.enabled
@@ -163,6 +168,7 @@ class Function:
         for k in list(self.__dict__):
             if k not in keep:
                 del self.__dict__[k]
+        self.inputs = None
         self.freed = True
 
 
@@ -226,6 +232,8 @@ def run_backward(root: "Tensor", gradient, retain_graph: bool):
                 if tuple(gin.shape) != inp.shape:
                     raise RuntimeError(f"internal error: {node.name}.backward returned a grad of shape "
                                        f"{tuple(gin.shape)} for an input of shape {inp.shape}")
+                if gin.dtype != inp.dtype:  # a grad has its input's dtype (e.g. int-count divisions)
+                    gin = gin.astype(inp.dtype)
                 if inp.grad_fn is None:
                     inp._accumulate_grad(gin)
                 else:
