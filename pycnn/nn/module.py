@@ -2,11 +2,14 @@
 dotted state_dict keys, train/eval, recursive repr)."""
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 
 import numpy as np
 
 from ..tensor import Tensor, canonical_dtype
+
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
 class Parameter(Tensor):
@@ -89,11 +92,30 @@ class Module:
         self._modules[name] = module
 
     # ---------------------------------------------------------------- traversal
-    def named_modules(self, prefix=""):
-        yield prefix, self
-        for name, m in self._modules.items():
-            if m is not None:
-                yield from m.named_modules(f"{prefix}.{name}" if prefix else name)
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """Pre-order (name, module); a module reachable twice is listed once (as torch)."""
+        stack = [(prefix, self)]
+        memo = set() if memo is None else memo
+        while stack:
+            name, m = stack.pop()
+            if remove_duplicate:
+                if id(m) in memo:
+                    continue
+                memo.add(id(m))
+            yield name, m
+            children = [(f"{name}.{c}" if name else c, cm) for c, cm in m._modules.items() if cm is not None]
+            stack.extend(reversed(children))
+
+    def _named_tensors(self, prefix=""):
+        """(key, module, name, tensor) for every parameter and persistent buffer, with the
+        keys torch's state_dict uses: shared modules appear under each of their names."""
+        for mp, m in self.named_modules(prefix=prefix, remove_duplicate=False):
+            for name, p in m._parameters.items():
+                if p is not None:
+                    yield (f"{mp}.{name}" if mp else name), p
+            for name, b in m._buffers.items():
+                if b is not None and name not in m._non_persistent:
+                    yield (f"{mp}.{name}" if mp else name), b
 
     def modules(self):
         for _, m in self.named_modules():
@@ -110,7 +132,7 @@ class Module:
 
     def named_parameters(self, prefix="", recurse=True):
         seen = set()
-        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
+        mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
         for mp, m in mods:
             for name, p in m._parameters.items():
                 if p is not None and id(p) not in seen:
@@ -122,7 +144,7 @@ class Module:
             yield p
 
     def named_buffers(self, prefix=""):
-        for mp, m in self.named_modules(prefix):
+        for mp, m in self.named_modules(prefix=prefix):
             for name, b in m._buffers.items():
                 if b is not None:
                     yield (f"{mp}.{name}" if mp else name), b
@@ -189,48 +211,36 @@ class Module:
     # ---------------------------------------------------------------- state
     def state_dict(self, prefix="") -> "OrderedDict[str, np.ndarray]":
         """name -> numpy array copy, with PyTorch's key names (parameters, then persistent buffers)."""
-        out = OrderedDict()
-        for mp, m in self.named_modules(prefix.rstrip(".")):
-            for name, p in m._parameters.items():
-                if p is not None:
-                    out[f"{mp}.{name}" if mp else name] = np.array(p._array, copy=True)
-            for name, b in m._buffers.items():
-                if b is not None and name not in m._non_persistent:
-                    out[f"{mp}.{name}" if mp else name] = np.array(b._array, copy=True)
-        return out
+        return OrderedDict((k, np.array(t._array, copy=True)) for k, t in self._named_tensors(prefix.rstrip(".")))
 
     def load_state_dict(self, state_dict, strict=True):
-        """Copies arrays (numpy or Tensor) into parameters and buffers, checking names and shapes."""
-        own = OrderedDict()
-        for mp, m in self.named_modules():
-            for store in (m._parameters, m._buffers):
-                for name, t in store.items():
-                    if t is not None and name not in m._non_persistent:
-                        own[f"{mp}.{name}" if mp else name] = t
+        """Copies arrays (numpy or Tensor) into parameters and buffers in place, checking names
+        and shapes; returns (missing_keys, unexpected_keys) like torch's _IncompatibleKeys."""
+        own = OrderedDict(self._named_tensors())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
-        misshapen = []
+        values, misshapen = {}, []
         for k, t in own.items():
             if k in state_dict:
                 v = state_dict[k]
-                v = v._array if isinstance(v, Tensor) else np.asarray(v)
+                v = v.detach()._array if isinstance(v, Tensor) else np.asarray(v)
                 if tuple(v.shape) != t.shape:
-                    misshapen.append(f"{k}: checkpoint {tuple(v.shape)} vs model {t.shape}")
+                    misshapen.append(f"{k}: copying a param with shape {tuple(v.shape)} from checkpoint, "
+                                     f"the shape in current model is {t.shape}")
+                values[k] = v
         errors = []
         if strict and missing:
-            errors.append(f"missing keys {missing}")
+            errors.append(f"missing key(s) in state_dict: {missing}")
         if strict and unexpected:
-            errors.append(f"unexpected keys {unexpected}")
+            errors.append(f"unexpected key(s) in state_dict: {unexpected}")
         if misshapen:
             errors.append("size mismatch for " + "; ".join(misshapen))
         if errors:
-            raise RuntimeError(f"load_state_dict for {type(self).__name__}: " + ", ".join(errors))
-        for k, t in own.items():
-            if k in state_dict:
-                v = state_dict[k]
-                v = v._array if isinstance(v, Tensor) else np.asarray(v)
-                t._array = np.array(v, dtype=t.dtype, copy=True)
-        return missing, unexpected
+            raise RuntimeError(f"load_state_dict: error(s) in loading state_dict for {type(self).__name__}: "
+                               + "; ".join(errors))
+        for k, v in values.items():
+            np.copyto(own[k]._array, v, casting="unsafe")  # in place: optimizers keep their params
+        return IncompatibleKeys(missing, unexpected)
 
     # ---------------------------------------------------------------- call / repr
     def forward(self, *args, **kwargs):
