@@ -479,7 +479,7 @@ def reshape(x, *shape):
     shape = _shape_arg(shape)
     n = x.numel()
     known = int(np.prod([s for s in shape if s != -1]))
-    if shape.count(-1) > 1 or (shape.count(-1) == 0 and known != n) or (
+    if any(s < -1 for s in shape) or shape.count(-1) > 1 or (shape.count(-1) == 0 and known != n) or (
             shape.count(-1) == 1 and (known == 0 or n % known)):
         raise RuntimeError(f"reshape: shape {list(shape)} is invalid for input of size {n} (shape {x.shape})")
     return Reshape.apply(x, shape=shape)
