@@ -293,3 +293,23 @@ def test_save_keys_that_clash_with_numpy_arguments(tmp_path):
     pycnn.save(sd, tmp_path / "k.npz")
     back = pycnn.load(tmp_path / "k.npz")
     assert set(back) == set(sd) and back["args"].tolist() == [0, 1, 2]
+
+
+def test_attribute_assignment_rules():
+    b = Block()
+    with pytest.raises(TypeError, match="parameter 'scale'"):
+        b.scale = pycnn.ones(3)                      # a plain Tensor may not replace a Parameter
+    b.scale = nn.Parameter(pycnn.zeros(3))
+    assert b.scale.tolist() == [0.0, 0.0, 0.0] and "scale" in dict(b.named_parameters())
+    b.count = pycnn.full((1,), 4.0)                  # assigning to a buffer's name updates the buffer
+    assert b.state_dict()["count"].tolist() == [4.0]
+    with pytest.raises(TypeError, match="buffer 'count'"):
+        b.count = 3
+    b.scale = None
+    assert b.scale is None and "scale" not in b.state_dict()
+    with pytest.raises(TypeError, match="child module 'fc'"):
+        b.fc = 3
+    with pytest.raises(KeyError, match="add_module"):
+        b.add_module("a.b", nn.ReLU())
+    lin = nn.Linear(2, 2, bias=False)
+    assert lin.bias is None and list(dict(lin.named_parameters())) == ["weight"]

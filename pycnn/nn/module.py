@@ -40,20 +40,36 @@ class Module:
 
     # ---------------------------------------------------------------- registration
     def __setattr__(self, name, value):
-        if "_parameters" not in self.__dict__:
+        """torch's rules: a Parameter registers (a plain Tensor or an array may not replace
+        one), a Module registers, a Tensor or None assigned to a buffer's name updates it."""
+        d = self.__dict__
+        if "_parameters" not in d:
             raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
-        for d in (self._parameters, self._buffers, self._modules):
-            d.pop(name, None)
+        params, buffers, modules = self._parameters, self._buffers, self._modules
         if isinstance(value, Parameter):
-            self._parameters[name] = value
+            buffers.pop(name, None), modules.pop(name, None), d.pop(name, None)
+            params[name] = value
+        elif name in params:
+            if value is not None:
+                raise TypeError(f"{type(self).__name__}: cannot assign {type(value).__name__} as parameter "
+                                f"'{name}' (a Parameter or None is expected)")
+            params[name] = None
         elif isinstance(value, Module):
-            self._modules[name] = value
-        elif isinstance(value, Tensor) and name in self.__dict__.get("_buffer_names", ()):
-            self._buffers[name] = value
+            params.pop(name, None), buffers.pop(name, None), d.pop(name, None)
+            modules[name] = value
+        elif name in modules:
+            if value is not None:
+                raise TypeError(f"{type(self).__name__}: cannot assign {type(value).__name__} as child module "
+                                f"'{name}' (a Module or None is expected)")
+            modules[name] = None
+        elif name in buffers or name in d.get("_buffer_names", ()):
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"{type(self).__name__}: cannot assign {type(value).__name__} as buffer "
+                                f"'{name}' (a Tensor or None is expected)")
+            d.pop(name, None)
+            buffers[name] = value
         else:
             object.__setattr__(self, name, value)
-            return
-        self.__dict__.pop(name, None)
 
     def __getattr__(self, name):
         d = self.__dict__
@@ -70,11 +86,11 @@ class Module:
         object.__delattr__(self, name)
 
     def register_parameter(self, name, param):
-        if param is None:
-            self._parameters.pop(name, None)
-            object.__setattr__(self, name, None)
-        else:
-            setattr(self, name, param)
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter: cannot assign {type(param).__name__} as parameter '{name}' "
+                            "(a Parameter or None is expected)")
+        self.__dict__.pop(name, None)
+        self._parameters[name] = param
 
     def register_buffer(self, name, tensor, persistent=True):
         if "_buffer_names" not in self.__dict__:
@@ -82,13 +98,18 @@ class Module:
         self._buffer_names.add(name)
         if not persistent:
             self._non_persistent.add(name)
-        if tensor is None:
-            self._buffers[name] = None
-            self.__dict__.pop(name, None)
-        else:
-            setattr(self, name, tensor)
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"register_buffer: cannot assign {type(tensor).__name__} as buffer '{name}' "
+                            "(a Tensor or None is expected)")
+        self.__dict__.pop(name, None)
+        self._buffers[name] = tensor
 
     def add_module(self, name, module):
+        if not isinstance(name, str) or "." in name or name == "":
+            raise KeyError(f"add_module: module name must be a non-empty string without '.', got {name!r}")
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: {type(module).__name__} is not a Module")
+        self.__dict__.pop(name, None)
         self._modules[name] = module
 
     # ---------------------------------------------------------------- traversal
