@@ -525,7 +525,11 @@ def squeeze(x, dim=None):
 
 def expand(x, *shape):
     shape = _shape_arg(shape)
-    shape = tuple(x.shape[i - (len(shape) - x.ndim)] if s == -1 else s for i, s in enumerate(shape))
+    lead = len(shape) - x.ndim
+    if lead < 0 or any(s == -1 for s in shape[:lead]) or any(s < -1 for s in shape):
+        raise RuntimeError(f"expand: shape {x.shape} cannot be expanded to {shape} (-1 keeps an existing "
+                           "dim; new leading dims need explicit sizes)")
+    shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
     try:
         np.broadcast_shapes(x.shape, shape)
     except ValueError:

@@ -87,6 +87,19 @@ def test_generic_dataset_collates():
     assert batches[-1][1].tolist() == [6]
 
 
+class Records(Dataset):
+    def __len__(self):
+        return 5
+
+    def __getitem__(self, i):
+        return {"x": np.full(2, float(i)), "label": i}
+
+
+def test_dict_samples_collate_per_key():
+    x = next(iter(DataLoader(Records(), batch_size=4)))
+    assert set(x) == {"x", "label"} and x["x"].shape == (4, 2) and x["label"].tolist() == [0, 1, 2, 3]
+
+
 def test_dataloader_bad_args():
     with pytest.raises(ValueError, match="DataLoader"):
         DataLoader(make_ds(), batch_size=0)

@@ -89,6 +89,8 @@ CASES = {
     "max_empty": (lambda: pycnn.zeros(0).max(), RuntimeError, r"max.*\(0,\)"),
     "softmax_dim": (lambda: F.softmax(fl(2, 3), 2), IndexError, r"softmax.*dim 2"),
     "expand": (lambda: fl(2, 3).expand(4, 3), RuntimeError, r"expand.*\(2, 3\)"),
+    "expand_new_dim_minus1": (lambda: fl(3).expand(-1, 3), RuntimeError, r"expand.*\(3,\)"),
+    "expand_fewer_dims": (lambda: fl(2, 3).expand(3), RuntimeError, r"expand.*\(2, 3\)"),
     "cat_shapes": (lambda: pycnn.cat([fl(2, 3), fl(2, 4)]), ValueError, r"cat.*\(2, 3\).*\(2, 4\)"),
     "cat_empty": (lambda: pycnn.cat([]), ValueError, r"cat"),
     "stack_shapes": (lambda: pycnn.stack([fl(2), fl(3)]), ValueError, r"stack.*\(2,\).*\(3,\)"),
