@@ -9,7 +9,7 @@ from .creation import (arange, default_generator, from_numpy, full, manual_seed,
                        rand, randint, randn, randperm, tensor, zeros, zeros_like)
 from .ops import (amax, argmax, cat, flatten, log_softmax, matmul, max, mean, min, permute,
                   reshape, softmax, squeeze, stack, sum, transpose, unsqueeze, where)
-from . import cuda, functional, nn, optim, data, utils, filters, datasets, models  # noqa: E402
+from . import cuda, functional, nn, ops, optim, data, utils, filters, datasets, models  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
 float = float32  # noqa: A001  (torch.float)
@@ -22,6 +22,9 @@ __version__ = _C.build_info()["version"]
 def exp(x): return x.exp()
 def log(x): return x.log()
 def sqrt(x): return x.sqrt()
+def abs(x): return x.abs()  # noqa: A001
+def neg(x): return -x
+def pow(x, exponent): return ops.pow(x, exponent)  # noqa: A001
 def relu(x): return x.relu()
 def sigmoid(x): return x.sigmoid()
 def tanh(x): return x.tanh()

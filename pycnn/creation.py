@@ -54,6 +54,12 @@ def ones(*size, dtype=None, device="cpu", requires_grad=False) -> Tensor:
 
 
 def full(size, fill_value, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    """dtype defaults from fill_value as in torch: bool, int64 for ints, else float32."""
+    if dtype is None:
+        if isinstance(fill_value, (bool, np.bool_)):
+            dtype = "bool"
+        elif isinstance(fill_value, (int, np.integer)):
+            dtype = "int64"
     return _make(np.full(_size((size,)), fill_value), dtype, device, requires_grad)
 
 

@@ -34,6 +34,8 @@ class TensorDataset(Dataset):
 
 def _collate(samples):
     first = samples[0]
+    if isinstance(first, dict):
+        return {k: _collate([s[k] for s in samples]) for k in first}
     if isinstance(first, (tuple, list)):
         return tuple(_collate([s[i] for s in samples]) for i in range(len(first)))
     if isinstance(first, Tensor):

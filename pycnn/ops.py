@@ -50,7 +50,7 @@ def _result_dtype(a, b):
 def _binary_operands(a, b, op):
     """Both operands as Tensors of the promoted dtype (scalars become 0-d tensors)."""
     dtype = _result_dtype(a, b)
-    device = next(x.device for x in (a, b) if isinstance(x, Tensor))
+    device = next((x.device for x in (a, b) if isinstance(x, Tensor)), "cpu")
 
     def conv(x):
         if isinstance(x, Tensor):
@@ -253,6 +253,14 @@ class Where(Function):
                 unbroadcast(xp, xp.where(self.cond, zero, g), self.shapes[1]))
 
 
+def float_unary(fn, x):
+    """Applies a float-valued elementwise Function; int/bool inputs become the default float
+    first, as torch.exp(int_tensor) gives float32."""
+    if not is_floating(x.dtype):
+        x = Cast.apply(x, dtype=_default_dtype)
+    return fn.apply(x)
+
+
 def add(a, b):
     return Add.apply(*_binary_operands(a, b, "add"))
 
@@ -328,7 +336,7 @@ class MaxAll(Function):
     def backward(self, g):
         g = g.reshape(self.y.shape)
         mask = (self.x == self.y)
-        return g * mask / mask.sum(axis=self.dims, keepdims=True)
+        return g * mask / mask.sum(axis=self.dims, keepdims=True).astype(g.dtype)
 
 
 class MaxDim(Function):
@@ -362,13 +370,20 @@ def mean(x, dim=None, keepdim=False):
     return Mean.apply(x, dims=_norm_dims(dim, x.ndim, "mean"), keepdim=keepdim)
 
 
+class _ValuesIndices(tuple):
+    """(values, indices), also readable as .values / .indices (torch.return_types.max)."""
+
+    values = property(lambda self: self[0])
+    indices = property(lambda self: self[1])
+
+
 def _extremum(x, dim, keepdim, use_min, op):
     if x.numel() == 0:
         raise RuntimeError(f"{op}: expected a non-empty tensor, got shape {x.shape}")
     if dim is None:
         return MaxAll.apply(x, dims=tuple(range(x.ndim)), keepdim=False, use_min=use_min)
     if isinstance(dim, int):
-        return MaxDim.apply(x, dim=_norm_dim(dim, x.ndim, op), keepdim=keepdim, use_min=use_min)
+        return _ValuesIndices(MaxDim.apply(x, dim=_norm_dim(dim, x.ndim, op), keepdim=keepdim, use_min=use_min))
     return MaxAll.apply(x, dims=_norm_dims(dim, x.ndim, op), keepdim=keepdim, use_min=use_min)
 
 
@@ -464,7 +479,7 @@ def reshape(x, *shape):
     shape = _shape_arg(shape)
     n = x.numel()
     known = int(np.prod([s for s in shape if s != -1]))
-    if shape.count(-1) > 1 or (shape.count(-1) == 0 and known != n) or (
+    if any(s < -1 for s in shape) or shape.count(-1) > 1 or (shape.count(-1) == 0 and known != n) or (
             shape.count(-1) == 1 and (known == 0 or n % known)):
         raise RuntimeError(f"reshape: shape {list(shape)} is invalid for input of size {n} (shape {x.shape})")
     return Reshape.apply(x, shape=shape)
@@ -510,7 +525,11 @@ def squeeze(x, dim=None):
 
 def expand(x, *shape):
     shape = _shape_arg(shape)
-    shape = tuple(x.shape[i - (len(shape) - x.ndim)] if s == -1 else s for i, s in enumerate(shape))
+    lead = len(shape) - x.ndim
+    if lead < 0 or any(s == -1 for s in shape[:lead]) or any(s < -1 for s in shape):
+        raise RuntimeError(f"expand: shape {x.shape} cannot be expanded to {shape} (-1 keeps an existing "
+                           "dim; new leading dims need explicit sizes)")
+    shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
     try:
         np.broadcast_shapes(x.shape, shape)
     except ValueError:
@@ -533,11 +552,19 @@ def getitem(x, idx):
         raise IndexError(f"getitem: index {idx!r} is invalid for shape {x.shape}: {e}") from None
 
 
+def _promote_all(dtypes):
+    """torch.result_type over tensors: the widest float if any is floating, else int64/bool."""
+    floats = [d for d in dtypes if is_floating(d)]
+    if floats:
+        return np.result_type(*floats)
+    return np.dtype(np.bool_) if all(d == np.bool_ for d in dtypes) else int64
+
+
 def _check_same(tensors, op, dim):
     if not tensors:
         raise ValueError(f"{op}: expected a non-empty sequence of tensors")
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
-    dtype = np.result_type(*[t.dtype for t in tensors])
+    dtype = _promote_all([t.dtype for t in tensors])
     return [t if t.dtype == dtype else Cast.apply(t, dtype=dtype) for t in tensors]
 
 

@@ -71,9 +71,14 @@ def is_grad_enabled() -> bool:
 
 
 class _SetGrad:
-    """Context manager and decorator that sets grad mode and restores it on exit."""
+    """Context manager and decorator (``@no_grad()`` or bare ``@no_grad``) that sets grad
+    mode and restores it on exit."""
 
     mode = True
+
+    def __new__(cls, func=None):
+        self = super().__new__(cls)
+        return self if func is None else self(func)
 
     def __enter__(self):
         self.prev = _grad_mode.enabled
@@ -163,6 +168,7 @@ class Function:
         for k in list(self.__dict__):
             if k not in keep:
                 del self.__dict__[k]
+        self.inputs = None
         self.freed = True
 
 
@@ -226,6 +232,8 @@ def run_backward(root: "Tensor", gradient, retain_graph: bool):
                 if tuple(gin.shape) != inp.shape:
                     raise RuntimeError(f"internal error: {node.name}.backward returned a grad of shape "
                                        f"{tuple(gin.shape)} for an input of shape {inp.shape}")
+                if gin.dtype != inp.dtype:  # a grad has its input's dtype (e.g. int-count divisions)
+                    gin = gin.astype(inp.dtype)
                 if inp.grad_fn is None:
                     inp._accumulate_grad(gin)
                 else:
@@ -249,7 +257,9 @@ class Tensor:
         arr = np.asarray(data)
         if dtype is None:
             if arr.dtype.kind == "f":
-                dtype = float64 if arr.dtype == np.float64 and isinstance(data, np.ndarray) else _default_dtype
+                # numpy float64 data keeps float64 (as torch.tensor); Python floats get the default
+                dtype = float64 if arr.dtype == np.float64 and isinstance(data, (np.ndarray, np.generic)) \
+                    else _default_dtype
             elif arr.dtype.kind in "iu":
                 dtype = int64
             elif arr.dtype.kind == "b":
@@ -507,13 +517,13 @@ class Tensor:
     def div(self, o): return ops.div(self, o)
     def neg(self): return ops.Neg.apply(self)
     def pow(self, e): return ops.pow(self, e)
-    def exp(self): return ops.Exp.apply(self)
-    def log(self): return ops.Log.apply(self)
-    def sqrt(self): return ops.Sqrt.apply(self)
+    def exp(self): return ops.float_unary(ops.Exp, self)
+    def log(self): return ops.float_unary(ops.Log, self)
+    def sqrt(self): return ops.float_unary(ops.Sqrt, self)
     def abs(self): return ops.Abs.apply(self)
     def relu(self): return ops.Relu.apply(self)
-    def sigmoid(self): return ops.Sigmoid.apply(self)
-    def tanh(self): return ops.Tanh.apply(self)
+    def sigmoid(self): return ops.float_unary(ops.Sigmoid, self)
+    def tanh(self): return ops.float_unary(ops.Tanh, self)
     def matmul(self, o): return ops.matmul(self, o)
     def sum(self, dim=None, keepdim=False): return ops.sum(self, dim, keepdim)
     def mean(self, dim=None, keepdim=False): return ops.mean(self, dim, keepdim)

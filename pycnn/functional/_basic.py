@@ -17,17 +17,16 @@ def relu(input, inplace=False):
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
+    require_float("leaky_relu", input)  # torch has no int kernel; a slope cast to int would be 0
     return ops.LeakyRelu.apply(input, negative_slope=float(negative_slope))
 
 
 def sigmoid(input):
-    require_float("sigmoid", input)
-    return ops.Sigmoid.apply(input)
+    return ops.float_unary(ops.Sigmoid, input)
 
 
 def tanh(input):
-    require_float("tanh", input)
-    return ops.Tanh.apply(input)
+    return ops.float_unary(ops.Tanh, input)
 
 
 class Linear(Function):
@@ -140,21 +139,34 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
-    """log_softmax over dim 1, then nll_loss; label_smoothing mixes in the uniform target."""
+    """log_softmax over the class dim, then nll_loss.  With label_smoothing eps, PyTorch's
+    (1 - eps) * nll + eps / C * smooth, smooth_i = -sum_c w_c logp_ic (0 where ignored), whose
+    'mean' divides by the same weight total as nll's."""
     require_float("cross_entropy", input)
     _check_targets("cross_entropy", input, target, ignore_index)
-    logp = log_softmax(input, dim=1 if input.ndim > 1 else 0)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    class_dim = 1 if input.ndim > 1 else 0
+    logp = log_softmax(input, dim=class_dim)
     loss = nll_loss(logp, target, weight, ignore_index, reduction)
-    if label_smoothing:
-        if not 0.0 <= label_smoothing <= 1.0:
-            raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
-        if weight is not None or ignore_index != -100:
-            raise ValueError("cross_entropy: label_smoothing with weight or ignore_index is not supported")
-        C = input.shape[1] if input.ndim > 1 else input.shape[0]
-        smooth = -(logp.sum(dim=1 if input.ndim > 1 else 0)) / C
-        smooth = {"mean": smooth.mean(), "sum": smooth.sum(), "none": smooth}[reduction]
-        loss = loss * (1 - label_smoothing) + smooth * label_smoothing
-    return loss
+    if not label_smoothing:
+        return loss
+    C = input.shape[class_dim]
+    if weight is not None:
+        shape = [1] * input.ndim
+        shape[class_dim] = C
+        smooth = -(logp * weight.to(input.dtype).reshape(shape)).sum(dim=class_dim)
+    else:
+        smooth = -logp.sum(dim=class_dim)
+    ignored = target._array == ignore_index
+    if ignored.any():
+        smooth = ops.where(Tensor._wrap(~ignored, input.device), smooth, 0.0)
+    if reduction == "mean":
+        kept = target._array[~ignored]
+        smooth = smooth.sum() / float(weight._array[kept].sum() if weight is not None else kept.size)
+    elif reduction == "sum":
+        smooth = smooth.sum()
+    return loss * (1 - label_smoothing) + smooth * (label_smoothing / C)
 
 
 def mse_loss(input, target, reduction="mean"):

@@ -53,18 +53,22 @@ class Dropout(Module):
         super().__init__()
         if not 0 <= p <= 1:
             raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
-        self.p = p
+        self.p, self.inplace = p, inplace
 
     def forward(self, x):
         return F.dropout(x, self.p, self.training)
 
     def extra_repr(self):
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"
 
 
 class ReLU(Module):
     def __init__(self, inplace=False):
         super().__init__()
+        self.inplace = inplace
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
 
     def forward(self, x):
         return F.relu(x)
@@ -97,6 +101,9 @@ class Softmax(Module):
         super().__init__()
         self.dim = dim
 
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
     def forward(self, x):
         return F.softmax(x, self.dim if self.dim is not None else -1)
 
@@ -105,6 +112,9 @@ class LogSoftmax(Module):
     def __init__(self, dim=None):
         super().__init__()
         self.dim = dim
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
 
     def forward(self, x):
         return F.log_softmax(x, self.dim if self.dim is not None else -1)

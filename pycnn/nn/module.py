@@ -2,11 +2,14 @@
 dotted state_dict keys, train/eval, recursive repr)."""
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 
 import numpy as np
 
 from ..tensor import Tensor, canonical_dtype
+
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
 class Parameter(Tensor):
@@ -37,20 +40,36 @@ class Module:
 
     # ---------------------------------------------------------------- registration
     def __setattr__(self, name, value):
-        if "_parameters" not in self.__dict__:
+        """torch's rules: a Parameter registers (a plain Tensor or an array may not replace
+        one), a Module registers, a Tensor or None assigned to a buffer's name updates it."""
+        d = self.__dict__
+        if "_parameters" not in d:
             raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
-        for d in (self._parameters, self._buffers, self._modules):
-            d.pop(name, None)
+        params, buffers, modules = self._parameters, self._buffers, self._modules
         if isinstance(value, Parameter):
-            self._parameters[name] = value
+            buffers.pop(name, None), modules.pop(name, None), d.pop(name, None)
+            params[name] = value
+        elif name in params:
+            if value is not None:
+                raise TypeError(f"{type(self).__name__}: cannot assign {type(value).__name__} as parameter "
+                                f"'{name}' (a Parameter or None is expected)")
+            params[name] = None
         elif isinstance(value, Module):
-            self._modules[name] = value
-        elif isinstance(value, Tensor) and name in self.__dict__.get("_buffer_names", ()):
-            self._buffers[name] = value
+            params.pop(name, None), buffers.pop(name, None), d.pop(name, None)
+            modules[name] = value
+        elif name in modules:
+            if value is not None:
+                raise TypeError(f"{type(self).__name__}: cannot assign {type(value).__name__} as child module "
+                                f"'{name}' (a Module or None is expected)")
+            modules[name] = None
+        elif name in buffers or name in d.get("_buffer_names", ()):
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"{type(self).__name__}: cannot assign {type(value).__name__} as buffer "
+                                f"'{name}' (a Tensor or None is expected)")
+            d.pop(name, None)
+            buffers[name] = value
         else:
             object.__setattr__(self, name, value)
-            return
-        self.__dict__.pop(name, None)
 
     def __getattr__(self, name):
         d = self.__dict__
@@ -67,11 +86,11 @@ class Module:
         object.__delattr__(self, name)
 
     def register_parameter(self, name, param):
-        if param is None:
-            self._parameters.pop(name, None)
-            object.__setattr__(self, name, None)
-        else:
-            setattr(self, name, param)
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter: cannot assign {type(param).__name__} as parameter '{name}' "
+                            "(a Parameter or None is expected)")
+        self.__dict__.pop(name, None)
+        self._parameters[name] = param
 
     def register_buffer(self, name, tensor, persistent=True):
         if "_buffer_names" not in self.__dict__:
@@ -79,21 +98,45 @@ class Module:
         self._buffer_names.add(name)
         if not persistent:
             self._non_persistent.add(name)
-        if tensor is None:
-            self._buffers[name] = None
-            self.__dict__.pop(name, None)
-        else:
-            setattr(self, name, tensor)
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"register_buffer: cannot assign {type(tensor).__name__} as buffer '{name}' "
+                            "(a Tensor or None is expected)")
+        self.__dict__.pop(name, None)
+        self._buffers[name] = tensor
 
     def add_module(self, name, module):
+        if not isinstance(name, str) or "." in name or name == "":
+            raise KeyError(f"add_module: module name must be a non-empty string without '.', got {name!r}")
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: {type(module).__name__} is not a Module")
+        self.__dict__.pop(name, None)
         self._modules[name] = module
 
     # ---------------------------------------------------------------- traversal
-    def named_modules(self, prefix=""):
-        yield prefix, self
-        for name, m in self._modules.items():
-            if m is not None:
-                yield from m.named_modules(f"{prefix}.{name}" if prefix else name)
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """Pre-order (name, module); a module reachable twice is listed once (as torch)."""
+        stack = [(prefix, self)]
+        memo = set() if memo is None else memo
+        while stack:
+            name, m = stack.pop()
+            if remove_duplicate:
+                if id(m) in memo:
+                    continue
+                memo.add(id(m))
+            yield name, m
+            children = [(f"{name}.{c}" if name else c, cm) for c, cm in m._modules.items() if cm is not None]
+            stack.extend(reversed(children))
+
+    def _named_tensors(self, prefix=""):
+        """(key, module, name, tensor) for every parameter and persistent buffer, with the
+        keys torch's state_dict uses: shared modules appear under each of their names."""
+        for mp, m in self.named_modules(prefix=prefix, remove_duplicate=False):
+            for name, p in m._parameters.items():
+                if p is not None:
+                    yield (f"{mp}.{name}" if mp else name), p
+            for name, b in m._buffers.items():
+                if b is not None and name not in m._non_persistent:
+                    yield (f"{mp}.{name}" if mp else name), b
 
     def modules(self):
         for _, m in self.named_modules():
@@ -110,7 +153,7 @@ class Module:
 
     def named_parameters(self, prefix="", recurse=True):
         seen = set()
-        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
+        mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
         for mp, m in mods:
             for name, p in m._parameters.items():
                 if p is not None and id(p) not in seen:
@@ -122,7 +165,7 @@ class Module:
             yield p
 
     def named_buffers(self, prefix=""):
-        for mp, m in self.named_modules(prefix):
+        for mp, m in self.named_modules(prefix=prefix):
             for name, b in m._buffers.items():
                 if b is not None:
                     yield (f"{mp}.{name}" if mp else name), b
@@ -189,48 +232,36 @@ class Module:
     # ---------------------------------------------------------------- state
     def state_dict(self, prefix="") -> "OrderedDict[str, np.ndarray]":
         """name -> numpy array copy, with PyTorch's key names (parameters, then persistent buffers)."""
-        out = OrderedDict()
-        for mp, m in self.named_modules(prefix.rstrip(".")):
-            for name, p in m._parameters.items():
-                if p is not None:
-                    out[f"{mp}.{name}" if mp else name] = np.array(p._array, copy=True)
-            for name, b in m._buffers.items():
-                if b is not None and name not in m._non_persistent:
-                    out[f"{mp}.{name}" if mp else name] = np.array(b._array, copy=True)
-        return out
+        return OrderedDict((k, np.array(t._array, copy=True)) for k, t in self._named_tensors(prefix.rstrip(".")))
 
     def load_state_dict(self, state_dict, strict=True):
-        """Copies arrays (numpy or Tensor) into parameters and buffers, checking names and shapes."""
-        own = OrderedDict()
-        for mp, m in self.named_modules():
-            for store in (m._parameters, m._buffers):
-                for name, t in store.items():
-                    if t is not None and name not in m._non_persistent:
-                        own[f"{mp}.{name}" if mp else name] = t
+        """Copies arrays (numpy or Tensor) into parameters and buffers in place, checking names
+        and shapes; returns (missing_keys, unexpected_keys) like torch's _IncompatibleKeys."""
+        own = OrderedDict(self._named_tensors())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
-        misshapen = []
+        values, misshapen = {}, []
         for k, t in own.items():
             if k in state_dict:
                 v = state_dict[k]
-                v = v._array if isinstance(v, Tensor) else np.asarray(v)
+                v = v.detach()._array if isinstance(v, Tensor) else np.asarray(v)
                 if tuple(v.shape) != t.shape:
-                    misshapen.append(f"{k}: checkpoint {tuple(v.shape)} vs model {t.shape}")
+                    misshapen.append(f"{k}: copying a param with shape {tuple(v.shape)} from checkpoint, "
+                                     f"the shape in current model is {t.shape}")
+                values[k] = v
         errors = []
         if strict and missing:
-            errors.append(f"missing keys {missing}")
+            errors.append(f"missing key(s) in state_dict: {missing}")
         if strict and unexpected:
-            errors.append(f"unexpected keys {unexpected}")
+            errors.append(f"unexpected key(s) in state_dict: {unexpected}")
         if misshapen:
             errors.append("size mismatch for " + "; ".join(misshapen))
         if errors:
-            raise RuntimeError(f"load_state_dict for {type(self).__name__}: " + ", ".join(errors))
-        for k, t in own.items():
-            if k in state_dict:
-                v = state_dict[k]
-                v = v._array if isinstance(v, Tensor) else np.asarray(v)
-                t._array = np.array(v, dtype=t.dtype, copy=True)
-        return missing, unexpected
+            raise RuntimeError(f"load_state_dict: error(s) in loading state_dict for {type(self).__name__}: "
+                               + "; ".join(errors))
+        for k, v in values.items():
+            np.copyto(own[k]._array, v, casting="unsafe")  # in place: optimizers keep their params
+        return IncompatibleKeys(missing, unexpected)
 
     # ---------------------------------------------------------------- call / repr
     def forward(self, *args, **kwargs):

@@ -13,6 +13,9 @@ class Optimizer:
         self.defaults = defaults
         self.state: dict = {}  # id(param) -> per-parameter state (arrays)
         self.param_groups: list = []
+        if isinstance(params, Tensor) or isinstance(params, dict):
+            raise TypeError(f"{type(self).__name__}: params must be an iterable of Tensors or of dicts, "
+                            f"got a {type(params).__name__}")
         params = list(params)
         if not params:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list")

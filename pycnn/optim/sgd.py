@@ -8,7 +8,7 @@
 """
 from __future__ import annotations
 
-from ..tensor import no_grad
+from ..tensor import enable_grad, no_grad
 from .optimizer import Optimizer
 
 
@@ -28,7 +28,10 @@ class SGD(Optimizer):
 
     @no_grad()
     def step(self, closure=None):
-        loss = closure() if closure is not None else None
+        loss = None
+        if closure is not None:
+            with enable_grad():  # the closure recomputes the loss and calls backward
+                loss = closure()
         for group in self.param_groups:
             lr, mom, damp = group["lr"], group["momentum"], group["dampening"]
             wd, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
