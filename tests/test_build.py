@@ -63,11 +63,13 @@ def test_set_num_threads_roundtrip():
         pycnn.set_num_threads(0)
 
 
-def test_cli_help_lists_commands():
-    out = subprocess.run([sys.executable, "-m", "pycnn", "--help"], capture_output=True, text=True, check=True)
+def test_cli_help_lists_commands(tmp_path):
+    # Run outside the checkout: `python -m` puts the cwd first on sys.path, and the source
+    # tree's pycnn/ (no compiled module) would shadow the installed package.
+    run = dict(capture_output=True, text=True, check=True, cwd=tmp_path)
+    out = subprocess.run([sys.executable, "-m", "pycnn", "--help"], **run)
     assert "train" in out.stdout and "info" in out.stdout
-    out = subprocess.run([sys.executable, "-m", "pycnn", "train", "--help"], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run([sys.executable, "-m", "pycnn", "train", "--help"], **run)
     for opt in ("--epochs", "--batch-size", "--lr", "--momentum", "--weight-decay", "--seed", "--threads",
                 "--save"):
         assert opt in out.stdout, opt

@@ -1,0 +1,85 @@
+"""End-to-end LeNet-5 training step (forward, backward, SGD update) at batch 1 and 64.
+
+Reports median ms per step and images/s for pycnn, and the ratio to the same
+network and step in PyTorch's CPU build when torch is importable (same threads).
+Usage: python bench/bench_train.py [--quick]
+"""
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+import pycnn
+from pycnn import functional as F
+from pycnn import optim
+from pycnn.models import LeNet5
+
+sys.path.insert(0, os.path.dirname(__file__))
+from common import median_ms, table, torch_or_none  # noqa: E402
+
+
+def pycnn_step(batch):
+    pycnn.manual_seed(0)
+    model = LeNet5()
+    opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    x = pycnn.randn(batch, 1, 32, 32)
+    y = pycnn.tensor(np.arange(batch) % 10)
+
+    def step():
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+    return step
+
+
+def torch_step(torch, batch):
+    nn = torch.nn
+
+    class TorchLeNet5(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1, self.conv2 = nn.Conv2d(1, 6, 5), nn.Conv2d(6, 16, 5)
+            self.pool = nn.MaxPool2d(2)
+            self.fc1, self.fc2, self.fc3 = nn.Linear(400, 120), nn.Linear(120, 84), nn.Linear(84, 10)
+
+        def forward(self, x):
+            x = self.pool(self.conv1(x).relu())
+            x = self.pool(self.conv2(x).relu()).flatten(1)
+            return self.fc3(self.fc2(self.fc1(x).relu()).relu())
+
+    model = TorchLeNet5()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    x = torch.randn(batch, 1, 32, 32)
+    y = torch.arange(batch) % 10
+
+    def step():
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+    return step
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    repeat = 5 if args.quick else 30
+    torch = torch_or_none()
+    rows = []
+    for batch in (1, 64):
+        ms = median_ms(pycnn_step(batch), repeat=repeat)
+        row = [f"LeNet-5 train step, batch {batch}", f"{ms:.3f}", f"{batch / ms * 1e3:.0f}"]
+        if torch is not None:
+            tms = median_ms(torch_step(torch, batch), repeat=repeat)
+            row += [f"{tms:.3f}", f"{tms / ms:.2f}"]
+        else:
+            row += ["-", "-"]
+        rows.append(row)
+    print(f"threads={pycnn.get_num_threads()} simd={pycnn.build_info()['simd']}")
+    print(table(rows, ["op", "pycnn ms", "pycnn img/s", "torch ms", "torch/pycnn (>1: pycnn faster)"]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""Helpers shared by the bench scripts: timing, the copy-bandwidth reference, the optional
+torch peer and the markdown table.  Timings are medians (the machines are shared and noisy)."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+
+def median_ms(fn, repeat=20, warmup=2):
+    """Median wall time of fn() in milliseconds, after `warmup` untimed calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return 1e3 * float(np.median(times))
+
+
+def copy_bandwidth(repeat=10):
+    """GB/s of np.copyto on 256 MB (read + write), well beyond any cache: the memory-bound ceiling."""
+    src = np.ones(1 << 26, np.float32)
+    dst = np.empty_like(src)
+    ms = median_ms(lambda: np.copyto(dst, src), repeat)
+    return 2 * src.nbytes / ms / 1e6
+
+
+def torch_or_none(threads=None):
+    """torch when importable (an optional peer, never a dependency), set to `threads` threads."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    if threads:
+        torch.set_num_threads(threads)
+    return torch
+
+
+def table(rows, header):
+    """A markdown table of string cells."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)

@@ -1,0 +1,101 @@
+"""End to end: the digits data, LeNet-5, the Trainer and `pycnn train`."""
+import io
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import pycnn
+from pycnn import nn, optim
+from pycnn import functional as F
+from pycnn.data import DataLoader
+from pycnn.models import LeNet5
+from pycnn.train import Trainer
+
+
+def test_digits_split_is_fixed_and_stratified():
+    split = pycnn.datasets.digits()
+    xtr, ytr = split.train.tensors
+    xte, yte = split.test.tensors
+    assert len(split.train) + len(split.test) == 1797
+    assert xtr.shape[1:] == (1, 8, 8) and xtr.dtype == pycnn.float32 and ytr.dtype == pycnn.int64
+    assert 0.0 <= xtr.numpy().min() and xtr.numpy().max() <= 1.0
+    # every class is split about 4:1
+    for c in range(10):
+        n_tr, n_te = int((ytr.numpy() == c).sum()), int((yte.numpy() == c).sum())
+        assert abs(n_tr - 4 * n_te) <= 4, (c, n_tr, n_te)
+    again = pycnn.datasets.digits()
+    np.testing.assert_array_equal(again.test.tensors[1].numpy(), yte.numpy())
+
+
+def test_digits_upsampled_keeps_mean_intensity():
+    small = pycnn.datasets.digits(8).train.tensors[0].numpy()
+    big = pycnn.datasets.digits(32).train.tensors[0].numpy()
+    assert big.shape[2:] == (32, 32)
+    # linear interpolation with half-pixel centres preserves the image mean up to edge effects
+    np.testing.assert_allclose(big.mean(axis=(2, 3)), small.mean(axis=(2, 3)), atol=0.05)
+
+
+def test_lenet5_shapes_and_state_dict_keys():
+    model = LeNet5()
+    assert model(pycnn.randn(2, 1, 32, 32)).shape == (2, 10)
+    sd = model.state_dict()
+    assert list(sd) == ["conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc1.weight", "fc1.bias",
+                        "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias"]
+    assert sd["conv1.weight"].shape == (6, 1, 5, 5) and sd["fc1.weight"].shape == (120, 400)
+    assert model.num_parameters() == 61706  # the classic LeNet-5 count
+    with pytest.raises(ValueError, match="LeNet5"):
+        model(pycnn.randn(2, 1, 28, 28))
+
+
+def test_lenet5_overfits_one_batch():
+    pycnn.manual_seed(0)
+    model = LeNet5()
+    x = pycnn.randn(16, 1, 32, 32)
+    y = pycnn.tensor(np.arange(16) % 10)
+    opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    first = None
+    for _ in range(60):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        first = first if first is not None else loss.item()
+    assert loss.item() < 0.05 * first, (first, loss.item())
+    assert (model(x).detach().numpy().argmax(1) == y.numpy()).all()
+
+
+def test_short_digits_run_beats_90_percent():
+    pycnn.manual_seed(0)
+    split = pycnn.datasets.digits(image_size=32)
+    model = LeNet5()
+    opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
+    stream = io.StringIO()
+    history = Trainer(model, opt, stream=stream).fit(
+        DataLoader(split.train, batch_size=32, shuffle=True, seed=0), epochs=3,
+        test_loader=DataLoader(split.test, batch_size=256))
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    assert history[-1]["test_acc"] > 0.90, history
+    assert "epoch 3/3" in stream.getvalue() and "test loss" in stream.getvalue()
+
+
+def test_cli_train_saves_a_loadable_state_dict(tmp_path):
+    path = tmp_path / "lenet.npz"
+    out = subprocess.run([sys.executable, "-m", "pycnn", "train", "--epochs", "1", "--seed", "1", "--threads", "1",
+                          "--save", str(path)], capture_output=True, text=True, check=True,
+                         cwd=tmp_path)  # outside the checkout, so the installed package is imported
+    assert "final test accuracy" in out.stdout
+    acc = float(out.stdout.split("final test accuracy: ")[1].split("%")[0])
+    assert acc > 50.0, out.stdout
+    model = LeNet5()
+    model.load_state_dict(pycnn.load(path))
+    with pycnn.no_grad():
+        assert model(pycnn.randn(1, 1, 32, 32)).shape == (1, 10)
+
+
+def test_trainer_rejects_zero_epochs():
+    model = nn.Linear(2, 2)
+    with pytest.raises(ValueError, match="epochs"):
+        Trainer(model, optim.SGD(model.parameters(), lr=0.1)).fit([], epochs=0)
