@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 import numpy as np
 
@@ -22,18 +21,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import pycnn  # noqa: E402
 from pycnn import _C  # noqa: E402
 
-try:  # the shared helpers, when bench/common.py exists
-    from common import median_ms  # noqa: E402
-except ImportError:
-    def median_ms(fn, repeat=20, warmup=2):
-        for _ in range(warmup):
-            fn()
-        times = []
-        for _ in range(repeat):
-            t = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t)
-        return 1e3 * float(np.median(times))
+from common import median_ms  # noqa: E402
 
 try:
     import torch

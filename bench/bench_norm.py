@@ -12,13 +12,17 @@ measured in the same run with the same thread count.
 from __future__ import annotations
 
 import argparse
-import time
+import os
+import sys
 
 import numpy as np
 
 import pycnn
 import pycnn.functional as F
 from pycnn import _C
+
+sys.path.insert(0, os.path.dirname(__file__))
+from common import copy_bandwidth, median_ms  # noqa: E402
 
 try:
     import torch
@@ -28,25 +32,6 @@ except ImportError:  # torch is optional: the torch column then reads "-"
 
 SHAPE = (32, 64, 32, 32)
 EPS = 1e-5
-
-
-def median_ms(fn, repeat, warmup=2):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return 1e3 * float(np.median(times))
-
-
-def copy_bandwidth(repeat):
-    """GB/s of np.copyto on 256 MB (read + write), well beyond any cache."""
-    src = np.ones(1 << 26, np.float32)
-    dst = np.empty_like(src)
-    ms = median_ms(lambda: np.copyto(dst, src), repeat)
-    return 2 * src.nbytes / ms / 1e6
 
 
 def cases(x, dy):
