@@ -1,0 +1,344 @@
+// Pooling kernels (OpenMP), see pool.h for the windows and layouts; and the shared params
+// constructors / validation (also used by the reference kernels' callers).
+//
+// Every window is separable: its rows and its columns are precomputed once per call as 1-D
+// spans, already clipped to the input, so the inner loops carry no bounds tests:
+//   max / adaptive max:  taps first, first + d, ..., first + (n-1) d
+//   avg / adaptive avg:  [begin, end) and the divisor's share (count) of that dimension
+// Forward kernels parallelize over (plane, output row) pairs (gathers: no races).  Backward
+// scatters (max: dx[idx] += dy; avg: dx[window] += dy / divisor) give a thread whole planes,
+// so overlapping windows never race.  Per plane, memory traffic is one read of the input
+// plane and one write of the output (plus indices): the kernels are bound by bandwidth.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "pool.h"
+
+namespace pycnn {
+
+// ------------------------------------------------------------------ params and validation
+namespace {
+
+std::vector<index_t> vec4(const std::array<index_t, 4>& a) { return {a[0], a[1], a[2], a[3]}; }
+
+// Whether the window of output o has a tap inside [0, L) (with dilation it may not).
+bool window_has_tap(index_t o, index_t L, index_t k, index_t s, index_t p, index_t d) {
+  const index_t start = o * s - p;
+  const index_t j0 = start >= 0 ? 0 : (-start + d - 1) / d;
+  return j0 < k && start + j0 * d < L;
+}
+
+}  // namespace
+
+Pool2dParams make_pool2d_params(const char* op, const std::array<index_t, 4>& x_shape,
+                                std::array<index_t, 2> kernel, std::array<index_t, 2> stride,
+                                std::array<index_t, 2> padding, std::array<index_t, 2> dilation,
+                                bool ceil_mode, bool max_pool) {
+  const auto xs = shape_str(vec4(x_shape));
+  for (int a = 0; a < 4; ++a)
+    PYCNN_CHECK(x_shape[a] >= 0, op, ": input has a negative size ", xs);
+  PYCNN_CHECK(x_shape[2] > 0 && x_shape[3] > 0, op, ": input ", xs, " has an empty plane");
+  for (int a = 0; a < 2; ++a) {
+    PYCNN_CHECK(kernel[a] > 0, op, ": kernel_size must be positive, got (", kernel[0], ", ",
+                kernel[1], ") for input ", xs);
+    PYCNN_CHECK(stride[a] > 0, op, ": stride must be positive, got (", stride[0], ", ",
+                stride[1], ") for input ", xs);
+    PYCNN_CHECK(dilation[a] > 0, op, ": dilation must be positive, got (", dilation[0], ", ",
+                dilation[1], ") for input ", xs);
+    PYCNN_CHECK(padding[a] >= 0 && padding[a] <= kernel[a] / 2, op,
+                ": padding must be non-negative and at most half the kernel size, got padding (",
+                padding[0], ", ", padding[1], ") for kernel_size (", kernel[0], ", ", kernel[1],
+                ")");
+  }
+  Pool2dParams p;
+  p.N = x_shape[0], p.C = x_shape[1], p.H = x_shape[2], p.W = x_shape[3];
+  p.kH = kernel[0], p.kW = kernel[1], p.sH = stride[0], p.sW = stride[1];
+  p.pH = padding[0], p.pW = padding[1], p.dH = dilation[0], p.dW = dilation[1];
+  p.ceil_mode = ceil_mode;
+  p.H_out = pool_out_size(p.H, p.kH, p.sH, p.pH, p.dH, ceil_mode);
+  p.W_out = pool_out_size(p.W, p.kW, p.sW, p.pW, p.dW, ceil_mode);
+  PYCNN_CHECK(p.H_out >= 1 && p.W_out >= 1, op, ": output size (", p.H_out, ", ", p.W_out,
+              ") is too small: kernel_size (", p.kH, ", ", p.kW, ") with dilation (", p.dH, ", ",
+              p.dW, ") is larger than the padded input ", xs, " (padding (", p.pH, ", ", p.pW,
+              "))");
+  if (max_pool) {
+    for (index_t o = 0; o < p.H_out; ++o)
+      PYCNN_CHECK(window_has_tap(o, p.H, p.kH, p.sH, p.pH, p.dH), op, ": the window of output row ",
+                  o, " lies entirely in the padding (input ", xs, ", kernel_size (", p.kH, ", ",
+                  p.kW, "), dilation (", p.dH, ", ", p.dW, "), padding (", p.pH, ", ", p.pW, "))");
+    for (index_t o = 0; o < p.W_out; ++o)
+      PYCNN_CHECK(window_has_tap(o, p.W, p.kW, p.sW, p.pW, p.dW), op,
+                  ": the window of output column ", o, " lies entirely in the padding (input ", xs,
+                  ", kernel_size (", p.kH, ", ", p.kW, "), dilation (", p.dH, ", ", p.dW,
+                  "), padding (", p.pH, ", ", p.pW, "))");
+  }
+  return p;
+}
+
+Pool2dParams make_adaptive_pool2d_params(const char* op, const std::array<index_t, 4>& x_shape,
+                                         std::array<index_t, 2> output_size) {
+  const auto xs = shape_str(vec4(x_shape));
+  for (int a = 0; a < 4; ++a)
+    PYCNN_CHECK(x_shape[a] >= 0, op, ": input has a negative size ", xs);
+  PYCNN_CHECK(x_shape[2] > 0 && x_shape[3] > 0, op, ": input ", xs, " has an empty plane");
+  PYCNN_CHECK(output_size[0] >= 0 && output_size[1] >= 0, op,
+              ": output_size must be non-negative, got (", output_size[0], ", ", output_size[1],
+              ") for input ", xs);
+  Pool2dParams p;
+  p.N = x_shape[0], p.C = x_shape[1], p.H = x_shape[2], p.W = x_shape[3];
+  p.H_out = output_size[0], p.W_out = output_size[1];
+  return p;
+}
+
+Pool2dParams make_max_unpool2d_params(const char* op, const std::array<index_t, 4>& x_shape,
+                                      std::array<index_t, 2> output_size) {
+  const auto xs = shape_str(vec4(x_shape));
+  for (int a = 0; a < 4; ++a)
+    PYCNN_CHECK(x_shape[a] >= 0, op, ": input has a negative size ", xs);
+  PYCNN_CHECK(output_size[0] >= 1 && output_size[1] >= 1, op,
+              ": output size must be positive, got (", output_size[0], ", ", output_size[1],
+              ") for input ", xs);
+  Pool2dParams p;
+  p.N = x_shape[0], p.C = x_shape[1], p.H = x_shape[2], p.W = x_shape[3];
+  p.H_out = output_size[0], p.W_out = output_size[1];
+  return p;
+}
+
+// ------------------------------------------------------------------ kernels
+namespace {
+
+// Below this many elements a kernel runs on one thread: waking a team costs more than the work.
+constexpr index_t kParallelMin = index_t(1) << 14;
+
+// Valid taps of one output along one dimension: first, first + d, ..., (n of them).
+struct Taps {
+  index_t first, n;
+};
+
+std::vector<Taps> pool_taps(index_t L_out, index_t L, index_t k, index_t s, index_t p, index_t d) {
+  std::vector<Taps> t(L_out);
+  for (index_t o = 0; o < L_out; ++o) {
+    const index_t start = o * s - p;
+    const index_t j0 = start >= 0 ? 0 : (-start + d - 1) / d;
+    const index_t j1 = std::min(k, (L - start + d - 1) / d);  // taps with start + j*d < L
+    t[o] = {start + j0 * d, std::max<index_t>(j1 - j0, 0)};
+  }
+  return t;
+}
+
+std::vector<Taps> adaptive_taps(index_t L_out, index_t L) {
+  std::vector<Taps> t(L_out);
+  for (index_t o = 0; o < L_out; ++o)
+    t[o] = {adaptive_start(o, L, L_out), adaptive_end(o, L, L_out) - adaptive_start(o, L, L_out)};
+  return t;
+}
+
+// Clipped window [begin, end) of one output along one dimension and its divisor share.
+struct Span {
+  index_t begin, end, count;
+};
+
+std::vector<Span> avg_spans(index_t L_out, index_t L, index_t k, index_t s, index_t p,
+                            bool count_include_pad) {
+  std::vector<Span> sp(L_out);
+  for (index_t o = 0; o < L_out; ++o) {
+    const index_t start = o * s - p, stop = std::min(start + k, L + p);
+    const index_t b = std::max<index_t>(start, 0), e = std::min(stop, L);
+    sp[o] = {b, e, count_include_pad ? stop - start : e - b};
+  }
+  return sp;
+}
+
+std::vector<Span> adaptive_spans(index_t L_out, index_t L) {
+  std::vector<Span> sp(L_out);
+  for (index_t o = 0; o < L_out; ++o) {
+    const index_t b = adaptive_start(o, L, L_out), e = adaptive_end(o, L, L_out);
+    sp[o] = {b, e, e - b};
+  }
+  return sp;
+}
+
+// y, idx: output row oh of plane pl; the max over taps rows[oh] x cols[ow] (step dH, dW).
+template <typename T>
+void max_pool_rows(T* y, std::int64_t* idx, const T* x, const Pool2dParams& p,
+                   const std::vector<Taps>& rows, const std::vector<Taps>& cols, index_t dH,
+                   index_t dW) {
+  const index_t total = p.planes() * p.H_out;
+#pragma omp parallel for schedule(static) if (p.planes() * p.in_plane() > kParallelMin)
+  for (index_t r = 0; r < total; ++r) {
+    const index_t pl = r / p.H_out, oh = r % p.H_out;
+    const T* xp = x + pl * p.in_plane();
+    T* yr = y + r * p.W_out;
+    std::int64_t* ir = idx + r * p.W_out;
+    const Taps rt = rows[oh];
+    for (index_t ow = 0; ow < p.W_out; ++ow) {
+      const Taps ct = cols[ow];
+      T best = -std::numeric_limits<T>::infinity();
+      index_t best_at = rt.first * p.W + ct.first;
+      for (index_t i = 0; i < rt.n; ++i) {
+        const index_t row = (rt.first + i * dH) * p.W;
+        for (index_t j = 0; j < ct.n; ++j) {
+          const index_t at = row + ct.first + j * dW;
+          const T v = xp[at];
+          if (v > best || v != v) {  // NaN propagates (the last NaN seen), as PyTorch
+            best = v;
+            best_at = at;
+          }
+        }
+      }
+      yr[ow] = best;
+      ir[ow] = best_at;
+    }
+  }
+}
+
+// dx = 0, then dx[plane][idx] += dy, one plane per thread.
+template <typename T>
+void scatter_add_planes(T* dx, const T* dy, const std::int64_t* idx, const Pool2dParams& p) {
+  const index_t in = p.in_plane(), out = p.out_plane();
+#pragma omp parallel for schedule(static) if (p.planes() * in > kParallelMin)
+  for (index_t pl = 0; pl < p.planes(); ++pl) {
+    T* dxp = dx + pl * in;
+    const T* dyp = dy + pl * out;
+    const std::int64_t* ip = idx + pl * out;
+    std::memset(dxp, 0, sizeof(T) * in);
+    for (index_t o = 0; o < out; ++o) dxp[ip[o]] += dyp[o];
+  }
+}
+
+template <typename T>
+void avg_pool_rows(T* y, const T* x, const Pool2dParams& p, const std::vector<Span>& rows,
+                   const std::vector<Span>& cols, index_t divisor_override) {
+  const index_t total = p.planes() * p.H_out;
+#pragma omp parallel for schedule(static) if (p.planes() * p.in_plane() > kParallelMin)
+  for (index_t r = 0; r < total; ++r) {
+    const index_t pl = r / p.H_out, oh = r % p.H_out;
+    const T* xp = x + pl * p.in_plane();
+    T* yr = y + r * p.W_out;
+    const Span rs = rows[oh];
+    for (index_t ow = 0; ow < p.W_out; ++ow) {
+      const Span cs = cols[ow];
+      T sum = 0;
+      for (index_t h = rs.begin; h < rs.end; ++h)
+        for (index_t w = cs.begin; w < cs.end; ++w) sum += xp[h * p.W + w];
+      const T div = T(divisor_override != 0 ? divisor_override : rs.count * cs.count);
+      yr[ow] = (rs.begin < rs.end && cs.begin < cs.end) ? sum / div : T(0);
+    }
+  }
+}
+
+template <typename T>
+void avg_pool_backward_planes(T* dx, const T* dy, const Pool2dParams& p,
+                              const std::vector<Span>& rows, const std::vector<Span>& cols,
+                              index_t divisor_override) {
+  const index_t in = p.in_plane();
+#pragma omp parallel for schedule(static) if (p.planes() * in > kParallelMin)
+  for (index_t pl = 0; pl < p.planes(); ++pl) {
+    T* dxp = dx + pl * in;
+    const T* dyp = dy + pl * p.out_plane();
+    std::memset(dxp, 0, sizeof(T) * in);
+    for (index_t oh = 0; oh < p.H_out; ++oh) {
+      const Span rs = rows[oh];
+      for (index_t ow = 0; ow < p.W_out; ++ow) {
+        const Span cs = cols[ow];
+        const T g = dyp[oh * p.W_out + ow] /
+                    T(divisor_override != 0 ? divisor_override : rs.count * cs.count);
+        for (index_t h = rs.begin; h < rs.end; ++h)
+          for (index_t w = cs.begin; w < cs.end; ++w) dxp[h * p.W + w] += g;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+index_t first_bad_index(const std::int64_t* idx, index_t n, index_t plane) {
+  index_t first = n;
+#pragma omp parallel for schedule(static) reduction(min : first) if (n > kParallelMin)
+  for (index_t k = 0; k < n; ++k)
+    if ((idx[k] < 0 || idx[k] >= plane) && k < first) first = k;
+  return first < n ? first : -1;
+}
+
+template <typename T>
+void max_pool2d_forward_cpu(T* y, std::int64_t* idx, const T* x, const Pool2dParams& p) {
+  max_pool_rows(y, idx, x, p, pool_taps(p.H_out, p.H, p.kH, p.sH, p.pH, p.dH),
+                pool_taps(p.W_out, p.W, p.kW, p.sW, p.pW, p.dW), p.dH, p.dW);
+}
+
+template <typename T>
+void max_pool2d_backward_cpu(T* dx, const T* dy, const std::int64_t* idx, const Pool2dParams& p) {
+  scatter_add_planes(dx, dy, idx, p);
+}
+
+template <typename T>
+void avg_pool2d_forward_cpu(T* y, const T* x, const Pool2dParams& p, bool count_include_pad,
+                            index_t divisor_override) {
+  avg_pool_rows(y, x, p, avg_spans(p.H_out, p.H, p.kH, p.sH, p.pH, count_include_pad),
+                avg_spans(p.W_out, p.W, p.kW, p.sW, p.pW, count_include_pad), divisor_override);
+}
+
+template <typename T>
+void avg_pool2d_backward_cpu(T* dx, const T* dy, const Pool2dParams& p, bool count_include_pad,
+                             index_t divisor_override) {
+  avg_pool_backward_planes(dx, dy, p, avg_spans(p.H_out, p.H, p.kH, p.sH, p.pH, count_include_pad),
+                           avg_spans(p.W_out, p.W, p.kW, p.sW, p.pW, count_include_pad),
+                           divisor_override);
+}
+
+template <typename T>
+void adaptive_avg_pool2d_forward_cpu(T* y, const T* x, const Pool2dParams& p) {
+  avg_pool_rows(y, x, p, adaptive_spans(p.H_out, p.H), adaptive_spans(p.W_out, p.W), 0);
+}
+
+template <typename T>
+void adaptive_avg_pool2d_backward_cpu(T* dx, const T* dy, const Pool2dParams& p) {
+  avg_pool_backward_planes(dx, dy, p, adaptive_spans(p.H_out, p.H), adaptive_spans(p.W_out, p.W), 0);
+}
+
+template <typename T>
+void adaptive_max_pool2d_forward_cpu(T* y, std::int64_t* idx, const T* x, const Pool2dParams& p) {
+  max_pool_rows(y, idx, x, p, adaptive_taps(p.H_out, p.H), adaptive_taps(p.W_out, p.W), 1, 1);
+}
+
+template <typename T>
+void max_unpool2d_forward_cpu(T* y, const T* x, const std::int64_t* idx, const Pool2dParams& p) {
+  const index_t in = p.in_plane(), out = p.out_plane();
+#pragma omp parallel for schedule(static) if (p.planes() * out > kParallelMin)
+  for (index_t pl = 0; pl < p.planes(); ++pl) {
+    T* yp = y + pl * out;
+    const T* xp = x + pl * in;
+    const std::int64_t* ip = idx + pl * in;
+    std::memset(yp, 0, sizeof(T) * out);
+    for (index_t i = 0; i < in; ++i) yp[ip[i]] = xp[i];  // in order: the last write wins
+  }
+}
+
+template <typename T>
+void max_unpool2d_backward_cpu(T* dx, const T* dy, const std::int64_t* idx, const Pool2dParams& p) {
+  const index_t in = p.in_plane(), out = p.out_plane();
+  const index_t n = p.planes() * in;
+#pragma omp parallel for schedule(static) if (n > kParallelMin)
+  for (index_t k = 0; k < n; ++k) dx[k] = dy[(k / in) * out + idx[k]];
+}
+
+#define PYCNN_INSTANTIATE(T)                                                                      \
+  template void max_pool2d_forward_cpu<T>(T*, std::int64_t*, const T*, const Pool2dParams&);      \
+  template void max_pool2d_backward_cpu<T>(T*, const T*, const std::int64_t*, const Pool2dParams&); \
+  template void avg_pool2d_forward_cpu<T>(T*, const T*, const Pool2dParams&, bool, index_t);      \
+  template void avg_pool2d_backward_cpu<T>(T*, const T*, const Pool2dParams&, bool, index_t);     \
+  template void adaptive_avg_pool2d_forward_cpu<T>(T*, const T*, const Pool2dParams&);            \
+  template void adaptive_avg_pool2d_backward_cpu<T>(T*, const T*, const Pool2dParams&);           \
+  template void adaptive_max_pool2d_forward_cpu<T>(T*, std::int64_t*, const T*,                   \
+                                                   const Pool2dParams&);                          \
+  template void max_unpool2d_forward_cpu<T>(T*, const T*, const std::int64_t*, const Pool2dParams&); \
+  template void max_unpool2d_backward_cpu<T>(T*, const T*, const std::int64_t*, const Pool2dParams&);
+PYCNN_INSTANTIATE(float)
+PYCNN_INSTANTIATE(double)
+
+}  // namespace pycnn

@@ -1,0 +1,558 @@
+"""Pool family: every native kernel (OpenMP and the plain-loop spec) forward and backward against
+the numpy float64 reference on the shared awkward sizes, the Python ops (1-D, unbatched,
+return_indices) and modules, gradchecks, index layout, ties and NaN, the divisor rule, bad
+input, and (when torch is importable) PyTorch itself."""
+import numpy as np
+import pytest
+
+import pycnn
+import pycnn.functional as F
+from pycnn import _C, nn
+from cases import BATCH, CHANNELS, DTYPES, SPATIAL, WINDOWS
+from helpers import assert_close, gradcheck, randn
+from reference import pool as ref
+
+IMPLS = {"cpu": False, "ref": True}  # the native kernels' reference= flag
+
+
+def T(a, requires_grad=False):
+    a = np.asarray(a)
+    return pycnn.tensor(a, dtype=a.dtype, requires_grad=requires_grad)
+
+
+def distinct(*shape, seed=0):
+    """float64 values without ties (a shuffled ramp, spacing 0.05 >> the gradcheck's eps)."""
+    n = int(np.prod(shape))
+    return (np.random.default_rng(seed).permutation(n) * 0.05 - n * 0.025 + 0.01).reshape(shape)
+
+
+# ----------------------------------------------------------------------------- case table
+# Each case pairs two WINDOWS rows (one for H, one for W: rectangular kernels, stride > kernel,
+# padding, dilation) with a batch/channel count and the smallest SPATIAL size (cyclically from a
+# varying start) that gives a valid output, in floor and ceil mode.
+def _valid(L, k, s, p, d, ceil_mode, max_pool):
+    out = ref.out_size(L, k, s, p, d, ceil_mode)
+    if out < 1:
+        return False
+    return not max_pool or all(ref._taps(o, L, k, s, p, d) for o in range(out))
+
+
+def _size(k, s, p, d, ceil_mode, max_pool, start):
+    for L in SPATIAL[start:] + SPATIAL[:start]:
+        if _valid(L, k, s, p, d, ceil_mode, max_pool):
+            return L
+    raise AssertionError("no valid size")
+
+
+def pool_cases(max_pool):
+    cases = []
+    for i, wh in enumerate(WINDOWS):
+        for j, ceil_mode in enumerate((False, True)):
+            ww = WINDOWS[(i + 3 * j + 1) % len(WINDOWS)]
+            if not max_pool:  # avg pooling has no dilation
+                wh, ww = wh[:3] + (1,), ww[:3] + (1,)
+            H = _size(*wh, ceil_mode, max_pool, (i + j) % len(SPATIAL))
+            W = _size(*ww, ceil_mode, max_pool, (i + 2 * j + 3) % len(SPATIAL))
+            cases.append(dict(N=BATCH[(i + j) % 3], C=CHANNELS[(i + 2 * j) % 3], H=H, W=W, k=(wh[0], ww[0]),
+                              s=(wh[1], ww[1]), p=(wh[2], ww[2]), d=(wh[3], ww[3]), ceil=ceil_mode))
+    # 1x1 output (kernel = input), a ceil_mode overhang past the padding, and one large enough for
+    # the OpenMP path (N*C*H*W > 2^14)
+    cases.append(dict(N=2, C=3, H=7, W=5, k=(7, 5), s=(1, 1), p=(0, 0), d=(1, 1), ceil=False))
+    cases.append(dict(N=1, C=2, H=6, W=8, k=(3, 3), s=(2, 2), p=(1, 1), d=(1, 1), ceil=True))
+    cases.append(dict(N=2, C=8, H=37, W=41, k=(3, 2), s=(2, 2), p=(1, 1), d=(1, 1), ceil=True))
+    return cases
+
+
+MAX_CASES, AVG_CASES = pool_cases(True), pool_cases(False)
+
+
+def _id(c):
+    return (f"N{c['N']}C{c['C']}-{c['H']}x{c['W']}-k{c['k'][0]}{c['k'][1]}-s{c['s'][0]}{c['s'][1]}"
+            f"-p{c['p'][0]}{c['p'][1]}-d{c['d'][0]}{c['d'][1]}" + ("-ceil" if c["ceil"] else ""))
+
+
+def test_case_table_has_the_awkward_cases():
+    """The table really holds ceil_mode overhangs past the padding, stride > kernel, 1x1 outputs."""
+    overhang = [c for c in AVG_CASES if c["ceil"] and any(
+        (ref.out_size(L, k, s, p, 1, True) - 1) * s - p + k > L + p
+        for L, k, s, p in zip((c["H"], c["W"]), c["k"], c["s"], c["p"]))]
+    assert overhang
+    assert any(s > k for c in MAX_CASES for s, k in zip(c["s"], c["k"]))
+    assert any(ref.max_pool2d(np.ones((1, 1, c["H"], c["W"])), c["k"], c["s"], c["p"], c["d"], c["ceil"])[0].size
+               == 1 for c in MAX_CASES)
+
+
+# ----------------------------------------------------------------------------- native kernels
+@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("c", MAX_CASES, ids=_id)
+def test_max_pool2d_kernels(c, dtype, impl):
+    x = randn(c["N"], c["C"], c["H"], c["W"], dtype=dtype)
+    y, idx = _C.max_pool2d_forward(x, c["k"], c["s"], c["p"], c["d"], c["ceil"], reference=IMPLS[impl])
+    ry, ridx = ref.max_pool2d(x, c["k"], c["s"], c["p"], c["d"], c["ceil"])
+    assert y.dtype == np.dtype(dtype) and idx.dtype == np.int64
+    assert_close(y, ry, dtype, what="forward")
+    np.testing.assert_array_equal(idx, ridx)
+    dy = randn(*y.shape, dtype=dtype)
+    dx = _C.max_pool2d_backward(dy, idx, x.shape, reference=IMPLS[impl])
+    assert_close(dx, ref.scatter_add(dy, ridx, x.shape), dtype, what="backward")
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("mode", ["include_pad", "exclude_pad", "divisor"])
+@pytest.mark.parametrize("c", AVG_CASES, ids=_id)
+def test_avg_pool2d_kernels(c, mode, dtype, impl):
+    x = randn(c["N"], c["C"], c["H"], c["W"], dtype=dtype)
+    kw = dict(count_include_pad=mode != "exclude_pad", divisor_override=7 if mode == "divisor" else None)
+    args = (c["k"], c["s"], c["p"], c["ceil"])
+    y = _C.avg_pool2d_forward(x, *args, **kw, reference=IMPLS[impl])
+    assert_close(y, ref.avg_pool2d(x, *args, **kw), dtype, what="forward")
+    dy = randn(*y.shape, dtype=dtype)
+    dx = _C.avg_pool2d_backward(dy, x.shape, *args, **kw, reference=IMPLS[impl])
+    assert_close(dx, ref.avg_pool2d_backward(dy, x.shape, *args, **kw), dtype, what="backward")
+
+
+# (N, C, H, W, H_out, W_out): non-divisible, output > input, global, identity, 1-wide; the last
+# one large enough for the OpenMP path
+ADAPTIVE_CASES = [(1, 1, 13, 7, 5, 3), (2, 3, 5, 11, 7, 4), (3, 5, 7, 7, 1, 1), (1, 3, 1, 2, 3, 1),
+                  (2, 1, 11, 13, 11, 13), (3, 3, 2, 5, 2, 2), (2, 8, 37, 41, 6, 5)]
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("c", ADAPTIVE_CASES, ids=lambda c: "N{}C{}-{}x{}-to{}x{}".format(*c))
+def test_adaptive_kernels(c, dtype, impl):
+    x = randn(*c[:4], dtype=dtype)
+    out = c[4:]
+    y = _C.adaptive_avg_pool2d_forward(x, out, reference=IMPLS[impl])
+    assert_close(y, ref.adaptive_avg_pool2d(x, out), dtype, what="avg forward")
+    dy = randn(*y.shape, dtype=dtype)
+    dx = _C.adaptive_avg_pool2d_backward(dy, x.shape, reference=IMPLS[impl])
+    assert_close(dx, ref.adaptive_avg_pool2d_backward(dy, x.shape), dtype, what="avg backward")
+    y, idx = _C.adaptive_max_pool2d_forward(x, out, reference=IMPLS[impl])
+    ry, ridx = ref.adaptive_max_pool2d(x, out)
+    assert_close(y, ry, dtype, what="max forward")
+    np.testing.assert_array_equal(idx, ridx)
+    dx = _C.max_pool2d_backward(dy, idx, x.shape, reference=IMPLS[impl])
+    assert_close(dx, ref.scatter_add(dy, ridx, x.shape), dtype, what="max backward")
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("c", MAX_CASES, ids=_id)
+def test_max_unpool2d_kernels(c, dtype, impl):
+    """Unpooling max_pool2d's own indices back to the input size (repeated indices where windows
+    overlap: the last write wins) and, separately, distinct random positions in a larger output."""
+    x = randn(c["N"], c["C"], c["H"], c["W"], dtype=dtype)
+    pooled, idx = ref.max_pool2d(x, c["k"], c["s"], c["p"], c["d"], c["ceil"])
+    pooled = pooled.astype(dtype)
+    out = (c["H"], c["W"])
+    y = _C.max_unpool2d_forward(pooled, idx, out, reference=IMPLS[impl])
+    assert_close(y, ref.max_unpool2d(pooled, idx, out), dtype, what="forward")
+    dy = randn(c["N"], c["C"], *out, dtype=dtype)
+    dx = _C.max_unpool2d_backward(dy, idx, reference=IMPLS[impl])
+    assert_close(dx, ref.max_unpool2d_backward(dy, idx), dtype, what="backward")
+
+    big = (c["H"] + 2, c["W"] + 3)
+    rng = np.random.default_rng(c["H"] * 100 + c["W"])
+    idx2 = np.stack([rng.permutation(big[0] * big[1])[:pooled[0, 0].size]
+                     for _ in range(c["N"] * c["C"])]).reshape(pooled.shape).astype(np.int64)
+    y = _C.max_unpool2d_forward(pooled, idx2, big, reference=IMPLS[impl])
+    assert_close(y, ref.max_unpool2d(pooled, idx2, big), dtype, what="forward, distinct indices")
+    dy = randn(c["N"], c["C"], *big, dtype=dtype)
+    dx = _C.max_unpool2d_backward(dy, idx2, reference=IMPLS[impl])
+    assert_close(dx, ref.max_unpool2d_backward(dy, idx2), dtype, what="backward, distinct indices")
+
+
+# ----------------------------------------------------------------------------- Python ops
+def _nd(x4, spatial, batched):
+    """(N, C, 1, L) -> (N, C, L) for 1-D; drop N = 1 for unbatched."""
+    a = x4 if spatial == 2 else x4[:, :, 0]
+    return a if batched else a[0]
+
+
+@pytest.mark.parametrize("batched", [True, False], ids=["batched", "unbatched"])
+@pytest.mark.parametrize("spatial", [1, 2])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_ops_forward_backward(dtype, spatial, batched):
+    """Every functional op through autodiff against the reference, 1-D ops and unbatched inputs
+    reshaped to the 2-D kernels."""
+    N = 2 if batched else 1
+    x4 = randn(N, 3, 1 if spatial == 1 else 9, 13, dtype=dtype)
+    x = _nd(x4, spatial, batched)
+    k, s, p = (3, 2, 1)
+    k2, s2, p2 = ((1, k), (1, s), (0, p)) if spatial == 1 else ((k, k), (s, s), (p, p))
+    fn = {1: F, 2: F}[spatial]
+    sfx = f"{spatial}d"
+
+    def run(op, kwargs, ry, grad_ref):
+        xt = T(x, requires_grad=True)
+        out = getattr(fn, op + sfx)(xt, **kwargs)
+        y = out[0] if isinstance(out, tuple) else out
+        assert y.dtype == np.dtype(dtype)
+        assert_close(y, _nd(ry, spatial, batched), dtype, what=op + sfx)
+        dy4 = randn(*ry.shape, dtype=dtype)
+        y.backward(T(_nd(dy4, spatial, batched)))
+        assert_close(xt.grad, _nd(grad_ref(dy4), spatial, batched), dtype, what=op + sfx + " grad")
+        return out
+
+    ry, ridx = ref.max_pool2d(x4, k2, s2, p2, (1, 1), True)
+    y, idx = run("max_pool", dict(kernel_size=k, stride=s, padding=p, ceil_mode=True, return_indices=True), ry,
+                 lambda dy: ref.scatter_add(dy, ridx, x4.shape))
+    np.testing.assert_array_equal(idx.numpy(), _nd(ridx, spatial, batched))
+    assert str(idx.dtype) == "int64" and not idx.requires_grad
+    run("avg_pool", dict(kernel_size=k, stride=s, padding=p, ceil_mode=True, count_include_pad=False),
+        ref.avg_pool2d(x4, k2, s2, p2, True, False),
+        lambda dy: ref.avg_pool2d_backward(dy, x4.shape, k2, s2, p2, True, False))
+    out = (1, 4) if spatial == 1 else (4, 5)
+    run("adaptive_avg_pool", dict(output_size=out[-spatial:] if spatial == 2 else 4),
+        ref.adaptive_avg_pool2d(x4, out), lambda dy: ref.adaptive_avg_pool2d_backward(dy, x4.shape))
+    ry, ridx = ref.adaptive_max_pool2d(x4, out)
+    y, idx = run("adaptive_max_pool", dict(output_size=out[-spatial:], return_indices=True), ry,
+                 lambda dy: ref.scatter_add(dy, ridx, x4.shape))
+    np.testing.assert_array_equal(idx.numpy(), _nd(ridx, spatial, batched))
+
+    # max_unpool of the max-pool indices: 2x2 stride 2 (default output size), grad w.r.t. input
+    xe = x4[:, :, :x4.shape[2] // 2 * 2 or 1, :12]  # even sizes: the default output is the input's size
+    pooled, pidx = ref.max_pool2d(xe, (1, 2) if spatial == 1 else (2, 2), (1, 2) if spatial == 1 else (2, 2))
+    pooled = pooled.astype(dtype)
+    pt = T(_nd(pooled, spatial, batched), requires_grad=True)
+    u = getattr(F, "max_unpool" + sfx)(pt, T(_nd(pidx, spatial, batched)), 2)
+    osize = (1, pooled.shape[3] * 2) if spatial == 1 else (pooled.shape[2] * 2, pooled.shape[3] * 2)
+    assert_close(u, _nd(ref.max_unpool2d(pooled, pidx, osize), spatial, batched), dtype, what="unpool")
+    dy4 = randn(N, 3, *osize, dtype=dtype)
+    u.backward(T(_nd(dy4, spatial, batched)))
+    assert_close(pt.grad, _nd(ref.max_unpool2d_backward(dy4, pidx), spatial, batched), dtype, what="unpool grad")
+
+
+def test_stride_defaults_to_kernel_and_output_sizes():
+    x = T(randn(2, 3, 11, 8))
+    assert F.max_pool2d(x, 3).shape == (2, 3, 3, 2)
+    assert F.max_pool2d(x, 3, stride=()).shape == (2, 3, 3, 2)  # torch's empty-list default
+    assert F.max_pool2d(x, 3, ceil_mode=True).shape == (2, 3, 4, 3)
+    assert F.avg_pool2d(x, (3, 2)).shape == (2, 3, 3, 4)
+    assert F.max_pool2d(x, 2, 1, 1, dilation=2).shape == (2, 3, 11 + 2 - 2 - 1 + 1, 8 + 2 - 2 - 1 + 1)
+    assert F.max_pool1d(T(randn(2, 3, 11)), 3, ceil_mode=True).shape == (2, 3, 4)
+    assert F.adaptive_avg_pool2d(x, (None, 3)).shape == (2, 3, 11, 3)
+    assert F.adaptive_max_pool2d(x, (5, None)).shape == (2, 3, 5, 8)
+    assert F.adaptive_avg_pool2d(x, 0).shape == (2, 3, 0, 0)
+    assert F.adaptive_avg_pool1d(T(randn(3, 11)), (4,)).shape == (3, 4)
+
+
+# ----------------------------------------------------------------------------- gradchecks
+def _unpool_input(spatial):
+    """(pooled values, their int64 indices) of a tie-free input under 2x2 (or 2) stride-2 pooling."""
+    x = T(distinct(1, 2, 6, 7) if spatial == 2 else distinct(2, 2, 9))
+    pool = F.max_pool2d if spatial == 2 else F.max_pool1d
+    y, idx = pool(x, 2, return_indices=True)
+    return y.numpy(), idx
+
+
+GRADCHECKS = {
+    "max_pool2d": (lambda x: F.max_pool2d(x, 3, 2, 1, ceil_mode=True), (1, 2, 6, 7)),
+    "max_pool2d_dilated": (lambda x: F.max_pool2d(x, (2, 3), (1, 2), (1, 1), dilation=(2, 1)), (2, 1, 5, 6)),
+    "max_pool1d": (lambda x: F.max_pool1d(x, 3, 2, 1, ceil_mode=True), (2, 3, 8)),
+    "avg_pool2d": (lambda x: F.avg_pool2d(x, 3, 2, 1, ceil_mode=True), (1, 2, 6, 7)),
+    "avg_pool2d_exclude_pad": (lambda x: F.avg_pool2d(x, (3, 2), (2, 3), (1, 1), True, False), (2, 1, 6, 5)),
+    "avg_pool2d_divisor": (lambda x: F.avg_pool2d(x, 2, 1, divisor_override=3), (1, 2, 4, 5)),
+    "avg_pool1d": (lambda x: F.avg_pool1d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False), (2, 3, 8)),
+    "adaptive_avg_pool2d": (lambda x: F.adaptive_avg_pool2d(x, (4, 3)), (1, 2, 7, 5)),
+    "adaptive_avg_pool1d": (lambda x: F.adaptive_avg_pool1d(x, 4), (2, 2, 7)),
+    "adaptive_max_pool2d": (lambda x: F.adaptive_max_pool2d(x, (3, 4)), (1, 2, 7, 5)),
+    "adaptive_max_pool1d": (lambda x: F.adaptive_max_pool1d(x, 3), (2, 2, 7)),
+    "max_pool2d_unbatched": (lambda x: F.max_pool2d(x, 2, 2, 1), (2, 5, 4)),
+}
+
+
+@pytest.mark.parametrize("name", GRADCHECKS)
+def test_gradcheck(name):
+    fn, shape = GRADCHECKS[name]
+    gradcheck(fn, distinct(*shape, seed=len(name)))
+
+
+@pytest.mark.parametrize("spatial", [1, 2])
+def test_gradcheck_max_unpool(spatial):
+    values, idx = _unpool_input(spatial)
+    unpool = F.max_unpool2d if spatial == 2 else F.max_unpool1d
+    gradcheck(lambda v: unpool(v, idx, 2, output_size=(6, 7) if spatial == 2 else (9,)), values)
+
+
+# ----------------------------------------------------------------------------- semantics
+def test_unpool_puts_each_maximum_back_where_it_was():
+    """max_unpool2d(max_pool2d(x)) equals x at each window's argmax and is zero elsewhere, located
+    independently of the indices (a 2x2 block compare)."""
+    x = distinct(2, 3, 8, 10, seed=3)
+    y, idx = F.max_pool2d(T(x), 2, return_indices=True)
+    u = F.max_unpool2d(y, idx, 2).numpy()
+    blocks = x.reshape(2, 3, 4, 2, 5, 2)
+    is_max = blocks == blocks.max(axis=(3, 5), keepdims=True)
+    np.testing.assert_array_equal(u, np.where(is_max, blocks, 0).reshape(x.shape))
+    # with padding and an odd size, back to the original size via output_size
+    x = distinct(1, 2, 7, 9, seed=4)
+    y, idx = F.max_pool2d(T(x), 3, 2, 1, return_indices=True)
+    u = F.max_unpool2d(y, idx, 3, 2, 1, output_size=(7, 9)).numpy()
+    for n, c in np.ndindex(1, 2):
+        flat = idx.numpy()[n, c].ravel()
+        np.testing.assert_array_equal(u[n, c].ravel()[flat], x[n, c].ravel()[flat])
+        np.testing.assert_array_equal(np.delete(u[n, c].ravel(), flat), 0)
+    # 1-D: positions in L
+    x1 = distinct(2, 3, 10, seed=5)
+    y1, i1 = F.max_pool1d(T(x1), 2, return_indices=True)
+    np.testing.assert_array_equal(i1.numpy(), 2 * np.arange(5) + x1.reshape(2, 3, 5, 2).argmax(-1))
+    np.testing.assert_array_equal(F.max_unpool1d(y1, i1, 2).numpy(),
+                                  np.where(x1.reshape(2, 3, 5, 2) == x1.reshape(2, 3, 5, 2).max(-1, keepdims=True),
+                                           x1.reshape(2, 3, 5, 2), 0).reshape(x1.shape))
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_ties_pick_the_first_in_window_order(dtype, impl):
+    x = np.full((1, 1, 4, 4), 2.5, dtype)
+    x[0, 0, 1, 1] = x[0, 0, 2, 0] = 7.0   # window (1..3, 0..2) holds two maxima: (1,1) comes first
+    y, idx = _C.max_pool2d_forward(x, (3, 3), (1, 1), (1, 1), (1, 1), False, reference=IMPLS[impl])
+    assert idx[0, 0, 0, 3] == 2            # all equal 2.5 within the input: the first in-input tap
+    assert idx[0, 0, 2, 1] == 1 * 4 + 1
+    assert idx[0, 0, 3, 3] == 2 * 4 + 2    # equal values, the window clipped by the padding
+    y, idx = _C.adaptive_max_pool2d_forward(x, (1, 1), reference=IMPLS[impl])
+    assert idx[0, 0, 0, 0] == 5
+    x = np.full((1, 1, 3, 3), -np.inf, dtype)  # every tap -inf: still an in-input index
+    y, idx = _C.max_pool2d_forward(x, (3, 3), (2, 2), (1, 1), (1, 1), True, reference=IMPLS[impl])
+    assert np.all(idx >= 0) and np.all(idx < 9) and np.all(np.isneginf(y))
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_nan_propagates_with_its_index(dtype, impl):
+    x = randn(2, 3, 6, 6, dtype=dtype)
+    x[1, 2, 4, 1] = np.nan
+    y, idx = _C.max_pool2d_forward(x, (2, 2), (2, 2), (0, 0), (1, 1), False, reference=IMPLS[impl])
+    assert np.isnan(y[1, 2, 2, 0]) and idx[1, 2, 2, 0] == 4 * 6 + 1
+    assert np.isnan(y).sum() == 1
+    dx = _C.max_pool2d_backward(np.ones_like(y), idx, x.shape, reference=IMPLS[impl])
+    assert dx[1, 2, 4, 1] == 1 and dx[1, 2, 5, 1] == 0
+    y, idx = _C.adaptive_max_pool2d_forward(x, (1, 1), reference=IMPLS[impl])
+    assert np.isnan(y[1, 2, 0, 0]) and idx[1, 2, 0, 0] == 4 * 6 + 1
+
+
+def test_avg_divisor_with_ceil_mode_and_padding_by_hand():
+    """L = 6, k = 3, s = 2, p = 1, ceil_mode: 4 windows [-1,2) [1,4) [3,6) [5,8).  The last one
+    overhangs the padded extent [-1, 7): with count_include_pad it covers {5, pad 6}, divisor 2."""
+    x = T(np.arange(1.0, 7.0).reshape(1, 1, 6))
+    np.testing.assert_allclose(F.avg_pool1d(x, 3, 2, 1, ceil_mode=True).numpy()[0, 0],
+                               [(0 + 1 + 2) / 3, (2 + 3 + 4) / 3, (4 + 5 + 6) / 3, (6 + 0) / 2])
+    np.testing.assert_allclose(F.avg_pool1d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False).numpy()[0, 0],
+                               [(1 + 2) / 2, (2 + 3 + 4) / 3, (4 + 5 + 6) / 3, 6 / 1])
+    # 2-D: the corner window of a 3x3 ceil_mode pool over 4x4 with padding 1 covers 2x2 real pixels
+    x2 = T(np.arange(1.0, 17.0).reshape(1, 1, 4, 4))
+    y = F.avg_pool2d(x2, 3, 2, 1, ceil_mode=True).numpy()[0, 0]
+    assert y.shape == (3, 3)
+    np.testing.assert_allclose(y[0, 0], (1 + 2 + 5 + 6) / 9)
+    # the last window starts at 3 and stops at min(3 + 3, 4 + 1) = 5: divisor 2x2, one real pixel
+    np.testing.assert_allclose(y[2, 2], 16 / 4)
+    np.testing.assert_allclose(y[0, 2], (4 + 8) / 6)  # rows [-1, 2) x columns [3, 5)
+    np.testing.assert_allclose(F.avg_pool2d(x2, 2, divisor_override=3).numpy()[0, 0],
+                               [[(1 + 2 + 5 + 6) / 3, (3 + 4 + 7 + 8) / 3], [(9 + 10 + 13 + 14) / 3, (11 + 12 + 15 + 16) / 3]])
+
+
+# ----------------------------------------------------------------------------- modules
+def test_modules_match_functional_and_torch_attributes():
+    x = T(randn(2, 3, 9, 10))
+    m = nn.MaxPool2d(3, 2, 1, ceil_mode=True, return_indices=True)
+    assert (m.kernel_size, m.stride, m.padding, m.dilation) == (3, 2, 1, 1)
+    y, idx = m(x)
+    y2, idx2 = F.max_pool2d(x, 3, 2, 1, ceil_mode=True, return_indices=True)
+    np.testing.assert_array_equal(y.numpy(), y2.numpy())
+    np.testing.assert_array_equal(idx.numpy(), idx2.numpy())
+    assert repr(nn.MaxPool2d(2)) == "MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)"
+    assert repr(nn.MaxPool1d(3, 2)) == "MaxPool1d(kernel_size=3, stride=2, padding=0, dilation=1, ceil_mode=False)"
+    assert repr(nn.AvgPool1d(3)) == "AvgPool1d(kernel_size=(3,), stride=(3,), padding=(0,))"
+    assert repr(nn.AvgPool2d(3, 2, 1)) == "AvgPool2d(kernel_size=3, stride=2, padding=1)"
+    assert repr(nn.AdaptiveAvgPool2d((5, None))) == "AdaptiveAvgPool2d(output_size=(5, None))"
+    assert repr(nn.AdaptiveMaxPool1d(4)) == "AdaptiveMaxPool1d(output_size=4)"
+    assert repr(nn.MaxUnpool2d(2)) == "MaxUnpool2d(kernel_size=(2, 2), stride=(2, 2), padding=(0, 0))"
+    assert repr(nn.MaxUnpool1d(3, 2, 1)) == "MaxUnpool1d(kernel_size=(3,), stride=(2,), padding=(1,))"
+    assert list(nn.MaxPool2d(2).state_dict()) == []
+    np.testing.assert_array_equal(nn.AvgPool2d(3, 2, 1, True, False, None)(x).numpy(),
+                                  F.avg_pool2d(x, 3, 2, 1, True, False).numpy())
+    np.testing.assert_array_equal(nn.AvgPool1d(3, 2, 1)(T(randn(2, 3, 8))).shape, (2, 3, 4))
+    np.testing.assert_array_equal(nn.AdaptiveAvgPool2d((4, None))(x).numpy(), F.adaptive_avg_pool2d(x, (4, 10)).numpy())
+    u = nn.MaxUnpool2d(3, 2, 1)(y, idx, output_size=x.shape)
+    assert u.shape == x.shape
+    assert nn.AdaptiveMaxPool2d(2, return_indices=True)(x)[1].shape == (2, 3, 2, 2)
+    assert nn.MaxUnpool1d(2)(*F.max_pool1d(T(randn(2, 5, 8)), 2, return_indices=True)).shape == (2, 5, 8)
+
+
+def test_global_pools():
+    x = randn(2, 3, 5, 7)
+    g = nn.GlobalAvgPool2d()(T(x))
+    assert g.shape == (2, 3, 1, 1)
+    assert_close(g, x.mean(axis=(2, 3), keepdims=True))
+    assert_close(nn.GlobalAvgPool2d(flatten=True)(T(x)), x.mean(axis=(2, 3)))
+    assert_close(nn.GlobalMaxPool2d()(T(x)), x.max(axis=(2, 3), keepdims=True))
+    assert nn.GlobalMaxPool2d(flatten=True)(T(x)).shape == (2, 3)
+    assert repr(nn.GlobalAvgPool2d()) == "GlobalAvgPool2d()"
+
+
+def test_lenet_pools():
+    from pycnn.models.lenet import LeNet5
+    net = LeNet5()
+    x = T(randn(2, 1, 32, 32).astype("float32"), requires_grad=True)
+    out = net(x)
+    assert out.shape == (2, 10)
+    out.sum().backward()
+    assert x.grad.shape == x.shape and np.isfinite(x.grad.numpy()).all()
+
+
+# ----------------------------------------------------------------------------- bad input
+def _raises(exc, match, fn, *args, **kwargs):
+    with pytest.raises(exc, match=match):
+        fn(*args, **kwargs)
+
+
+def test_bad_windows():
+    x = T(randn(1, 2, 3, 3))
+    for op in (F.max_pool2d, F.avg_pool2d):
+        name = op.__name__
+        _raises(ValueError, rf"{name}: output size is too small.*\(1, 2, 3, 3\)", op, x, 5)
+        _raises(ValueError, rf"{name}: padding \(2, 2\) must be at most half the kernel_size \(3, 3\)", op, x, 3, 1, 2)
+        _raises(ValueError, rf"{name}: stride must be positive.*\(1, 2, 3, 3\)", op, x, 2, 0)
+        _raises(ValueError, rf"{name}: stride must be positive", op, x, 2, (1, -1))
+        _raises(ValueError, rf"{name}: kernel_size must be positive", op, x, 0)
+        _raises(ValueError, rf"{name}: padding must be non-negative", op, x, 2, 1, -1)
+        _raises(ValueError, rf"{name}: kernel_size must have 2 values", op, x, (2, 2, 2))
+    _raises(ValueError, r"max_pool2d: dilation must be positive", F.max_pool2d, x, 2, dilation=0)
+    _raises(ValueError, r"max_pool1d: output size is too small.*\(2, 3, 4\)", F.max_pool1d, T(randn(2, 3, 4)), 3,
+            dilation=2)
+    # dilation can put a whole window in the padding (PyTorch returns -inf and a bad index)
+    _raises(ValueError, r"max_pool2d: the window of output row 0 lies entirely in the padding",
+            F.max_pool2d, T(randn(1, 1, 4, 4)), 2, 1, 1, dilation=5)
+    _raises(ValueError, r"avg_pool2d: divisor_override must be non-zero", F.avg_pool2d, x, 2, divisor_override=0)
+    # the native entry points check too (4-D shapes in the message)
+    _raises(ValueError, r"max_pool2d: padding must be non-negative and at most half", _C.max_pool2d_forward,
+            randn(1, 1, 5, 5), (2, 2), (1, 1), (2, 0))
+    _raises(ValueError, r"avg_pool2d: output size \(0, .*\(1, 1, 2, 5\)", _C.avg_pool2d_forward,
+            randn(1, 1, 2, 5), (3, 3), (1, 1))
+
+
+def test_bad_inputs():
+    for op, good in ((F.max_pool2d, 4), (F.avg_pool2d, 4), (F.max_pool1d, 3), (F.avg_pool1d, 3)):
+        name = op.__name__
+        for nd in (good - 2, good + 1):
+            _raises(ValueError, rf"{name}: input must be {good}-D .* got shape", op, T(randn(*(3,) * nd)), 2)
+        _raises(TypeError, rf"{name}: expected a floating point tensor, got dtype int64", op,
+                T(np.arange(3 ** good).reshape((3,) * good)), 2)
+        _raises(TypeError, rf"{name}: input must be a Tensor", op, np.ones((3,) * good), 2)
+    _raises(ValueError, r"adaptive_avg_pool2d: input must be 4-D", F.adaptive_avg_pool2d, T(randn(4, 4)), 2)
+    _raises(ValueError, r"adaptive_max_pool1d: input must be 3-D", F.adaptive_max_pool1d, T(randn(1, 2, 4, 4)), 2)
+    _raises(ValueError, r"adaptive_avg_pool2d: output_size must have 2 values", F.adaptive_avg_pool2d,
+            T(randn(1, 2, 4, 4)), (1, 2, 3))
+    _raises(ValueError, r"adaptive_max_pool2d: output_size must be non-negative", F.adaptive_max_pool2d,
+            T(randn(1, 2, 4, 4)), (-1, 2))
+    _raises(TypeError, r"adaptive_avg_pool2d: output_size must hold ints", F.adaptive_avg_pool2d,
+            T(randn(1, 2, 4, 4)), (2.5, 2))
+    _raises(TypeError, r"max_pool2d: input must be float32 or float64, got dtype int32", _C.max_pool2d_forward,
+            np.ones((1, 1, 4, 4), np.int32), (2, 2), (2, 2))
+    _raises(ValueError, r"max_pool2d: input must be 4-D, got shape \(4, 4\)", _C.max_pool2d_forward,
+            randn(4, 4), (2, 2), (2, 2))
+
+
+def test_bad_unpool_indices():
+    x = T(randn(2, 3, 4, 4))
+    y, idx = F.max_pool2d(x, 2, return_indices=True)
+    _raises(TypeError, r"max_unpool2d: indices must be int64, got dtype float32 with shape \(2, 3, 2, 2\)",
+            F.max_unpool2d, y, T(idx.numpy().astype("float32")), 2)
+    _raises(ValueError, r"max_unpool2d: indices \(2, 3, 2, 1\) must have the shape of input \(2, 3, 2, 2\)",
+            F.max_unpool2d, y, T(idx.numpy()[..., :1]), 2)
+    bad = idx.numpy().copy()
+    bad[1, 2, 1, 0] = 16
+    _raises(ValueError, r"max_unpool2d: found an invalid max index 16 .*16 elements, shape \(4, 4\)",
+            F.max_unpool2d, y, T(bad), 2)
+    bad[1, 2, 1, 0] = -1
+    _raises(ValueError, r"max_unpool2d: found an invalid max index -1", F.max_unpool2d, y, T(bad), 2)
+    # a valid index for a 5x5 output but not for the default 4x4
+    bad[1, 2, 1, 0] = 20
+    assert F.max_unpool2d(y, T(bad), 2, output_size=(5, 5)).shape == (2, 3, 5, 5)
+    _raises(ValueError, r"max_unpool2d: found an invalid max index 20", F.max_unpool2d, y, T(bad), 2)
+    # output_size: (H, W) or (N, C, H, W), strictly within stride of the default (4, 4)
+    assert F.max_unpool2d(y, idx, 2, output_size=(2, 3, 5, 5)).shape == (2, 3, 5, 5)
+    _raises(ValueError, r'max_unpool2d: invalid output_size "\(6, 4\)" \(dim 0 must be between 2 and 6',
+            F.max_unpool2d, y, idx, 2, output_size=(6, 4))
+    _raises(ValueError, r"max_unpool2d: output_size should be a sequence containing 2 or 4 elements",
+            F.max_unpool2d, y, idx, 2, output_size=(3, 4, 4))
+    _raises(ValueError, r"max_unpool1d: indices \(2, 3\) must have the shape of input \(2, 4\)",
+            F.max_unpool1d, T(randn(2, 4)), T(np.zeros((2, 3), np.int64)), 2)
+    # the native entry points validate the indices of every scatter and gather
+    yn, idn = y.numpy(), idx.numpy()
+    _raises(ValueError, r"max_pool2d_backward: found an invalid max index 99", _C.max_pool2d_backward,
+            yn, np.where(idn == idn.flat[0], 99, idn), (2, 3, 4, 4))
+    _raises(TypeError, r"max_pool2d_backward: indices must be int64", _C.max_pool2d_backward,
+            yn, idn.astype(np.int32), (2, 3, 4, 4))
+    _raises(ValueError, r"max_unpool2d_backward: found an invalid max index 16", _C.max_unpool2d_backward,
+            randn(2, 3, 4, 4), np.full((2, 3, 2, 2), 16, np.int64))
+    _raises(ValueError, r"max_unpool2d: indices \(2, 3, 2, 1\) must have the shape", _C.max_unpool2d_forward,
+            yn, idn[..., :1].copy(), (4, 4))
+
+
+# ----------------------------------------------------------------------------- torch (optional)
+TORCH_CONFIGS = [
+    ("max_pool2d", dict(kernel_size=3, stride=2, padding=1, ceil_mode=True), (2, 3, 9, 10)),
+    ("max_pool2d", dict(kernel_size=(2, 3), stride=(3, 1), padding=(1, 0), dilation=(2, 2)), (1, 2, 11, 7)),
+    ("max_pool1d", dict(kernel_size=4, stride=3, padding=2, ceil_mode=True), (2, 3, 13)),
+    ("avg_pool2d", dict(kernel_size=3, stride=2, padding=1, ceil_mode=True), (2, 3, 6, 8)),
+    ("avg_pool2d", dict(kernel_size=3, stride=2, padding=1, ceil_mode=True, count_include_pad=False), (2, 3, 6, 8)),
+    ("avg_pool2d", dict(kernel_size=(3, 2), stride=(1, 3), divisor_override=4), (3, 7, 5)),
+    ("avg_pool1d", dict(kernel_size=3, stride=2, padding=1, ceil_mode=True), (2, 3, 6)),
+    ("adaptive_avg_pool2d", dict(output_size=(4, None)), (2, 3, 9, 7)),
+    ("adaptive_avg_pool1d", dict(output_size=5), (2, 3, 13)),
+    ("adaptive_max_pool2d", dict(output_size=(3, 5)), (2, 3, 10, 7)),
+    ("adaptive_max_pool1d", dict(output_size=4), (3, 11)),
+]
+
+
+@pytest.mark.parametrize("op,kw,shape", TORCH_CONFIGS, ids=[f"{c[0]}-{i}" for i, c in enumerate(TORCH_CONFIGS)])
+def test_matches_torch(op, kw, shape):
+    torch = pytest.importorskip("torch")
+    x = randn(*shape)
+    if "max" in op:
+        kw = dict(kw, return_indices=True)
+    xt = torch.tensor(x, requires_grad=True)
+    ours_x = T(x, requires_grad=True)
+    ours, theirs = getattr(F, op)(ours_x, **kw), getattr(torch.nn.functional, op)(xt, **kw)
+    if "max" in op:
+        np.testing.assert_array_equal(ours[1].numpy(), theirs[1].numpy())
+        ours, theirs = ours[0], theirs[0]
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-12, atol=1e-12)
+    g = randn(*theirs.shape)
+    ours.backward(T(g))
+    theirs.backward(torch.tensor(g))
+    np.testing.assert_allclose(ours_x.grad.numpy(), xt.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_unpool_and_modules_match_torch():
+    torch = pytest.importorskip("torch")
+    tf = torch.nn.functional
+    x = randn(2, 3, 7, 9)
+    ty, ti = tf.max_pool2d(torch.tensor(x), 3, 2, 1, return_indices=True)
+    y, i = F.max_pool2d(T(x), 3, 2, 1, return_indices=True)
+    for size in (None, (7, 9), (2, 3, 8, 8)):
+        np.testing.assert_array_equal(F.max_unpool2d(y, i, 3, 2, 1, output_size=size).numpy(),
+                                      tf.max_unpool2d(ty, ti, 3, 2, 1, output_size=size).numpy())
+    x1 = randn(2, 3, 11)
+    ty, ti = tf.max_pool1d(torch.tensor(x1), 3, 2, return_indices=True)
+    y, i = F.max_pool1d(T(x1), 3, 2, return_indices=True)
+    np.testing.assert_array_equal(F.max_unpool1d(y, i, 3, 2, output_size=(11,)).numpy(),
+                                  tf.max_unpool1d(ty, ti, 3, 2, output_size=(11,)).numpy())
+    tnn = torch.nn
+    for ours, theirs in [(nn.MaxPool2d(3, 2, 1, 2, True, True), tnn.MaxPool2d(3, 2, 1, 2, True, True)),
+                         (nn.MaxPool1d((3,), None, 1), tnn.MaxPool1d((3,), None, 1)),
+                         (nn.AvgPool1d(3, 2, 1, True, False), tnn.AvgPool1d(3, 2, 1, True, False)),
+                         (nn.AvgPool2d((3, 2), None, (1, 0), divisor_override=2),
+                          tnn.AvgPool2d((3, 2), None, (1, 0), divisor_override=2)),
+                         (nn.AdaptiveAvgPool1d(3), tnn.AdaptiveAvgPool1d(3)),
+                         (nn.AdaptiveAvgPool2d((None, 2)), tnn.AdaptiveAvgPool2d((None, 2))),
+                         (nn.AdaptiveMaxPool1d(3, True), tnn.AdaptiveMaxPool1d(3, True)),
+                         (nn.AdaptiveMaxPool2d(2), tnn.AdaptiveMaxPool2d(2)),
+                         (nn.MaxUnpool1d(3, 2, 1), tnn.MaxUnpool1d(3, 2, 1)),
+                         (nn.MaxUnpool2d((2, 3), 2), tnn.MaxUnpool2d((2, 3), 2))]:
+        assert repr(ours) == repr(theirs)
