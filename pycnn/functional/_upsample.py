@@ -47,7 +47,10 @@ scale_factor is given and recompute_scale_factor is not True):
 Deliberate difference: for 3-D nearest input whose size is unchanged (or exactly doubled)
 by a scale_factor other than 1 (or 2), e.g. L=3 with scale_factor=1.1, torch's 1-D forward
 uses floor(dst / 1.1) but its backward (and its 2-D forward) use the exact shortcut; pycnn
-uses the shortcut in both, so forward and backward stay adjoint.
+uses the shortcut in both, so forward and backward stay adjoint.  Likewise torch's 1-D float64
+nearest-exact forward computes the scale in double, and can differ from its float32 forward
+and from every backward where (dst + 0.5) * scale is an exact integer (e.g. L 6 -> 37, dst 18);
+pycnn uses the float scale for both dtypes, so float32 and float64 pick the same sources.
 """
 from __future__ import annotations
 
