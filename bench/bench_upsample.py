@@ -14,12 +14,14 @@ thread count.
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
 import pycnn
 from pycnn import _C
+
+# bench/ is on sys.path when this runs as a script: share the timing helpers of the norm bench.
+from bench_norm import _no_grad, _torch_backward, copy_bandwidth, median_ms
 
 try:
     import torch
@@ -29,25 +31,6 @@ except ImportError:  # torch is optional: the torch column then reads "-"
 
 SHAPE = (32, 64, 32, 32)
 S = 2
-
-
-def median_ms(fn, repeat, warmup=2):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return 1e3 * float(np.median(times))
-
-
-def copy_bandwidth(repeat):
-    """GB/s of np.copyto on 256 MB (read + write), well beyond any cache."""
-    src = np.ones(1 << 26, np.float32)
-    dst = np.empty_like(src)
-    ms = median_ms(lambda: np.copyto(dst, src), repeat)
-    return 2 * src.nbytes / ms / 1e6
 
 
 def fresh_write_ms(shape, repeat):
@@ -92,22 +75,6 @@ def _torch_bed_of_nails(t):
     y = t.new_zeros(t.shape[:2] + (t.shape[2] * S, t.shape[3] * S))
     y[:, :, ::S, ::S] = t
     return y
-
-
-def _no_grad(f, t):
-    with torch.no_grad():
-        return f(t)
-
-
-def _torch_backward(f, tx, tdy):
-    """Times only autograd's backward of one op (its graph kept with retain_graph)."""
-    xg = tx.clone().requires_grad_(True)
-    y = f(xg)
-
-    def run():
-        xg.grad = None
-        y.backward(tdy, retain_graph=True)
-    return run
 
 
 def main():

@@ -81,6 +81,7 @@ def test_upsample_native_forward_backward(mode, ac, shape, out, scales, dtype, i
                                        ((2, 1, 64, 64), (32, 32))])  # downsampling
 def test_upsample_cpu_threads_match_reference(mode, ac, shape, out):
     """Sizes big enough for every OpenMP thread to get work, forward and backward, float32."""
+    threads = pycnn.get_num_threads()
     pycnn.set_num_threads(2)
     x, g = randn(*shape, dtype="float32"), randn(*shape[:2], *out, dtype="float32")
     y = pycnn._C.upsample2d_forward(x, list(out), mode, ac, [None, None])
@@ -92,7 +93,19 @@ def test_upsample_cpu_threads_match_reference(mode, ac, shape, out):
     try:
         np.testing.assert_array_equal(pycnn._C.upsample2d_backward(g, list(shape[2:]), mode, ac, [None, None]), dx)
     finally:
-        pycnn.set_num_threads(2)
+        pycnn.set_num_threads(threads)
+
+
+def test_upsample_native_non_contiguous_input():
+    """A strided view (here the transpose of a C-contiguous array) is read by its values."""
+    base = randn(2, 3, 9, 5)
+    x = base.transpose(0, 1, 3, 2)
+    assert not x.flags["C_CONTIGUOUS"]
+    y = pycnn._C.upsample2d_forward(x, [4, 13], "bilinear", False, [None, None])
+    assert_close(y, ref.interpolate_forward(np.ascontiguousarray(x), (4, 13), "bilinear"))
+    g = randn(2, 3, 13, 4).transpose(0, 1, 3, 2)
+    dx = pycnn._C.upsample2d_backward(g, [9, 5], "nearest", False, [None, None])
+    assert_close(dx, ref.interpolate_backward(np.ascontiguousarray(g), (9, 5), "nearest"))
 
 
 BED_CASES = [((1, 1, 1, 1), 2, 2), ((2, 3, 5, 7), 2, 3), ((3, 5, 7, 1), 3, 1), ((1, 3, 2, 11), 1, 1),
