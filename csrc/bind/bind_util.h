@@ -51,3 +51,4 @@ void bind_conv(py::module_& m);
 void bind_pool(py::module_& m);
 void bind_norm(py::module_& m);
 void bind_pad(py::module_& m);
+void bind_upsample(py::module_& m);

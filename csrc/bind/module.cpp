@@ -26,4 +26,5 @@ PYBIND11_MODULE(_C, m) {
   bind_pool(m);
   bind_norm(m);
   bind_pad(m);
+  bind_upsample(m);
 }

@@ -7,4 +7,5 @@ from .conv import *  # noqa: F401,F403
 from .pool import *  # noqa: F401,F403
 from .norm import *  # noqa: F401,F403
 from .conv_extra import *  # noqa: F401,F403
+from .upsample import *  # noqa: F401,F403
 from .. import functional  # noqa: F401

@@ -1,0 +1,117 @@
+"""Benchmark of the upsample family: nearest x2, bilinear x2 and bed of nails x2, forward and
+backward, on (32, 64, 32, 32) float32 -> (32, 64, 64, 64), as a markdown table.
+
+GB/s counts the compulsory traffic: forward reads x and writes y (5 x |x|), backward reads dy
+and writes dx (the same 5 x |x|), except bed-of-nails backward, which only needs the rows of dy
+holding nails (|dy| / s + |dx|).  Every output is a fresh array, so the first touch of its
+pages is part of each time: the header gives that floor (np.empty + fill of the output size).  Ratios are to PyTorch's CPU op (when torch is importable;
+for bed of nails, torch has no op: zeros + a strided copy forward, a strided slice backward)
+and to the bandwidth of a large numpy copy, both measured in the same run with the same
+thread count.
+
+    python bench/bench_upsample.py [--quick] [--threads N]
+"""
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+import pycnn
+from pycnn import _C
+
+# bench/ is on sys.path when this runs as a script: share the timing helpers of the norm bench.
+from bench_norm import _no_grad, _torch_backward, copy_bandwidth, median_ms
+
+try:
+    import torch
+    import torch.nn.functional as TF
+except ImportError:  # torch is optional: the torch column then reads "-"
+    torch = None
+
+SHAPE = (32, 64, 32, 32)
+S = 2
+
+
+def fresh_write_ms(shape, repeat):
+    """ms to allocate and fill a fresh float32 array (page faults included): a floor for any op
+    that returns a new array of this shape."""
+    return median_ms(lambda: np.empty(shape, np.float32).fill(1.0), repeat)
+
+
+def cases(x, dy):
+    """(op, pass, pycnn fn, torch fn or None) for each measured kernel."""
+    out = [SHAPE[2] * S, SHAPE[3] * S]
+    inp = list(SHAPE[2:])
+    none2 = [None, None]
+    sc = [float(S), float(S)]
+    ours = [
+        ("nearest x2", "forward", lambda: _C.upsample2d_forward(x, out, "nearest", False, sc)),
+        ("nearest x2", "backward", lambda: _C.upsample2d_backward(dy, inp, "nearest", False, sc)),
+        ("bilinear x2", "forward", lambda: _C.upsample2d_forward(x, out, "bilinear", False, sc)),
+        ("bilinear x2", "backward", lambda: _C.upsample2d_backward(dy, inp, "bilinear", False, sc)),
+        ("bilinear x2 align_corners", "forward", lambda: _C.upsample2d_forward(x, out, "bilinear", True, none2)),
+        ("bilinear x2 align_corners", "backward", lambda: _C.upsample2d_backward(dy, inp, "bilinear", True, none2)),
+        ("bed of nails x2", "forward", lambda: _C.bed_of_nails_forward(x, S, S)),
+        ("bed of nails x2", "backward", lambda: _C.bed_of_nails_backward(dy, S, S)),
+    ]
+    theirs = [None] * len(ours)
+    if torch is not None:
+        tx, tdy = torch.from_numpy(x), torch.from_numpy(dy)
+        fwd = {
+            0: lambda t: TF.interpolate(t, scale_factor=S, mode="nearest"),
+            2: lambda t: TF.interpolate(t, scale_factor=S, mode="bilinear", align_corners=False),
+            4: lambda t: TF.interpolate(t, scale_factor=S, mode="bilinear", align_corners=True),
+        }
+        for i, f in fwd.items():
+            theirs[i] = (lambda f=f: _no_grad(f, tx))
+            theirs[i + 1] = _torch_backward(f, tx, tdy)
+        theirs[6] = lambda: _torch_bed_of_nails(tx)
+        theirs[7] = lambda: tdy[:, :, ::S, ::S].contiguous()
+    return [(*o, t) for o, t in zip(ours, theirs)]
+
+
+def _torch_bed_of_nails(t):
+    y = t.new_zeros(t.shape[:2] + (t.shape[2] * S, t.shape[3] * S))
+    y[:, :, ::S, ::S] = t
+    return y
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="few repeats (a smoke run)")
+    ap.add_argument("--threads", type=int, default=None, help="threads for pycnn and torch")
+    args = ap.parse_args()
+    if args.threads:
+        pycnn.set_num_threads(args.threads)
+    threads = pycnn.get_num_threads()
+    if torch is not None:
+        torch.set_num_threads(threads)
+    repeat = 3 if args.quick else 20
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(SHAPE).astype(np.float32)
+    dy = rng.standard_normal(SHAPE[:2] + (SHAPE[2] * S, SHAPE[3] * S)).astype(np.float32)
+    copy_gbs = copy_bandwidth(repeat)
+    floor_ms = fresh_write_ms(dy.shape, repeat)
+    print(f"pycnn {pycnn.__version__}, {threads} threads, {SHAPE} float32 -> x{S}, "
+          f"numpy copy {copy_gbs:.1f} GB/s, fresh {dy.nbytes / 1e6:.0f} MB array + fill {floor_ms:.3f} ms"
+          + (f", torch {torch.__version__}" if torch else ", torch not installed"))
+    print()
+    print("| op | pass | ms | GB/s | of copy BW | torch ms | vs torch |")
+    print("|---|---|---|---|---|---|---|")
+    for op, which, fn, tfn in cases(x, dy):
+        ms = median_ms(fn, repeat)
+        traffic = x.nbytes + (dy.nbytes // S if (op, which) == ("bed of nails x2", "backward") else dy.nbytes)
+        gbs = traffic / ms / 1e6
+        tms = median_ms(tfn, repeat) if tfn else None
+        ratio = f"{tms / ms:.2f}x" if tms else "-"
+        print(f"| {op} | {which} | {ms:.3f} | {gbs:.1f} | {gbs / copy_gbs:.0%} | "
+              f"{f'{tms:.3f}' if tms else '-'} | {ratio} |")
+    print()
+    print("vs torch > 1 means pycnn is faster.  GB/s counts compulsory traffic: x + y forward, dy + dx backward "
+          "(bed of nails backward: the nail rows of dy + dx).")
+
+
+if __name__ == "__main__":
+    main()
