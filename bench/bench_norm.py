@@ -22,7 +22,7 @@ import pycnn.functional as F
 from pycnn import _C
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import copy_bandwidth, median_ms  # noqa: E402
+from common import copy_bandwidth, median_ms, torch_backward as _torch_backward, torch_no_grad as _no_grad  # noqa: E402,E501
 
 try:
     import torch
@@ -84,22 +84,6 @@ def cases(x, dy):
             theirs[i] = (lambda f=f: _no_grad(f, tx))
             theirs[i + 1] = _torch_backward(f, tx, tdy)
     return [(*o, t) for o, t in zip(ours, theirs)]
-
-
-def _no_grad(f, t):
-    with torch.no_grad():
-        return f(t)
-
-
-def _torch_backward(f, tx, tdy):
-    """Times only autograd's backward of one op (its graph kept with retain_graph)."""
-    xg = tx.clone().requires_grad_(True)
-    y = f(xg)
-
-    def run():
-        xg.grad = None
-        y.backward(tdy, retain_graph=True)
-    return run
 
 
 def main():

@@ -20,8 +20,8 @@ import numpy as np
 import pycnn
 from pycnn import _C
 
-# bench/ is on sys.path when this runs as a script: share the timing helpers of the norm bench.
-from bench_norm import _no_grad, _torch_backward, copy_bandwidth, median_ms
+# bench/ is on sys.path when this runs as a script.
+from common import copy_bandwidth, median_ms, torch_backward as _torch_backward, torch_no_grad as _no_grad
 
 try:
     import torch

@@ -38,6 +38,24 @@ def torch_or_none(threads=None):
     return torch
 
 
+def torch_no_grad(f, t):
+    """f(t) under torch.no_grad(): a forward without autograd's bookkeeping."""
+    import torch
+    with torch.no_grad():
+        return f(t)
+
+
+def torch_backward(f, tx, tdy):
+    """A callable that runs only autograd's backward of f at tx (the graph kept with retain_graph)."""
+    xg = tx.clone().requires_grad_(True)
+    y = f(xg)
+
+    def run():
+        xg.grad = None
+        y.backward(tdy, retain_graph=True)
+    return run
+
+
 def table(rows, header):
     """A markdown table of string cells."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
