@@ -482,16 +482,28 @@ def test_bad_unpool_indices():
             F.max_unpool2d, y, idx, 2, output_size=(3, 4, 4))
     _raises(ValueError, r"max_unpool1d: indices \(2, 3\) must have the shape of input \(2, 4\)",
             F.max_unpool1d, T(randn(2, 4)), T(np.zeros((2, 3), np.int64)), 2)
-    # the native entry points validate the indices of every scatter and gather
-    yn, idn = y.numpy(), idx.numpy()
-    _raises(ValueError, r"max_pool2d_backward: found an invalid max index 99", _C.max_pool2d_backward,
-            yn, np.where(idn == idn.flat[0], 99, idn), (2, 3, 4, 4))
-    _raises(TypeError, r"max_pool2d_backward: indices must be int64", _C.max_pool2d_backward,
-            yn, idn.astype(np.int32), (2, 3, 4, 4))
-    _raises(ValueError, r"max_unpool2d_backward: found an invalid max index 16", _C.max_unpool2d_backward,
-            randn(2, 3, 4, 4), np.full((2, 3, 2, 2), 16, np.int64))
-    _raises(ValueError, r"max_unpool2d: indices \(2, 3, 2, 1\) must have the shape", _C.max_unpool2d_forward,
-            yn, idn[..., :1].copy(), (4, 4))
+    # the native entry points (both kernels) check the indices of every scatter and gather
+    yn, idn = y.detach().numpy(), idx.numpy()
+    late = idn.copy()
+    late[1, 2, 1, 1] = -5
+    for reference in IMPLS.values():
+        kw = dict(reference=reference)
+        _raises(ValueError, r"max_pool2d_backward: found an invalid max index 99 at flat position 0",
+                _C.max_pool2d_backward, yn, np.where(idn == idn.flat[0], 99, idn), (2, 3, 4, 4), **kw)
+        _raises(ValueError, r"max_pool2d_backward: found an invalid max index -5 at flat position 23",
+                _C.max_pool2d_backward, yn, late, (2, 3, 4, 4), **kw)
+        _raises(TypeError, r"max_pool2d_backward: indices must be int64", _C.max_pool2d_backward,
+                yn, idn.astype(np.int32), (2, 3, 4, 4), **kw)
+        _raises(ValueError, r"max_unpool2d_backward: found an invalid max index 16", _C.max_unpool2d_backward,
+                randn(2, 3, 4, 4), np.full((2, 3, 2, 2), 16, np.int64), **kw)
+        _raises(ValueError, r"max_unpool2d_backward: found an invalid max index -5 at flat position 23",
+                _C.max_unpool2d_backward, randn(2, 3, 4, 4), late, **kw)
+        _raises(ValueError, r"max_unpool2d_backward: found an invalid max index", _C.max_unpool2d_backward,
+                randn(2, 3, 0, 4), idn, **kw)
+        _raises(ValueError, r"max_unpool2d: found an invalid max index -5 at flat position 23",
+                _C.max_unpool2d_forward, yn, late, (4, 4), **kw)
+        _raises(ValueError, r"max_unpool2d: indices \(2, 3, 2, 1\) must have the shape", _C.max_unpool2d_forward,
+                yn, idn[..., :1].copy(), (4, 4), **kw)
 
 
 # ----------------------------------------------------------------------------- torch (optional)

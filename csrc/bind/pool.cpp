@@ -1,6 +1,7 @@
 // Bindings of the pool family (see csrc/pool.h).  4-D arrays only: 1-D pools and unbatched
 // inputs are reshaped in Python.  Backward kernels take the input's 4-D shape, not the input
-// (they need only its size).  Indices are int64, validated before any scatter or gather.
+// (they need only its size).  Indices are int64; the kernels check them as they go and report
+// the first bad one, raised here as a ValueError.
 // reference=True runs the plain-loop spec (csrc/ref) instead.
 #include <optional>
 
@@ -41,14 +42,9 @@ carray<Idx> indices_array(const py::array& a, const Vec& shape, const char* op) 
   return carray<Idx>(a);
 }
 
-// Every index must address the plane (plane elements) it scatters into or gathers from.
-void check_indices(const Idx* idx, index_t n, index_t plane, const Vec& plane_shape,
+// A kernel's report of the first index outside its plane (flat position, or -1) as a ValueError.
+void check_indices(index_t bad, const Idx* idx, index_t plane, const Vec& plane_shape,
                    const char* op) {
-  index_t bad = -1;
-  {
-    py::gil_scoped_release nogil;
-    bad = first_bad_index(idx, n, plane);
-  }
   PYCNN_CHECK(bad < 0, op, ": found an invalid max index ", (bad < 0 ? 0 : idx[bad]),
               " at flat position ", bad, " (each (n, c) plane has ", plane, " elements, shape ",
               shape_str(plane_shape), ")");
@@ -97,16 +93,17 @@ py::array max_backward_py(const py::array& dy_in, const py::array& idx_in, const
   p.H_out = dy_in.shape(2), p.W_out = dy_in.shape(3);
   check_grad(dy_in, dy_in, out_shape(p), op);
   carray<Idx> idx = indices_array(idx_in, out_shape(p), op);
-  check_indices(idx.data(), p.planes() * p.out_plane(), p.in_plane(), {p.H, p.W}, op);
   carray<T> dy(dy_in);
   auto dx = new_array<T>(in_shape(p));
   const T* DY = dy.data();
   const Idx* I = idx.data();
   T* DX = dx.mutable_data();
+  index_t bad;
   {
     py::gil_scoped_release nogil;
-    (reference ? max_pool2d_backward_ref<T> : max_pool2d_backward_cpu<T>)(DX, DY, I, p);
+    bad = (reference ? max_pool2d_backward_ref<T> : max_pool2d_backward_cpu<T>)(DX, DY, I, p);
   }
+  check_indices(bad, I, p.in_plane(), {p.H, p.W}, op);
   return dx;
 }
 
@@ -269,7 +266,6 @@ void bind_pool(py::module_& m) {
         const Pool2dParams p = make_max_unpool2d_params(op, shape4(x, op, "input"),
                                                         pair(output_size, op, "output_size"));
         carray<Idx> idx = indices_array(indices, in_shape(p), op);
-        check_indices(idx.data(), p.planes() * p.in_plane(), p.out_plane(), {p.H_out, p.W_out}, op);
         return float_dispatch(x, op, "input", [&](auto t) {
           using T = decltype(t);
           carray<T> xc(x);
@@ -277,10 +273,12 @@ void bind_pool(py::module_& m) {
           const T* X = xc.data();
           const Idx* I = idx.data();
           T* Y = y.mutable_data();
+          index_t bad;
           {
             py::gil_scoped_release nogil;
-            (reference ? max_unpool2d_forward_ref<T> : max_unpool2d_forward_cpu<T>)(Y, X, I, p);
+            bad = (reference ? max_unpool2d_forward_ref<T> : max_unpool2d_forward_cpu<T>)(Y, X, I, p);
           }
+          check_indices(bad, I, p.out_plane(), {p.H_out, p.W_out}, op);
           return py::array(y);
         });
       },
@@ -299,7 +297,6 @@ void bind_pool(py::module_& m) {
                     shape_str(shape_of(grad_output)), " and indices ", shape_str(shape_of(indices)),
                     " differ in (N, C)");
         carray<Idx> idx = indices_array(indices, in_shape(p), op);
-        check_indices(idx.data(), p.planes() * p.in_plane(), p.out_plane(), {p.H_out, p.W_out}, op);
         return float_dispatch(grad_output, op, "grad_output", [&](auto t) {
           using T = decltype(t);
           carray<T> dy(grad_output);
@@ -307,10 +304,12 @@ void bind_pool(py::module_& m) {
           const T* DY = dy.data();
           const Idx* I = idx.data();
           T* DX = dx.mutable_data();
+          index_t bad;
           {
             py::gil_scoped_release nogil;
-            (reference ? max_unpool2d_backward_ref<T> : max_unpool2d_backward_cpu<T>)(DX, DY, I, p);
+            bad = (reference ? max_unpool2d_backward_ref<T> : max_unpool2d_backward_cpu<T>)(DX, DY, I, p);
           }
+          check_indices(bad, I, p.out_plane(), {p.H_out, p.W_out}, op);
           return py::array(dx);
         });
       },
