@@ -15,11 +15,10 @@ large numpy copy, both measured in the same run with the same thread count.
 from __future__ import annotations
 
 import argparse
-import time
-
 import numpy as np
 
 import pycnn
+from bench_norm import copy_bandwidth, median_ms  # the same timing and copy-bandwidth yardstick
 from pycnn import _C
 
 try:
@@ -30,25 +29,6 @@ except ImportError:  # torch is optional: the torch columns then read "-"
 
 SHAPE = (32, 64, 32, 32)
 CONFIGS = {"2x2 s2": ((2, 2), (2, 2), (0, 0)), "3x3 s2 p1": ((3, 3), (2, 2), (1, 1))}
-
-
-def median_ms(fn, repeat, warmup=2):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return 1e3 * float(np.median(times))
-
-
-def copy_bandwidth(repeat):
-    """GB/s of np.copyto on 256 MB (read + write), well beyond any cache."""
-    src = np.ones(1 << 26, np.float32)
-    dst = np.empty_like(src)
-    ms = median_ms(lambda: np.copyto(dst, src), repeat)
-    return 2 * src.nbytes / ms / 1e6
 
 
 def _torch_backward(f, tx, tdy):

@@ -230,6 +230,7 @@ def test_stride_defaults_to_kernel_and_output_sizes():
     x = T(randn(2, 3, 11, 8))
     assert F.max_pool2d(x, 3).shape == (2, 3, 3, 2)
     assert F.max_pool2d(x, 3, stride=()).shape == (2, 3, 3, 2)  # torch's empty-list default
+    assert F.max_pool2d(x, (3,), (2,), (1,)).shape == F.max_pool2d(x, 3, 2, 1).shape == (2, 3, 6, 4)
     assert F.max_pool2d(x, 3, ceil_mode=True).shape == (2, 3, 4, 3)
     assert F.avg_pool2d(x, (3, 2)).shape == (2, 3, 3, 4)
     assert F.max_pool2d(x, 2, 1, 1, dilation=2).shape == (2, 3, 11 + 2 - 2 - 1 + 1, 8 + 2 - 2 - 1 + 1)

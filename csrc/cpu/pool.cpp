@@ -270,6 +270,33 @@ constexpr index_t kNoBadIndex = std::numeric_limits<index_t>::max();
 
 inline index_t bad_or_none(index_t first) { return first == kNoBadIndex ? -1 : first; }
 
+// Per plane (one thread each): dst = 0, then dst[idx[i]] += src[i] (Add) or = src[i] (in
+// order: the last write wins); an index outside [0, n_dst) is skipped and reported.
+template <bool Add, typename T>
+index_t scatter_planes(T* dst, index_t n_dst, const T* src, const std::int64_t* idx, index_t n_src,
+                       index_t planes) {
+  index_t first_bad = kNoBadIndex;
+#pragma omp parallel for schedule(static) reduction(min : first_bad) if (planes * n_dst > kParallelMin)
+  for (index_t pl = 0; pl < planes; ++pl) {
+    T* d = dst + pl * n_dst;
+    const T* sp = src + pl * n_src;
+    const std::int64_t* ip = idx + pl * n_src;
+    std::memset(d, 0, sizeof(T) * n_dst);
+    for (index_t i = 0; i < n_src; ++i) {
+      const std::int64_t k = ip[i];
+      if (std::uint64_t(k) >= std::uint64_t(n_dst)) {
+        first_bad = std::min(first_bad, pl * n_src + i);
+        continue;
+      }
+      if (Add)
+        d[k] += sp[i];
+      else
+        d[k] = sp[i];
+    }
+  }
+  return bad_or_none(first_bad);
+}
+
 // Separable: per output row, colsum[w] = sum of x[h, w] over the window's rows (contiguous,
 // SIMD), then each output sums its columns of colsum.
 template <typename T>
@@ -351,27 +378,9 @@ void max_pool2d_forward_cpu(T* y, std::int64_t* idx, const T* x, const Pool2dPar
                 pool_taps(p.W_out, p.W, p.kW, p.sW, p.pW, p.dW), p.dH, p.dW, p.sW, p.kW);
 }
 
-// dx = 0, then dx[plane][idx] += dy, one plane per thread.
 template <typename T>
 index_t max_pool2d_backward_cpu(T* dx, const T* dy, const std::int64_t* idx, const Pool2dParams& p) {
-  const index_t in = p.in_plane(), out = p.out_plane();
-  index_t first_bad = kNoBadIndex;
-#pragma omp parallel for schedule(static) reduction(min : first_bad) if (p.planes() * in > kParallelMin)
-  for (index_t pl = 0; pl < p.planes(); ++pl) {
-    T* dxp = dx + pl * in;
-    const T* dyp = dy + pl * out;
-    const std::int64_t* ip = idx + pl * out;
-    std::memset(dxp, 0, sizeof(T) * in);
-    for (index_t o = 0; o < out; ++o) {
-      const std::int64_t k = ip[o];
-      if (std::uint64_t(k) >= std::uint64_t(in)) {
-        first_bad = std::min(first_bad, pl * out + o);
-        continue;
-      }
-      dxp[k] += dyp[o];
-    }
-  }
-  return bad_or_none(first_bad);
+  return scatter_planes<true>(dx, p.in_plane(), dy, idx, p.out_plane(), p.planes());
 }
 
 template <typename T>
@@ -407,24 +416,7 @@ void adaptive_max_pool2d_forward_cpu(T* y, std::int64_t* idx, const T* x, const 
 
 template <typename T>
 index_t max_unpool2d_forward_cpu(T* y, const T* x, const std::int64_t* idx, const Pool2dParams& p) {
-  const index_t in = p.in_plane(), out = p.out_plane();
-  index_t first_bad = kNoBadIndex;
-#pragma omp parallel for schedule(static) reduction(min : first_bad) if (p.planes() * out > kParallelMin)
-  for (index_t pl = 0; pl < p.planes(); ++pl) {
-    T* yp = y + pl * out;
-    const T* xp = x + pl * in;
-    const std::int64_t* ip = idx + pl * in;
-    std::memset(yp, 0, sizeof(T) * out);
-    for (index_t i = 0; i < in; ++i) {  // in order: the last write wins
-      const std::int64_t k = ip[i];
-      if (std::uint64_t(k) >= std::uint64_t(out)) {
-        first_bad = std::min(first_bad, pl * in + i);
-        continue;
-      }
-      yp[k] = xp[i];
-    }
-  }
-  return bad_or_none(first_bad);
+  return scatter_planes<false>(y, p.out_plane(), x, idx, p.in_plane(), p.planes());
 }
 
 template <typename T>
