@@ -8,7 +8,9 @@ GB/s counts the compulsory traffic (bytes read + written once):
   max_unpool2d forward: x, indices, y            backward: dy (every line is touched), indices, dx
 Ratios are to PyTorch's CPU op (torch.nn.functional, max_pool2d with return_indices=True as
 ours always computes them; backward timed alone on a retained graph) and to the bandwidth of a
-large numpy copy, both measured in the same run with the same thread count.
+large numpy copy (256 MB, beyond any cache), both measured in the same run with the same thread
+count.  The working sets here (about 15 MB) can sit in the last-level cache, so "of copy BW"
+may exceed 100%.
 
     python bench/bench_pool.py [--quick] [--threads N]
 """

@@ -113,7 +113,8 @@ template <typename T>
 index_t max_unpool2d_forward_ref(T* y, const T* x, const std::int64_t* idx, const Pool2dParams& p);
 // dx (p's input plane) = dy[idx].
 template <typename T>
-index_t max_unpool2d_backward_ref(T* dx, const T* dy, const std::int64_t* idx, const Pool2dParams& p);
+index_t max_unpool2d_backward_ref(T* dx, const T* dy, const std::int64_t* idx,
+                                  const Pool2dParams& p);
 
 // ------------------------------------------------------------------ CPU (csrc/cpu)
 // OpenMP over the N*C planes (one thread owns a plane: the scatters cannot race);
@@ -137,6 +138,7 @@ void adaptive_max_pool2d_forward_cpu(T* y, std::int64_t* idx, const T* x, const 
 template <typename T>
 index_t max_unpool2d_forward_cpu(T* y, const T* x, const std::int64_t* idx, const Pool2dParams& p);
 template <typename T>
-index_t max_unpool2d_backward_cpu(T* dx, const T* dy, const std::int64_t* idx, const Pool2dParams& p);
+index_t max_unpool2d_backward_cpu(T* dx, const T* dy, const std::int64_t* idx,
+                                  const Pool2dParams& p);
 
 }  // namespace pycnn

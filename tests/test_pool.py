@@ -353,7 +353,8 @@ def test_avg_divisor_with_ceil_mode_and_padding_by_hand():
     np.testing.assert_allclose(y[2, 2], 16 / 4)
     np.testing.assert_allclose(y[0, 2], (4 + 8) / 6)  # rows [-1, 2) x columns [3, 5)
     np.testing.assert_allclose(F.avg_pool2d(x2, 2, divisor_override=3).numpy()[0, 0],
-                               [[(1 + 2 + 5 + 6) / 3, (3 + 4 + 7 + 8) / 3], [(9 + 10 + 13 + 14) / 3, (11 + 12 + 15 + 16) / 3]])
+                               [[(1 + 2 + 5 + 6) / 3, (3 + 4 + 7 + 8) / 3],
+                                [(9 + 10 + 13 + 14) / 3, (11 + 12 + 15 + 16) / 3]])
 
 
 # ----------------------------------------------------------------------------- modules

@@ -27,7 +27,8 @@ std::array<index_t, 4> shape4(const py::array& a, const char* op, const char* ar
 
 std::array<index_t, 4> size4(const Vec& v, const char* op) {
   PYCNN_CHECK(v.size() == 4, op, ": input_size must be (N, C, H, W), got ", shape_str(v));
-  for (index_t s : v) PYCNN_CHECK(s >= 0, op, ": input_size ", shape_str(v), " has a negative size");
+  for (index_t s : v)
+    PYCNN_CHECK(s >= 0, op, ": input_size ", shape_str(v), " has a negative size");
   return {v[0], v[1], v[2], v[3]};
 }
 
@@ -92,7 +93,8 @@ py::tuple max_forward_py(const Pool2dParams& p, const py::array& x_in, bool adap
   Idx* I = idx.mutable_data();
   py::array y = run_kernel<T>(x_in, out_shape(p), [&](T* Y, const T* X) {
     if (adaptive)
-      (reference ? adaptive_max_pool2d_forward_ref<T> : adaptive_max_pool2d_forward_cpu<T>)(Y, I, X, p);
+      (reference ? adaptive_max_pool2d_forward_ref<T>
+                 : adaptive_max_pool2d_forward_cpu<T>)(Y, I, X, p);
     else
       (reference ? max_pool2d_forward_ref<T> : max_pool2d_forward_cpu<T>)(Y, I, X, p);
   });
@@ -170,7 +172,8 @@ void bind_pool(py::module_& m) {
         return float_dispatch(x, "avg_pool2d", "input", [&](auto t) {
           using T = decltype(t);
           return run_kernel<T>(x, out_shape(p), [&](T* Y, const T* X) {
-            (reference ? avg_pool2d_forward_ref<T> : avg_pool2d_forward_cpu<T>)(Y, X, p, count_include_pad, div);
+            (reference ? avg_pool2d_forward_ref<T> : avg_pool2d_forward_cpu<T>)(
+                Y, X, p, count_include_pad, div);
           });
         });
       },
@@ -191,7 +194,8 @@ void bind_pool(py::module_& m) {
         return float_dispatch(grad_output, "avg_pool2d_backward", "grad_output", [&](auto t) {
           using T = decltype(t);
           return run_kernel<T>(grad_output, in_shape(p), [&](T* DX, const T* DY) {
-            (reference ? avg_pool2d_backward_ref<T> : avg_pool2d_backward_cpu<T>)(DX, DY, p, count_include_pad, div);
+            (reference ? avg_pool2d_backward_ref<T> : avg_pool2d_backward_cpu<T>)(
+                DX, DY, p, count_include_pad, div);
           });
         });
       },
@@ -208,7 +212,8 @@ void bind_pool(py::module_& m) {
         return float_dispatch(x, op, "input", [&](auto t) {
           using T = decltype(t);
           return run_kernel<T>(x, out_shape(p), [&](T* Y, const T* X) {
-            (reference ? adaptive_avg_pool2d_forward_ref<T> : adaptive_avg_pool2d_forward_cpu<T>)(Y, X, p);
+            (reference ? adaptive_avg_pool2d_forward_ref<T>
+                       : adaptive_avg_pool2d_forward_cpu<T>)(Y, X, p);
           });
         });
       },
@@ -225,7 +230,8 @@ void bind_pool(py::module_& m) {
         return float_dispatch(grad_output, op, "grad_output", [&](auto t) {
           using T = decltype(t);
           return run_kernel<T>(grad_output, in_shape(p), [&](T* DX, const T* DY) {
-            (reference ? adaptive_avg_pool2d_backward_ref<T> : adaptive_avg_pool2d_backward_cpu<T>)(DX, DY, p);
+            (reference ? adaptive_avg_pool2d_backward_ref<T>
+                       : adaptive_avg_pool2d_backward_cpu<T>)(DX, DY, p);
           });
         });
       },
@@ -255,7 +261,8 @@ void bind_pool(py::module_& m) {
           return run_indexed_kernel<T>(
               x, idx, out_shape(p), p.out_plane(), {p.H_out, p.W_out}, op,
               [&](T* Y, const T* X, const Idx* I) {
-                return (reference ? max_unpool2d_forward_ref<T> : max_unpool2d_forward_cpu<T>)(Y, X, I, p);
+                return (reference ? max_unpool2d_forward_ref<T>
+                                  : max_unpool2d_forward_cpu<T>)(Y, X, I, p);
               });
         });
       },
@@ -268,18 +275,20 @@ void bind_pool(py::module_& m) {
         check_ndim(grad_output, 4, op, "grad_output");
         check_ndim(indices, 4, op, "indices");
         Pool2dParams p;
-        p.N = indices.shape(0), p.C = indices.shape(1), p.H = indices.shape(2), p.W = indices.shape(3);
+        p.N = indices.shape(0), p.C = indices.shape(1);
+        p.H = indices.shape(2), p.W = indices.shape(3);
         p.H_out = grad_output.shape(2), p.W_out = grad_output.shape(3);
-        PYCNN_CHECK(grad_output.shape(0) == p.N && grad_output.shape(1) == p.C, op, ": grad_output ",
-                    shape_str(shape_of(grad_output)), " and indices ", shape_str(shape_of(indices)),
-                    " differ in (N, C)");
+        PYCNN_CHECK(grad_output.shape(0) == p.N && grad_output.shape(1) == p.C, op,
+                    ": grad_output ", shape_str(shape_of(grad_output)), " and indices ",
+                    shape_str(shape_of(indices)), " differ in (N, C)");
         carray<Idx> idx = indices_array(indices, in_shape(p), op);
         return float_dispatch(grad_output, op, "grad_output", [&](auto t) {
           using T = decltype(t);
           return run_indexed_kernel<T>(
               grad_output, idx, in_shape(p), p.out_plane(), {p.H_out, p.W_out}, op,
               [&](T* DX, const T* DY, const Idx* I) {
-                return (reference ? max_unpool2d_backward_ref<T> : max_unpool2d_backward_cpu<T>)(DX, DY, I, p);
+                return (reference ? max_unpool2d_backward_ref<T>
+                                  : max_unpool2d_backward_cpu<T>)(DX, DY, I, p);
               });
         });
       },

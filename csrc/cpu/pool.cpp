@@ -239,7 +239,8 @@ void max_pool_rows(T* y, std::int64_t* idx, const T* x, const Pool2dParams& p,
       T* yr = y + r * p.W_out;
       std::int64_t* ir = idx + r * p.W_out;
       const Taps rt = rows[oh];
-      for (index_t ow = 0; ow < in.lo; ++ow) max_window(xp, p.W, rt, cols[ow], dH, dW, yr[ow], ir[ow]);
+      for (index_t ow = 0; ow < in.lo; ++ow)
+        max_window(xp, p.W, rt, cols[ow], dH, dW, yr[ow], ir[ow]);
       for (index_t ow = in.hi; ow < p.W_out; ++ow)
         max_window(xp, p.W, rt, cols[ow], dH, dW, yr[ow], ir[ow]);
       if (n_in == 0) continue;
@@ -276,7 +277,8 @@ template <bool Add, typename T>
 index_t scatter_planes(T* dst, index_t n_dst, const T* src, const std::int64_t* idx, index_t n_src,
                        index_t planes) {
   index_t first_bad = kNoBadIndex;
-#pragma omp parallel for schedule(static) reduction(min : first_bad) if (planes * n_dst > kParallelMin)
+  const bool parallel = planes * n_dst > kParallelMin;
+#pragma omp parallel for schedule(static) reduction(min : first_bad) if (parallel)
   for (index_t pl = 0; pl < planes; ++pl) {
     T* d = dst + pl * n_dst;
     const T* sp = src + pl * n_src;
@@ -379,7 +381,8 @@ void max_pool2d_forward_cpu(T* y, std::int64_t* idx, const T* x, const Pool2dPar
 }
 
 template <typename T>
-index_t max_pool2d_backward_cpu(T* dx, const T* dy, const std::int64_t* idx, const Pool2dParams& p) {
+index_t max_pool2d_backward_cpu(T* dx, const T* dy, const std::int64_t* idx,
+                                const Pool2dParams& p) {
   return scatter_planes<true>(dx, p.in_plane(), dy, idx, p.out_plane(), p.planes());
 }
 
@@ -405,7 +408,8 @@ void adaptive_avg_pool2d_forward_cpu(T* y, const T* x, const Pool2dParams& p) {
 
 template <typename T>
 void adaptive_avg_pool2d_backward_cpu(T* dx, const T* dy, const Pool2dParams& p) {
-  avg_pool_backward_planes(dx, dy, p, adaptive_spans(p.H_out, p.H), adaptive_spans(p.W_out, p.W), 0);
+  avg_pool_backward_planes(dx, dy, p, adaptive_spans(p.H_out, p.H), adaptive_spans(p.W_out, p.W),
+                           0);
 }
 
 template <typename T>
@@ -420,11 +424,13 @@ index_t max_unpool2d_forward_cpu(T* y, const T* x, const std::int64_t* idx, cons
 }
 
 template <typename T>
-index_t max_unpool2d_backward_cpu(T* dx, const T* dy, const std::int64_t* idx, const Pool2dParams& p) {
+index_t max_unpool2d_backward_cpu(T* dx, const T* dy, const std::int64_t* idx,
+                                  const Pool2dParams& p) {
   const index_t in = p.in_plane(), out = p.out_plane();
   if (out == 0) return p.planes() * in > 0 ? 0 : -1;  // nothing to gather from: any index is bad
   index_t first_bad = kNoBadIndex;
-#pragma omp parallel for schedule(static) reduction(min : first_bad) if (p.planes() * in > kParallelMin)
+  const bool parallel = p.planes() * (in + out) > kParallelMin;
+#pragma omp parallel for schedule(static) reduction(min : first_bad) if (parallel)
   for (index_t pl = 0; pl < p.planes(); ++pl) {
     T* dxp = dx + pl * in;
     const T* dyp = dy + pl * out;
@@ -448,15 +454,18 @@ index_t max_unpool2d_backward_cpu(T* dx, const T* dy, const std::int64_t* idx, c
 
 #define PYCNN_INSTANTIATE(T)                                                                      \
   template void max_pool2d_forward_cpu<T>(T*, std::int64_t*, const T*, const Pool2dParams&);      \
-  template index_t max_pool2d_backward_cpu<T>(T*, const T*, const std::int64_t*, const Pool2dParams&); \
+  template index_t max_pool2d_backward_cpu<T>(T*, const T*, const std::int64_t*,                  \
+                                              const Pool2dParams&);                               \
   template void avg_pool2d_forward_cpu<T>(T*, const T*, const Pool2dParams&, bool, index_t);      \
   template void avg_pool2d_backward_cpu<T>(T*, const T*, const Pool2dParams&, bool, index_t);     \
   template void adaptive_avg_pool2d_forward_cpu<T>(T*, const T*, const Pool2dParams&);            \
   template void adaptive_avg_pool2d_backward_cpu<T>(T*, const T*, const Pool2dParams&);           \
   template void adaptive_max_pool2d_forward_cpu<T>(T*, std::int64_t*, const T*,                   \
                                                    const Pool2dParams&);                          \
-  template index_t max_unpool2d_forward_cpu<T>(T*, const T*, const std::int64_t*, const Pool2dParams&); \
-  template index_t max_unpool2d_backward_cpu<T>(T*, const T*, const std::int64_t*, const Pool2dParams&);
+  template index_t max_unpool2d_forward_cpu<T>(T*, const T*, const std::int64_t*,                 \
+                                               const Pool2dParams&);                              \
+  template index_t max_unpool2d_backward_cpu<T>(T*, const T*, const std::int64_t*,                \
+                                                const Pool2dParams&);
 PYCNN_INSTANTIATE(float)
 PYCNN_INSTANTIATE(double)
 
