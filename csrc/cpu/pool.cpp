@@ -8,7 +8,9 @@
 // Forward kernels parallelize over (plane, output row) pairs (gathers: no races).  Backward
 // scatters (max: dx[idx] += dy; avg: dx[window] += dy / divisor) give a thread whole planes,
 // so overlapping windows never race.  Per plane, memory traffic is one read of the input
-// plane and one write of the output (plus indices): the kernels are bound by bandwidth.
+// plane and one write of the output (plus indices).  The scatters, gathers and avg pooling
+// run near copy speed; max pooling's forward is bound by its compare-and-selects (rows are
+// short, so loop overhead counts: see bench/bench_pool.py).
 #include <omp.h>
 
 #include <algorithm>
