@@ -27,7 +27,9 @@
 // on a repeated index, as PyTorch's CPU kernel); its input-gradient gathers dy at idx.
 //
 // Backward contract: every kernel writes fresh outputs (=); accumulation into .grad is the
-// Python engine's job.  Indices are validated before any write (std::invalid_argument).
+// Python engine's job.  Kernels that read indices check each one as they use it (one pass):
+// an index outside its plane is skipped, and the kernel returns the flat position of the first
+// such index (-1 if none) so that the caller raises and discards the output.
 #pragma once
 #include <array>
 #include <cstdint>
@@ -86,16 +88,13 @@ Pool2dParams make_adaptive_pool2d_params(const char* op, const std::array<index_
 Pool2dParams make_max_unpool2d_params(const char* op, const std::array<index_t, 4>& x_shape,
                                       std::array<index_t, 2> output_size);
 
-// The first index outside [0, plane) in idx[0..n), or -1 (validation before a scatter).
-index_t first_bad_index(const std::int64_t* idx, index_t n, index_t plane);
-
 // ------------------------------------------------------------------ reference (csrc/ref)
 // Plain loops: the executable spec, and a fallback.
 template <typename T>
 void max_pool2d_forward_ref(T* y, std::int64_t* idx, const T* x, const Pool2dParams& p);
 // dx = scatter-add of dy at idx (also the backward of adaptive_max_pool2d: p's sizes only).
 template <typename T>
-void max_pool2d_backward_ref(T* dx, const T* dy, const std::int64_t* idx, const Pool2dParams& p);
+index_t max_pool2d_backward_ref(T* dx, const T* dy, const std::int64_t* idx, const Pool2dParams& p);
 // divisor_override == 0 means none (PyTorch rejects 0 as a divisor).
 template <typename T>
 void avg_pool2d_forward_ref(T* y, const T* x, const Pool2dParams& p, bool count_include_pad,
@@ -109,12 +108,13 @@ template <typename T>
 void adaptive_avg_pool2d_backward_ref(T* dx, const T* dy, const Pool2dParams& p);
 template <typename T>
 void adaptive_max_pool2d_forward_ref(T* y, std::int64_t* idx, const T* x, const Pool2dParams& p);
-// y (p's output plane) = 0 except y[idx] = x; idx already validated.  p.H, p.W is x's plane.
+// y (p's output plane) = 0 except y[idx] = x.  p.H, p.W is x's plane.
 template <typename T>
-void max_unpool2d_forward_ref(T* y, const T* x, const std::int64_t* idx, const Pool2dParams& p);
+index_t max_unpool2d_forward_ref(T* y, const T* x, const std::int64_t* idx, const Pool2dParams& p);
 // dx (p's input plane) = dy[idx].
 template <typename T>
-void max_unpool2d_backward_ref(T* dx, const T* dy, const std::int64_t* idx, const Pool2dParams& p);
+index_t max_unpool2d_backward_ref(T* dx, const T* dy, const std::int64_t* idx,
+                                  const Pool2dParams& p);
 
 // ------------------------------------------------------------------ CPU (csrc/cpu)
 // OpenMP over the N*C planes (one thread owns a plane: the scatters cannot race);
@@ -122,7 +122,7 @@ void max_unpool2d_backward_ref(T* dx, const T* dy, const std::int64_t* idx, cons
 template <typename T>
 void max_pool2d_forward_cpu(T* y, std::int64_t* idx, const T* x, const Pool2dParams& p);
 template <typename T>
-void max_pool2d_backward_cpu(T* dx, const T* dy, const std::int64_t* idx, const Pool2dParams& p);
+index_t max_pool2d_backward_cpu(T* dx, const T* dy, const std::int64_t* idx, const Pool2dParams& p);
 template <typename T>
 void avg_pool2d_forward_cpu(T* y, const T* x, const Pool2dParams& p, bool count_include_pad,
                             index_t divisor_override);
@@ -136,8 +136,9 @@ void adaptive_avg_pool2d_backward_cpu(T* dx, const T* dy, const Pool2dParams& p)
 template <typename T>
 void adaptive_max_pool2d_forward_cpu(T* y, std::int64_t* idx, const T* x, const Pool2dParams& p);
 template <typename T>
-void max_unpool2d_forward_cpu(T* y, const T* x, const std::int64_t* idx, const Pool2dParams& p);
+index_t max_unpool2d_forward_cpu(T* y, const T* x, const std::int64_t* idx, const Pool2dParams& p);
 template <typename T>
-void max_unpool2d_backward_cpu(T* dx, const T* dy, const std::int64_t* idx, const Pool2dParams& p);
+index_t max_unpool2d_backward_cpu(T* dx, const T* dy, const std::int64_t* idx,
+                                  const Pool2dParams& p);
 
 }  // namespace pycnn

@@ -230,6 +230,7 @@ def test_stride_defaults_to_kernel_and_output_sizes():
     x = T(randn(2, 3, 11, 8))
     assert F.max_pool2d(x, 3).shape == (2, 3, 3, 2)
     assert F.max_pool2d(x, 3, stride=()).shape == (2, 3, 3, 2)  # torch's empty-list default
+    assert F.max_pool2d(x, (3,), (2,), (1,)).shape == F.max_pool2d(x, 3, 2, 1).shape == (2, 3, 6, 4)
     assert F.max_pool2d(x, 3, ceil_mode=True).shape == (2, 3, 4, 3)
     assert F.avg_pool2d(x, (3, 2)).shape == (2, 3, 3, 4)
     assert F.max_pool2d(x, 2, 1, 1, dilation=2).shape == (2, 3, 11 + 2 - 2 - 1 + 1, 8 + 2 - 2 - 1 + 1)
@@ -352,7 +353,8 @@ def test_avg_divisor_with_ceil_mode_and_padding_by_hand():
     np.testing.assert_allclose(y[2, 2], 16 / 4)
     np.testing.assert_allclose(y[0, 2], (4 + 8) / 6)  # rows [-1, 2) x columns [3, 5)
     np.testing.assert_allclose(F.avg_pool2d(x2, 2, divisor_override=3).numpy()[0, 0],
-                               [[(1 + 2 + 5 + 6) / 3, (3 + 4 + 7 + 8) / 3], [(9 + 10 + 13 + 14) / 3, (11 + 12 + 15 + 16) / 3]])
+                               [[(1 + 2 + 5 + 6) / 3, (3 + 4 + 7 + 8) / 3],
+                                [(9 + 10 + 13 + 14) / 3, (11 + 12 + 15 + 16) / 3]])
 
 
 # ----------------------------------------------------------------------------- modules
@@ -482,16 +484,28 @@ def test_bad_unpool_indices():
             F.max_unpool2d, y, idx, 2, output_size=(3, 4, 4))
     _raises(ValueError, r"max_unpool1d: indices \(2, 3\) must have the shape of input \(2, 4\)",
             F.max_unpool1d, T(randn(2, 4)), T(np.zeros((2, 3), np.int64)), 2)
-    # the native entry points validate the indices of every scatter and gather
-    yn, idn = y.numpy(), idx.numpy()
-    _raises(ValueError, r"max_pool2d_backward: found an invalid max index 99", _C.max_pool2d_backward,
-            yn, np.where(idn == idn.flat[0], 99, idn), (2, 3, 4, 4))
-    _raises(TypeError, r"max_pool2d_backward: indices must be int64", _C.max_pool2d_backward,
-            yn, idn.astype(np.int32), (2, 3, 4, 4))
-    _raises(ValueError, r"max_unpool2d_backward: found an invalid max index 16", _C.max_unpool2d_backward,
-            randn(2, 3, 4, 4), np.full((2, 3, 2, 2), 16, np.int64))
-    _raises(ValueError, r"max_unpool2d: indices \(2, 3, 2, 1\) must have the shape", _C.max_unpool2d_forward,
-            yn, idn[..., :1].copy(), (4, 4))
+    # the native entry points (both kernels) check the indices of every scatter and gather
+    yn, idn = y.detach().numpy(), idx.numpy()
+    late = idn.copy()
+    late[1, 2, 1, 1] = -5
+    for reference in IMPLS.values():
+        kw = dict(reference=reference)
+        _raises(ValueError, r"max_pool2d_backward: found an invalid max index 99 at flat position 0",
+                _C.max_pool2d_backward, yn, np.where(idn == idn.flat[0], 99, idn), (2, 3, 4, 4), **kw)
+        _raises(ValueError, r"max_pool2d_backward: found an invalid max index -5 at flat position 23",
+                _C.max_pool2d_backward, yn, late, (2, 3, 4, 4), **kw)
+        _raises(TypeError, r"max_pool2d_backward: indices must be int64", _C.max_pool2d_backward,
+                yn, idn.astype(np.int32), (2, 3, 4, 4), **kw)
+        _raises(ValueError, r"max_unpool2d_backward: found an invalid max index 16", _C.max_unpool2d_backward,
+                randn(2, 3, 4, 4), np.full((2, 3, 2, 2), 16, np.int64), **kw)
+        _raises(ValueError, r"max_unpool2d_backward: found an invalid max index -5 at flat position 23",
+                _C.max_unpool2d_backward, randn(2, 3, 4, 4), late, **kw)
+        _raises(ValueError, r"max_unpool2d_backward: found an invalid max index", _C.max_unpool2d_backward,
+                randn(2, 3, 0, 4), idn, **kw)
+        _raises(ValueError, r"max_unpool2d: found an invalid max index -5 at flat position 23",
+                _C.max_unpool2d_forward, yn, late, (4, 4), **kw)
+        _raises(ValueError, r"max_unpool2d: indices \(2, 3, 2, 1\) must have the shape", _C.max_unpool2d_forward,
+                yn, idn[..., :1].copy(), (4, 4), **kw)
 
 
 # ----------------------------------------------------------------------------- torch (optional)

@@ -1,6 +1,7 @@
 // Bindings of the pool family (see csrc/pool.h).  4-D arrays only: 1-D pools and unbatched
 // inputs are reshaped in Python.  Backward kernels take the input's 4-D shape, not the input
-// (they need only its size).  Indices are int64, validated before any scatter or gather.
+// (they need only its size).  Indices are int64; the kernels check them as they go and report
+// the first bad one, raised here as a ValueError.
 // reference=True runs the plain-loop spec (csrc/ref) instead.
 #include <optional>
 
@@ -26,7 +27,8 @@ std::array<index_t, 4> shape4(const py::array& a, const char* op, const char* ar
 
 std::array<index_t, 4> size4(const Vec& v, const char* op) {
   PYCNN_CHECK(v.size() == 4, op, ": input_size must be (N, C, H, W), got ", shape_str(v));
-  for (index_t s : v) PYCNN_CHECK(s >= 0, op, ": input_size ", shape_str(v), " has a negative size");
+  for (index_t s : v)
+    PYCNN_CHECK(s >= 0, op, ": input_size ", shape_str(v), " has a negative size");
   return {v[0], v[1], v[2], v[3]};
 }
 
@@ -41,47 +43,61 @@ carray<Idx> indices_array(const py::array& a, const Vec& shape, const char* op) 
   return carray<Idx>(a);
 }
 
-// Every index must address the plane (plane elements) it scatters into or gathers from.
-void check_indices(const Idx* idx, index_t n, index_t plane, const Vec& plane_shape,
+// A kernel's report of the first index outside its plane (flat position, or -1) as a ValueError.
+void check_indices(index_t bad, const Idx* idx, index_t plane, const Vec& plane_shape,
                    const char* op) {
-  index_t bad = -1;
-  {
-    py::gil_scoped_release nogil;
-    bad = first_bad_index(idx, n, plane);
-  }
   PYCNN_CHECK(bad < 0, op, ": found an invalid max index ", (bad < 0 ? 0 : idx[bad]),
               " at flat position ", bad, " (each (n, c) plane has ", plane, " elements, shape ",
               shape_str(plane_shape), ")");
 }
 
-void check_grad(const py::array& g, const py::array& like_dtype, const Vec& shape, const char* op) {
+void check_grad_shape(const py::array& g, const Vec& shape, const char* op) {
   PYCNN_CHECK(shape_of(g) == shape, op, ": grad_output ", shape_str(shape_of(g)),
               " does not match the output shape ", shape_str(shape));
-  if (!g.dtype().is(like_dtype.dtype()))
-    throw py::type_error(msg(op, ": grad_output dtype ", std::string(py::str(g.dtype())),
-                             " differs from ", std::string(py::str(like_dtype.dtype()))));
 }
 
 Vec out_shape(const Pool2dParams& p) { return {p.N, p.C, p.H_out, p.W_out}; }
 Vec in_shape(const Pool2dParams& p) { return {p.N, p.C, p.H, p.W}; }
 
+// out (a new float array of `shape`) = kernel(out, in), run with the GIL released.
+template <typename T, typename K>
+py::array run_kernel(const py::array& in_arr, const Vec& shape, K&& kernel) {
+  carray<T> in(in_arr);
+  auto out = new_array<T>(shape);
+  const T* I = in.data();
+  T* O = out.mutable_data();
+  {
+    py::gil_scoped_release nogil;
+    kernel(O, I);
+  }
+  return out;
+}
+
+// The same for a kernel that reads indices: it returns the first bad one's position, raised
+// here (plane / plane_shape: the plane the indices address).
+template <typename T, typename K>
+py::array run_indexed_kernel(const py::array& in_arr, const carray<Idx>& idx, const Vec& shape,
+                             index_t plane, const Vec& plane_shape, const char* op, K&& kernel) {
+  index_t bad = -1;
+  const Idx* X = idx.data();
+  py::array out = run_kernel<T>(in_arr, shape, [&](T* O, const T* I) { bad = kernel(O, I, X); });
+  check_indices(bad, X, plane, plane_shape, op);
+  return out;
+}
+
 // (y, indices) of max_pool2d or adaptive_max_pool2d.
 template <typename T>
 py::tuple max_forward_py(const Pool2dParams& p, const py::array& x_in, bool adaptive,
                          bool reference) {
-  carray<T> x(x_in);
-  auto y = new_array<T>(out_shape(p));
   auto idx = new_array<Idx>(out_shape(p));
-  const T* X = x.data();
-  T* Y = y.mutable_data();
   Idx* I = idx.mutable_data();
-  {
-    py::gil_scoped_release nogil;
+  py::array y = run_kernel<T>(x_in, out_shape(p), [&](T* Y, const T* X) {
     if (adaptive)
-      (reference ? adaptive_max_pool2d_forward_ref<T> : adaptive_max_pool2d_forward_cpu<T>)(Y, I, X, p);
+      (reference ? adaptive_max_pool2d_forward_ref<T>
+                 : adaptive_max_pool2d_forward_cpu<T>)(Y, I, X, p);
     else
       (reference ? max_pool2d_forward_ref<T> : max_pool2d_forward_cpu<T>)(Y, I, X, p);
-  }
+  });
   return py::make_tuple(y, idx);
 }
 
@@ -95,19 +111,12 @@ py::array max_backward_py(const py::array& dy_in, const py::array& idx_in, const
   Pool2dParams p;
   p.N = s[0], p.C = s[1], p.H = s[2], p.W = s[3];
   p.H_out = dy_in.shape(2), p.W_out = dy_in.shape(3);
-  check_grad(dy_in, dy_in, out_shape(p), op);
-  carray<Idx> idx = indices_array(idx_in, out_shape(p), op);
-  check_indices(idx.data(), p.planes() * p.out_plane(), p.in_plane(), {p.H, p.W}, op);
-  carray<T> dy(dy_in);
-  auto dx = new_array<T>(in_shape(p));
-  const T* DY = dy.data();
-  const Idx* I = idx.data();
-  T* DX = dx.mutable_data();
-  {
-    py::gil_scoped_release nogil;
-    (reference ? max_pool2d_backward_ref<T> : max_pool2d_backward_cpu<T>)(DX, DY, I, p);
-  }
-  return dx;
+  check_grad_shape(dy_in, out_shape(p), op);
+  return run_indexed_kernel<T>(
+      dy_in, indices_array(idx_in, out_shape(p), op), in_shape(p), p.in_plane(), {p.H, p.W}, op,
+      [&](T* DX, const T* DY, const Idx* I) {
+        return (reference ? max_pool2d_backward_ref<T> : max_pool2d_backward_cpu<T>)(DX, DY, I, p);
+      });
 }
 
 Pool2dParams avg_params(const std::array<index_t, 4>& s, const Vec& kernel, const Vec& stride,
@@ -162,16 +171,10 @@ void bind_pool(py::module_& m) {
         const index_t div = divisor_of(divisor_override);
         return float_dispatch(x, "avg_pool2d", "input", [&](auto t) {
           using T = decltype(t);
-          carray<T> xc(x);
-          auto y = new_array<T>(out_shape(p));
-          const T* X = xc.data();
-          T* Y = y.mutable_data();
-          {
-            py::gil_scoped_release nogil;
+          return run_kernel<T>(x, out_shape(p), [&](T* Y, const T* X) {
             (reference ? avg_pool2d_forward_ref<T> : avg_pool2d_forward_cpu<T>)(
                 Y, X, p, count_include_pad, div);
-          }
-          return py::array(y);
+          });
         });
       },
       py::arg("input"), py::arg("kernel_size"), py::arg("stride"), py::arg("padding") = Vec{0, 0},
@@ -187,19 +190,13 @@ void bind_pool(py::module_& m) {
                                           padding, ceil_mode);
         const index_t div = divisor_of(divisor_override);
         check_ndim(grad_output, 4, "avg_pool2d_backward", "grad_output");
-        check_grad(grad_output, grad_output, out_shape(p), "avg_pool2d_backward");
+        check_grad_shape(grad_output, out_shape(p), "avg_pool2d_backward");
         return float_dispatch(grad_output, "avg_pool2d_backward", "grad_output", [&](auto t) {
           using T = decltype(t);
-          carray<T> dy(grad_output);
-          auto dx = new_array<T>(in_shape(p));
-          const T* DY = dy.data();
-          T* DX = dx.mutable_data();
-          {
-            py::gil_scoped_release nogil;
+          return run_kernel<T>(grad_output, in_shape(p), [&](T* DX, const T* DY) {
             (reference ? avg_pool2d_backward_ref<T> : avg_pool2d_backward_cpu<T>)(
                 DX, DY, p, count_include_pad, div);
-          }
-          return py::array(dx);
+          });
         });
       },
       py::arg("grad_output"), py::arg("input_size"), py::arg("kernel_size"), py::arg("stride"),
@@ -214,15 +211,10 @@ void bind_pool(py::module_& m) {
                                                            pair(output_size, op, "output_size"));
         return float_dispatch(x, op, "input", [&](auto t) {
           using T = decltype(t);
-          carray<T> xc(x);
-          auto y = new_array<T>(out_shape(p));
-          const T* X = xc.data();
-          T* Y = y.mutable_data();
-          {
-            py::gil_scoped_release nogil;
-            (reference ? adaptive_avg_pool2d_forward_ref<T> : adaptive_avg_pool2d_forward_cpu<T>)(Y, X, p);
-          }
-          return py::array(y);
+          return run_kernel<T>(x, out_shape(p), [&](T* Y, const T* X) {
+            (reference ? adaptive_avg_pool2d_forward_ref<T>
+                       : adaptive_avg_pool2d_forward_cpu<T>)(Y, X, p);
+          });
         });
       },
       py::arg("input"), py::arg("output_size"), py::arg("reference") = false,
@@ -234,18 +226,13 @@ void bind_pool(py::module_& m) {
         check_ndim(grad_output, 4, op, "grad_output");
         const Pool2dParams p = make_adaptive_pool2d_params(
             op, size4(input_size, op), {grad_output.shape(2), grad_output.shape(3)});
-        check_grad(grad_output, grad_output, out_shape(p), op);
+        check_grad_shape(grad_output, out_shape(p), op);
         return float_dispatch(grad_output, op, "grad_output", [&](auto t) {
           using T = decltype(t);
-          carray<T> dy(grad_output);
-          auto dx = new_array<T>(in_shape(p));
-          const T* DY = dy.data();
-          T* DX = dx.mutable_data();
-          {
-            py::gil_scoped_release nogil;
-            (reference ? adaptive_avg_pool2d_backward_ref<T> : adaptive_avg_pool2d_backward_cpu<T>)(DX, DY, p);
-          }
-          return py::array(dx);
+          return run_kernel<T>(grad_output, in_shape(p), [&](T* DX, const T* DY) {
+            (reference ? adaptive_avg_pool2d_backward_ref<T>
+                       : adaptive_avg_pool2d_backward_cpu<T>)(DX, DY, p);
+          });
         });
       },
       py::arg("grad_output"), py::arg("input_size"), py::arg("reference") = false,
@@ -269,19 +256,14 @@ void bind_pool(py::module_& m) {
         const Pool2dParams p = make_max_unpool2d_params(op, shape4(x, op, "input"),
                                                         pair(output_size, op, "output_size"));
         carray<Idx> idx = indices_array(indices, in_shape(p), op);
-        check_indices(idx.data(), p.planes() * p.in_plane(), p.out_plane(), {p.H_out, p.W_out}, op);
         return float_dispatch(x, op, "input", [&](auto t) {
           using T = decltype(t);
-          carray<T> xc(x);
-          auto y = new_array<T>(out_shape(p));
-          const T* X = xc.data();
-          const Idx* I = idx.data();
-          T* Y = y.mutable_data();
-          {
-            py::gil_scoped_release nogil;
-            (reference ? max_unpool2d_forward_ref<T> : max_unpool2d_forward_cpu<T>)(Y, X, I, p);
-          }
-          return py::array(y);
+          return run_indexed_kernel<T>(
+              x, idx, out_shape(p), p.out_plane(), {p.H_out, p.W_out}, op,
+              [&](T* Y, const T* X, const Idx* I) {
+                return (reference ? max_unpool2d_forward_ref<T>
+                                  : max_unpool2d_forward_cpu<T>)(Y, X, I, p);
+              });
         });
       },
       py::arg("input"), py::arg("indices"), py::arg("output_size"), py::arg("reference") = false,
@@ -293,25 +275,21 @@ void bind_pool(py::module_& m) {
         check_ndim(grad_output, 4, op, "grad_output");
         check_ndim(indices, 4, op, "indices");
         Pool2dParams p;
-        p.N = indices.shape(0), p.C = indices.shape(1), p.H = indices.shape(2), p.W = indices.shape(3);
+        p.N = indices.shape(0), p.C = indices.shape(1);
+        p.H = indices.shape(2), p.W = indices.shape(3);
         p.H_out = grad_output.shape(2), p.W_out = grad_output.shape(3);
-        PYCNN_CHECK(grad_output.shape(0) == p.N && grad_output.shape(1) == p.C, op, ": grad_output ",
-                    shape_str(shape_of(grad_output)), " and indices ", shape_str(shape_of(indices)),
-                    " differ in (N, C)");
+        PYCNN_CHECK(grad_output.shape(0) == p.N && grad_output.shape(1) == p.C, op,
+                    ": grad_output ", shape_str(shape_of(grad_output)), " and indices ",
+                    shape_str(shape_of(indices)), " differ in (N, C)");
         carray<Idx> idx = indices_array(indices, in_shape(p), op);
-        check_indices(idx.data(), p.planes() * p.in_plane(), p.out_plane(), {p.H_out, p.W_out}, op);
         return float_dispatch(grad_output, op, "grad_output", [&](auto t) {
           using T = decltype(t);
-          carray<T> dy(grad_output);
-          auto dx = new_array<T>(in_shape(p));
-          const T* DY = dy.data();
-          const Idx* I = idx.data();
-          T* DX = dx.mutable_data();
-          {
-            py::gil_scoped_release nogil;
-            (reference ? max_unpool2d_backward_ref<T> : max_unpool2d_backward_cpu<T>)(DX, DY, I, p);
-          }
-          return py::array(dx);
+          return run_indexed_kernel<T>(
+              grad_output, idx, in_shape(p), p.out_plane(), {p.H_out, p.W_out}, op,
+              [&](T* DX, const T* DY, const Idx* I) {
+                return (reference ? max_unpool2d_backward_ref<T>
+                                  : max_unpool2d_backward_cpu<T>)(DX, DY, I, p);
+              });
         });
       },
       py::arg("grad_output"), py::arg("indices"), py::arg("reference") = false,

@@ -8,13 +8,16 @@
 // Forward kernels parallelize over (plane, output row) pairs (gathers: no races).  Backward
 // scatters (max: dx[idx] += dy; avg: dx[window] += dy / divisor) give a thread whole planes,
 // so overlapping windows never race.  Per plane, memory traffic is one read of the input
-// plane and one write of the output (plus indices): the kernels are bound by bandwidth.
+// plane and one write of the output (plus indices).  The scatters, gathers and avg pooling
+// run near copy speed; max pooling's forward is bound by its compare-and-selects (rows are
+// short, so loop overhead counts: see bench/bench_pool.py).
 #include <omp.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "pool.h"
@@ -163,93 +166,209 @@ std::vector<Span> adaptive_spans(index_t L_out, index_t L) {
   return sp;
 }
 
+// The output columns [lo, hi) whose windows lie wholly inside the input (all kW taps valid).
+struct Interior {
+  index_t lo, hi;
+};
+
+Interior interior_columns(const std::vector<Taps>& cols, index_t k) {
+  index_t lo = 0, hi = index_t(cols.size());
+  while (lo < hi && cols[lo].n != k) ++lo;
+  while (hi > lo && cols[hi - 1].n != k) --hi;
+  for (index_t o = lo; o < hi; ++o)
+    if (cols[o].n != k) return {0, 0};  // a hole (cannot happen for strided windows): no fast path
+  return {lo, hi};
+}
+
+// max over one window's taps, in row-major order (ties: first; NaN: the last NaN seen).
+template <typename T>
+inline void max_window(const T* xp, index_t W, Taps rt, Taps ct, index_t dH, index_t dW, T& y,
+                       std::int64_t& at_out) {
+  T best = -std::numeric_limits<T>::infinity();
+  index_t best_at = rt.first * W + ct.first;
+  for (index_t i = 0; i < rt.n; ++i) {
+    const index_t row = (rt.first + i * dH) * W;
+    for (index_t j = 0; j < ct.n; ++j) {
+      const index_t at = row + ct.first + j * dW;
+      const T v = xp[at];
+      const bool take = (v > best) | (v != v);
+      best = take ? v : best;
+      best_at = take ? at : best_at;
+    }
+  }
+  y = best;
+  at_out = best_at;
+}
+
+// Positions inside a plane for the interior fast path: the width of T, so that the value and
+// position selects vectorize lane for lane (int32 for float; planes of 2^31+ use int64).
+template <typename T>
+using LanePos = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;
+
+// One tap of every interior output of a row: best[o] / at[o] take xr[o*S] when it is larger,
+// or NaN (branch-free selects: vectorizable).  S > 0 is a compile-time stride, S = 0 uses s.
+template <index_t S, typename T, typename P>
+inline void max_tap(T* best, P* at, const T* xr, index_t n, index_t s, index_t pos0) {
+  const index_t st = S > 0 ? S : s;
+#pragma omp simd
+  for (index_t o = 0; o < n; ++o) {
+    const T v = xr[o * st];
+    const bool take = (v > best[o]) | (v != v);
+    best[o] = take ? v : best[o];
+    at[o] = take ? P(pos0 + o * st) : at[o];
+  }
+}
+
 // y, idx: output row oh of plane pl; the max over taps rows[oh] x cols[ow] (step dH, dW).
+// Interior columns run tap by tap across the whole row (the same row-major tap order per
+// output); border columns (and adaptive windows) window by window.
 template <typename T>
 void max_pool_rows(T* y, std::int64_t* idx, const T* x, const Pool2dParams& p,
                    const std::vector<Taps>& rows, const std::vector<Taps>& cols, index_t dH,
-                   index_t dW) {
+                   index_t dW, index_t sW, index_t kW) {
+  using P = LanePos<T>;
   const index_t total = p.planes() * p.H_out;
-#pragma omp parallel for schedule(static) if (p.planes() * p.in_plane() > kParallelMin)
-  for (index_t r = 0; r < total; ++r) {
-    const index_t pl = r / p.H_out, oh = r % p.H_out;
-    const T* xp = x + pl * p.in_plane();
-    T* yr = y + r * p.W_out;
-    std::int64_t* ir = idx + r * p.W_out;
-    const Taps rt = rows[oh];
-    for (index_t ow = 0; ow < p.W_out; ++ow) {
-      const Taps ct = cols[ow];
-      T best = -std::numeric_limits<T>::infinity();
-      index_t best_at = rt.first * p.W + ct.first;
-      for (index_t i = 0; i < rt.n; ++i) {
-        const index_t row = (rt.first + i * dH) * p.W;
-        for (index_t j = 0; j < ct.n; ++j) {
-          const index_t at = row + ct.first + j * dW;
-          const T v = xp[at];
-          if (v > best || v != v) {  // NaN propagates (the last NaN seen), as PyTorch
-            best = v;
-            best_at = at;
-          }
-        }
+  const bool lanes_fit = p.in_plane() <= index_t(std::numeric_limits<P>::max());
+  const Interior in = kW > 0 && lanes_fit ? interior_columns(cols, kW) : Interior{0, 0};
+  const index_t n_in = in.hi - in.lo;
+#pragma omp parallel if (p.planes() * p.in_plane() > kParallelMin)
+  {
+    std::vector<P> at(n_in);
+#pragma omp for schedule(static)
+    for (index_t r = 0; r < total; ++r) {
+      const index_t pl = r / p.H_out, oh = r % p.H_out;
+      const T* xp = x + pl * p.in_plane();
+      T* yr = y + r * p.W_out;
+      std::int64_t* ir = idx + r * p.W_out;
+      const Taps rt = rows[oh];
+      for (index_t ow = 0; ow < in.lo; ++ow)
+        max_window(xp, p.W, rt, cols[ow], dH, dW, yr[ow], ir[ow]);
+      for (index_t ow = in.hi; ow < p.W_out; ++ow)
+        max_window(xp, p.W, rt, cols[ow], dH, dW, yr[ow], ir[ow]);
+      if (n_in == 0) continue;
+      T* best = yr + in.lo;
+      const index_t c0 = cols[in.lo].first;  // column of tap 0 of the first interior output
+      for (index_t o = 0; o < n_in; ++o) {
+        best[o] = -std::numeric_limits<T>::infinity();
+        at[o] = P(rt.first * p.W + c0 + o * sW);
       }
-      yr[ow] = best;
-      ir[ow] = best_at;
+      for (index_t i = 0; i < rt.n; ++i)
+        for (index_t j = 0; j < kW; ++j) {
+          const index_t off = (rt.first + i * dH) * p.W + c0 + j * dW;
+          if (sW == 1)
+            max_tap<1>(best, at.data(), xp + off, n_in, sW, off);
+          else if (sW == 2)
+            max_tap<2>(best, at.data(), xp + off, n_in, sW, off);
+          else
+            max_tap<0>(best, at.data(), xp + off, n_in, sW, off);
+        }
+      for (index_t o = 0; o < n_in; ++o) ir[in.lo + o] = at[o];
     }
   }
 }
 
-// dx = 0, then dx[plane][idx] += dy, one plane per thread.
-template <typename T>
-void scatter_add_planes(T* dx, const T* dy, const std::int64_t* idx, const Pool2dParams& p) {
-  const index_t in = p.in_plane(), out = p.out_plane();
-#pragma omp parallel for schedule(static) if (p.planes() * in > kParallelMin)
-  for (index_t pl = 0; pl < p.planes(); ++pl) {
-    T* dxp = dx + pl * in;
-    const T* dyp = dy + pl * out;
-    const std::int64_t* ip = idx + pl * out;
-    std::memset(dxp, 0, sizeof(T) * in);
-    for (index_t o = 0; o < out; ++o) dxp[ip[o]] += dyp[o];
+// Where a kernel meets an index outside [0, plane): the smallest flat position (the min
+// reduction over threads), or none.
+constexpr index_t kNoBadIndex = std::numeric_limits<index_t>::max();
+
+inline index_t bad_or_none(index_t first) { return first == kNoBadIndex ? -1 : first; }
+
+// Per plane (one thread each): dst = 0, then dst[idx[i]] += src[i] (Add) or = src[i] (in
+// order: the last write wins); an index outside [0, n_dst) is skipped and reported.
+template <bool Add, typename T>
+index_t scatter_planes(T* dst, index_t n_dst, const T* src, const std::int64_t* idx, index_t n_src,
+                       index_t planes) {
+  index_t first_bad = kNoBadIndex;
+  const bool parallel = planes * n_dst > kParallelMin;
+#pragma omp parallel for schedule(static) reduction(min : first_bad) if (parallel)
+  for (index_t pl = 0; pl < planes; ++pl) {
+    T* d = dst + pl * n_dst;
+    const T* sp = src + pl * n_src;
+    const std::int64_t* ip = idx + pl * n_src;
+    std::memset(d, 0, sizeof(T) * n_dst);
+    for (index_t i = 0; i < n_src; ++i) {
+      const std::int64_t k = ip[i];
+      if (std::uint64_t(k) >= std::uint64_t(n_dst)) {
+        first_bad = std::min(first_bad, pl * n_src + i);
+        continue;
+      }
+      if (Add)
+        d[k] += sp[i];
+      else
+        d[k] = sp[i];
+    }
   }
+  return bad_or_none(first_bad);
 }
 
+// Separable: per output row, colsum[w] = sum of x[h, w] over the window's rows (contiguous,
+// SIMD), then each output sums its columns of colsum.
 template <typename T>
 void avg_pool_rows(T* y, const T* x, const Pool2dParams& p, const std::vector<Span>& rows,
                    const std::vector<Span>& cols, index_t divisor_override) {
-  const index_t total = p.planes() * p.H_out;
-#pragma omp parallel for schedule(static) if (p.planes() * p.in_plane() > kParallelMin)
-  for (index_t r = 0; r < total; ++r) {
-    const index_t pl = r / p.H_out, oh = r % p.H_out;
-    const T* xp = x + pl * p.in_plane();
-    T* yr = y + r * p.W_out;
-    const Span rs = rows[oh];
-    for (index_t ow = 0; ow < p.W_out; ++ow) {
-      const Span cs = cols[ow];
-      T sum = 0;
-      for (index_t h = rs.begin; h < rs.end; ++h)
-        for (index_t w = cs.begin; w < cs.end; ++w) sum += xp[h * p.W + w];
-      const T div = T(divisor_override != 0 ? divisor_override : rs.count * cs.count);
-      yr[ow] = (rs.begin < rs.end && cs.begin < cs.end) ? sum / div : T(0);
+  const index_t total = p.planes() * p.H_out, W = p.W;
+#pragma omp parallel if (p.planes() * p.in_plane() > kParallelMin)
+  {
+    std::vector<T> colsum(W);
+    T* cs_ = colsum.data();
+#pragma omp for schedule(static)
+    for (index_t r = 0; r < total; ++r) {
+      const index_t pl = r / p.H_out, oh = r % p.H_out;
+      const T* xp = x + pl * p.in_plane();
+      T* yr = y + r * p.W_out;
+      const Span rs = rows[oh];
+      if (rs.begin >= rs.end) {
+        std::fill(yr, yr + p.W_out, T(0));
+        continue;
+      }
+      std::copy(xp + rs.begin * W, xp + (rs.begin + 1) * W, cs_);
+      for (index_t h = rs.begin + 1; h < rs.end; ++h) {
+        const T* xr = xp + h * W;
+#pragma omp simd
+        for (index_t w = 0; w < W; ++w) cs_[w] += xr[w];
+      }
+      for (index_t ow = 0; ow < p.W_out; ++ow) {
+        const Span cs = cols[ow];
+        T sum = 0;
+        for (index_t w = cs.begin; w < cs.end; ++w) sum += cs_[w];
+        const T div = T(divisor_override != 0 ? divisor_override : rs.count * cs.count);
+        yr[ow] = cs.begin < cs.end ? sum / div : T(0);
+      }
     }
   }
 }
 
+// The adjoint of avg_pool_rows: per output row, rowgrad[w] = sum of dy / divisor over the
+// outputs whose columns hold w, then added to each of the window's rows (contiguous, SIMD).
 template <typename T>
 void avg_pool_backward_planes(T* dx, const T* dy, const Pool2dParams& p,
                               const std::vector<Span>& rows, const std::vector<Span>& cols,
                               index_t divisor_override) {
-  const index_t in = p.in_plane();
-#pragma omp parallel for schedule(static) if (p.planes() * in > kParallelMin)
-  for (index_t pl = 0; pl < p.planes(); ++pl) {
-    T* dxp = dx + pl * in;
-    const T* dyp = dy + pl * p.out_plane();
-    std::memset(dxp, 0, sizeof(T) * in);
-    for (index_t oh = 0; oh < p.H_out; ++oh) {
-      const Span rs = rows[oh];
-      for (index_t ow = 0; ow < p.W_out; ++ow) {
-        const Span cs = cols[ow];
-        const T g = dyp[oh * p.W_out + ow] /
-                    T(divisor_override != 0 ? divisor_override : rs.count * cs.count);
-        for (index_t h = rs.begin; h < rs.end; ++h)
-          for (index_t w = cs.begin; w < cs.end; ++w) dxp[h * p.W + w] += g;
+  const index_t in = p.in_plane(), W = p.W;
+#pragma omp parallel if (p.planes() * in > kParallelMin)
+  {
+    std::vector<T> rowgrad(W);
+    T* rg = rowgrad.data();
+#pragma omp for schedule(static)
+    for (index_t pl = 0; pl < p.planes(); ++pl) {
+      T* dxp = dx + pl * in;
+      const T* dyp = dy + pl * p.out_plane();
+      std::memset(dxp, 0, sizeof(T) * in);
+      for (index_t oh = 0; oh < p.H_out; ++oh) {
+        const Span rs = rows[oh];
+        if (rs.begin >= rs.end) continue;
+        std::fill(rg, rg + W, T(0));
+        for (index_t ow = 0; ow < p.W_out; ++ow) {
+          const Span cs = cols[ow];
+          const T g = dyp[oh * p.W_out + ow] /
+                      T(divisor_override != 0 ? divisor_override : rs.count * cs.count);
+          for (index_t w = cs.begin; w < cs.end; ++w) rg[w] += g;
+        }
+        for (index_t h = rs.begin; h < rs.end; ++h) {
+          T* dr = dxp + h * W;
+#pragma omp simd
+          for (index_t w = 0; w < W; ++w) dr[w] += rg[w];
+        }
       }
     }
   }
@@ -257,23 +376,16 @@ void avg_pool_backward_planes(T* dx, const T* dy, const Pool2dParams& p,
 
 }  // namespace
 
-index_t first_bad_index(const std::int64_t* idx, index_t n, index_t plane) {
-  index_t first = n;
-#pragma omp parallel for schedule(static) reduction(min : first) if (n > kParallelMin)
-  for (index_t k = 0; k < n; ++k)
-    if ((idx[k] < 0 || idx[k] >= plane) && k < first) first = k;
-  return first < n ? first : -1;
-}
-
 template <typename T>
 void max_pool2d_forward_cpu(T* y, std::int64_t* idx, const T* x, const Pool2dParams& p) {
   max_pool_rows(y, idx, x, p, pool_taps(p.H_out, p.H, p.kH, p.sH, p.pH, p.dH),
-                pool_taps(p.W_out, p.W, p.kW, p.sW, p.pW, p.dW), p.dH, p.dW);
+                pool_taps(p.W_out, p.W, p.kW, p.sW, p.pW, p.dW), p.dH, p.dW, p.sW, p.kW);
 }
 
 template <typename T>
-void max_pool2d_backward_cpu(T* dx, const T* dy, const std::int64_t* idx, const Pool2dParams& p) {
-  scatter_add_planes(dx, dy, idx, p);
+index_t max_pool2d_backward_cpu(T* dx, const T* dy, const std::int64_t* idx,
+                                const Pool2dParams& p) {
+  return scatter_planes<true>(dx, p.in_plane(), dy, idx, p.out_plane(), p.planes());
 }
 
 template <typename T>
@@ -298,46 +410,64 @@ void adaptive_avg_pool2d_forward_cpu(T* y, const T* x, const Pool2dParams& p) {
 
 template <typename T>
 void adaptive_avg_pool2d_backward_cpu(T* dx, const T* dy, const Pool2dParams& p) {
-  avg_pool_backward_planes(dx, dy, p, adaptive_spans(p.H_out, p.H), adaptive_spans(p.W_out, p.W), 0);
+  avg_pool_backward_planes(dx, dy, p, adaptive_spans(p.H_out, p.H), adaptive_spans(p.W_out, p.W),
+                           0);
 }
 
 template <typename T>
 void adaptive_max_pool2d_forward_cpu(T* y, std::int64_t* idx, const T* x, const Pool2dParams& p) {
-  max_pool_rows(y, idx, x, p, adaptive_taps(p.H_out, p.H), adaptive_taps(p.W_out, p.W), 1, 1);
+  // windows of varying width: no common tap count, every column takes the per-window path
+  max_pool_rows(y, idx, x, p, adaptive_taps(p.H_out, p.H), adaptive_taps(p.W_out, p.W), 1, 1, 1, 0);
 }
 
 template <typename T>
-void max_unpool2d_forward_cpu(T* y, const T* x, const std::int64_t* idx, const Pool2dParams& p) {
+index_t max_unpool2d_forward_cpu(T* y, const T* x, const std::int64_t* idx, const Pool2dParams& p) {
+  return scatter_planes<false>(y, p.out_plane(), x, idx, p.in_plane(), p.planes());
+}
+
+template <typename T>
+index_t max_unpool2d_backward_cpu(T* dx, const T* dy, const std::int64_t* idx,
+                                  const Pool2dParams& p) {
   const index_t in = p.in_plane(), out = p.out_plane();
-#pragma omp parallel for schedule(static) if (p.planes() * out > kParallelMin)
+  if (out == 0) return p.planes() * in > 0 ? 0 : -1;  // nothing to gather from: any index is bad
+  index_t first_bad = kNoBadIndex;
+  const bool parallel = p.planes() * (in + out) > kParallelMin;
+#pragma omp parallel for schedule(static) reduction(min : first_bad) if (parallel)
   for (index_t pl = 0; pl < p.planes(); ++pl) {
-    T* yp = y + pl * out;
-    const T* xp = x + pl * in;
+    T* dxp = dx + pl * in;
+    const T* dyp = dy + pl * out;
     const std::int64_t* ip = idx + pl * in;
-    std::memset(yp, 0, sizeof(T) * out);
-    for (index_t i = 0; i < in; ++i) yp[ip[i]] = xp[i];  // in order: the last write wins
+    bool bad = false;
+    for (index_t i = 0; i < in; ++i) {  // clamp, then report: keeps the gather branch-free
+      const std::int64_t k = ip[i];
+      const bool ok = std::uint64_t(k) < std::uint64_t(out);
+      bad |= !ok;
+      dxp[i] = dyp[ok ? k : 0];
+    }
+    if (bad)
+      for (index_t i = 0; i < in; ++i)
+        if (std::uint64_t(ip[i]) >= std::uint64_t(out)) {
+          first_bad = std::min(first_bad, pl * in + i);
+          break;
+        }
   }
-}
-
-template <typename T>
-void max_unpool2d_backward_cpu(T* dx, const T* dy, const std::int64_t* idx, const Pool2dParams& p) {
-  const index_t in = p.in_plane(), out = p.out_plane();
-  const index_t n = p.planes() * in;
-#pragma omp parallel for schedule(static) if (n > kParallelMin)
-  for (index_t k = 0; k < n; ++k) dx[k] = dy[(k / in) * out + idx[k]];
+  return bad_or_none(first_bad);
 }
 
 #define PYCNN_INSTANTIATE(T)                                                                      \
   template void max_pool2d_forward_cpu<T>(T*, std::int64_t*, const T*, const Pool2dParams&);      \
-  template void max_pool2d_backward_cpu<T>(T*, const T*, const std::int64_t*, const Pool2dParams&); \
+  template index_t max_pool2d_backward_cpu<T>(T*, const T*, const std::int64_t*,                  \
+                                              const Pool2dParams&);                               \
   template void avg_pool2d_forward_cpu<T>(T*, const T*, const Pool2dParams&, bool, index_t);      \
   template void avg_pool2d_backward_cpu<T>(T*, const T*, const Pool2dParams&, bool, index_t);     \
   template void adaptive_avg_pool2d_forward_cpu<T>(T*, const T*, const Pool2dParams&);            \
   template void adaptive_avg_pool2d_backward_cpu<T>(T*, const T*, const Pool2dParams&);           \
   template void adaptive_max_pool2d_forward_cpu<T>(T*, std::int64_t*, const T*,                   \
                                                    const Pool2dParams&);                          \
-  template void max_unpool2d_forward_cpu<T>(T*, const T*, const std::int64_t*, const Pool2dParams&); \
-  template void max_unpool2d_backward_cpu<T>(T*, const T*, const std::int64_t*, const Pool2dParams&);
+  template index_t max_unpool2d_forward_cpu<T>(T*, const T*, const std::int64_t*,                 \
+                                               const Pool2dParams&);                              \
+  template index_t max_unpool2d_backward_cpu<T>(T*, const T*, const std::int64_t*,                \
+                                                const Pool2dParams&);
 PYCNN_INSTANTIATE(float)
 PYCNN_INSTANTIATE(double)
 

@@ -33,11 +33,14 @@ void max_pool2d_forward_ref(T* y, std::int64_t* idx, const T* x, const Pool2dPar
 }
 
 template <typename T>
-void max_pool2d_backward_ref(T* dx, const T* dy, const std::int64_t* idx, const Pool2dParams& p) {
+index_t max_pool2d_backward_ref(T* dx, const T* dy, const std::int64_t* idx,
+                                const Pool2dParams& p) {
   for (index_t k = 0; k < p.planes() * p.in_plane(); ++k) dx[k] = T(0);
-  for (index_t pl = 0; pl < p.planes(); ++pl)
-    for (index_t o = 0; o < p.out_plane(); ++o)
-      dx[pl * p.in_plane() + idx[pl * p.out_plane() + o]] += dy[pl * p.out_plane() + o];
+  for (index_t k = 0; k < p.planes() * p.out_plane(); ++k) {
+    if (idx[k] < 0 || idx[k] >= p.in_plane()) return k;
+    dx[(k / p.out_plane()) * p.in_plane() + idx[k]] += dy[k];
+  }
+  return -1;
 }
 
 // The divisor of avg-pool output (oh, ow) and its clipped window [h0, h1) x [w0, w1).
@@ -64,7 +67,8 @@ void avg_pool2d_forward_ref(T* y, const T* x, const Pool2dParams& p, bool count_
     for (index_t oh = 0; oh < p.H_out; ++oh)
       for (index_t ow = 0; ow < p.W_out; ++ow) {
         index_t h0, h1, w0, w1;
-        const double div = avg_window(p, oh, ow, count_include_pad, divisor_override, h0, h1, w0, w1);
+        const double div =
+            avg_window(p, oh, ow, count_include_pad, divisor_override, h0, h1, w0, w1);
         double sum = 0;
         for (index_t h = h0; h < h1; ++h)
           for (index_t w = w0; w < w1; ++w) sum += double(x[pl * p.in_plane() + h * p.W + w]);
@@ -80,7 +84,8 @@ void avg_pool2d_backward_ref(T* dx, const T* dy, const Pool2dParams& p, bool cou
     for (index_t oh = 0; oh < p.H_out; ++oh)
       for (index_t ow = 0; ow < p.W_out; ++ow) {
         index_t h0, h1, w0, w1;
-        const double div = avg_window(p, oh, ow, count_include_pad, divisor_override, h0, h1, w0, w1);
+        const double div =
+            avg_window(p, oh, ow, count_include_pad, divisor_override, h0, h1, w0, w1);
         const double g = double(dy[pl * p.out_plane() + oh * p.W_out + ow]) / div;
         for (index_t h = h0; h < h1; ++h)
           for (index_t w = w0; w < w1; ++w) dx[pl * p.in_plane() + h * p.W + w] += T(g);
@@ -139,31 +144,39 @@ void adaptive_max_pool2d_forward_ref(T* y, std::int64_t* idx, const T* x, const 
 }
 
 template <typename T>
-void max_unpool2d_forward_ref(T* y, const T* x, const std::int64_t* idx, const Pool2dParams& p) {
+index_t max_unpool2d_forward_ref(T* y, const T* x, const std::int64_t* idx, const Pool2dParams& p) {
   for (index_t k = 0; k < p.planes() * p.out_plane(); ++k) y[k] = T(0);
-  for (index_t pl = 0; pl < p.planes(); ++pl)
-    for (index_t i = 0; i < p.in_plane(); ++i)
-      y[pl * p.out_plane() + idx[pl * p.in_plane() + i]] = x[pl * p.in_plane() + i];
+  for (index_t k = 0; k < p.planes() * p.in_plane(); ++k) {
+    if (idx[k] < 0 || idx[k] >= p.out_plane()) return k;
+    y[(k / p.in_plane()) * p.out_plane() + idx[k]] = x[k];
+  }
+  return -1;
 }
 
 template <typename T>
-void max_unpool2d_backward_ref(T* dx, const T* dy, const std::int64_t* idx, const Pool2dParams& p) {
-  for (index_t pl = 0; pl < p.planes(); ++pl)
-    for (index_t i = 0; i < p.in_plane(); ++i)
-      dx[pl * p.in_plane() + i] = dy[pl * p.out_plane() + idx[pl * p.in_plane() + i]];
+index_t max_unpool2d_backward_ref(T* dx, const T* dy, const std::int64_t* idx,
+                                  const Pool2dParams& p) {
+  for (index_t k = 0; k < p.planes() * p.in_plane(); ++k) {
+    if (idx[k] < 0 || idx[k] >= p.out_plane()) return k;
+    dx[k] = dy[(k / p.in_plane()) * p.out_plane() + idx[k]];
+  }
+  return -1;
 }
 
 #define PYCNN_INSTANTIATE(T)                                                                      \
   template void max_pool2d_forward_ref<T>(T*, std::int64_t*, const T*, const Pool2dParams&);      \
-  template void max_pool2d_backward_ref<T>(T*, const T*, const std::int64_t*, const Pool2dParams&); \
+  template index_t max_pool2d_backward_ref<T>(T*, const T*, const std::int64_t*,                  \
+                                              const Pool2dParams&);                               \
   template void avg_pool2d_forward_ref<T>(T*, const T*, const Pool2dParams&, bool, index_t);      \
   template void avg_pool2d_backward_ref<T>(T*, const T*, const Pool2dParams&, bool, index_t);     \
   template void adaptive_avg_pool2d_forward_ref<T>(T*, const T*, const Pool2dParams&);            \
   template void adaptive_avg_pool2d_backward_ref<T>(T*, const T*, const Pool2dParams&);           \
   template void adaptive_max_pool2d_forward_ref<T>(T*, std::int64_t*, const T*,                   \
                                                    const Pool2dParams&);                          \
-  template void max_unpool2d_forward_ref<T>(T*, const T*, const std::int64_t*, const Pool2dParams&); \
-  template void max_unpool2d_backward_ref<T>(T*, const T*, const std::int64_t*, const Pool2dParams&);
+  template index_t max_unpool2d_forward_ref<T>(T*, const T*, const std::int64_t*,                 \
+                                               const Pool2dParams&);                              \
+  template index_t max_unpool2d_backward_ref<T>(T*, const T*, const std::int64_t*,                \
+                                                const Pool2dParams&);
 PYCNN_INSTANTIATE(float)
 PYCNN_INSTANTIATE(double)
 

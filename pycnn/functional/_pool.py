@@ -55,34 +55,28 @@ def _lift(t, spatial, fill):
 class MaxPoolNd(Function):
     """(y, indices) of max_pool1d/2d; backward scatters dy to the indices."""
 
-    def forward(self, x, kernel, stride, padding, dilation, ceil_mode, spatial):
+    def forward(self, x, spatial, **window):
         self.x_shape, self.x4_shape = x.shape, _as4d(x.shape, spatial)
-        y, idx = self.backend.native.max_pool2d_forward(
-            x.reshape(self.x4_shape), _lift(kernel, spatial, 1), _lift(stride, spatial, 1),
-            _lift(padding, spatial, 0), _lift(dilation, spatial, 1), ceil_mode)
+        y, idx = self.pool(x.reshape(self.x4_shape), spatial, **window)
         self.idx = idx
         out = _unbatch(y.shape, spatial, len(x.shape))
         return y.reshape(out), idx.reshape(out)
+
+    def pool(self, x4, spatial, kernel, stride, padding, dilation, ceil_mode):
+        return self.backend.native.max_pool2d_forward(
+            x4, _lift(kernel, spatial, 1), _lift(stride, spatial, 1), _lift(padding, spatial, 0),
+            _lift(dilation, spatial, 1), ceil_mode)
 
     def backward(self, g, g_idx):
         dx = self.backend.native.max_pool2d_backward(g.reshape(self.idx.shape), self.idx, self.x4_shape)
         return (dx.reshape(self.x_shape),)
 
 
-class AdaptiveMaxPoolNd(Function):
-    """(y, indices) of adaptive_max_pool1d/2d; backward is max pooling's scatter."""
+class AdaptiveMaxPoolNd(MaxPoolNd):
+    """(y, indices) of adaptive_max_pool1d/2d; the same backward."""
 
-    def forward(self, x, output_size, spatial):
-        self.x_shape, self.x4_shape = x.shape, _as4d(x.shape, spatial)
-        y, idx = self.backend.native.adaptive_max_pool2d_forward(
-            x.reshape(self.x4_shape), _lift(output_size, spatial, 1))
-        self.idx = idx
-        out = _unbatch(y.shape, spatial, len(x.shape))
-        return y.reshape(out), idx.reshape(out)
-
-    def backward(self, g, g_idx):
-        dx = self.backend.native.max_pool2d_backward(g.reshape(self.idx.shape), self.idx, self.x4_shape)
-        return (dx.reshape(self.x_shape),)
+    def pool(self, x4, spatial, output_size):
+        return self.backend.native.adaptive_max_pool2d_forward(x4, _lift(output_size, spatial, 1))
 
 
 class AvgPoolNd(Function):
@@ -146,6 +140,8 @@ def _check_input(op, input, spatial):
 
 
 def _tuple(op, name, value, spatial, input, lo):
+    if isinstance(value, (tuple, list)) and len(value) == 1:  # torch accepts (k,) for every dim
+        value = value[0]
     t = ntuple(value, spatial, op, name)
     if any(v < lo for v in t):
         what = "positive" if lo == 1 else "non-negative"
@@ -156,8 +152,8 @@ def _tuple(op, name, value, spatial, input, lo):
 def _window_args(op, input, spatial, kernel_size, stride, padding, dilation):
     """Validated (kernel, stride, padding, dilation) tuples, as PyTorch checks them."""
     kernel = _tuple(op, "kernel_size", kernel_size, spatial, input, 1)
-    stride = kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
-        else _tuple(op, "stride", stride, spatial, input, 1)
+    empty = stride is None or isinstance(stride, (tuple, list)) and len(stride) == 0  # torch's default: []
+    stride = kernel if empty else _tuple(op, "stride", stride, spatial, input, 1)
     padding = _tuple(op, "padding", padding, spatial, input, 0)
     dilation = _tuple(op, "dilation", dilation, spatial, input, 1)
     if any(p > k // 2 for p, k in zip(padding, kernel)):
@@ -182,8 +178,8 @@ def _max_pool(op, spatial, input, kernel_size, stride, padding, dilation, ceil_m
     _check_input(op, input, spatial)
     kernel, stride, padding, dilation = _window_args(op, input, spatial, kernel_size, stride, padding, dilation)
     _check_output_size(op, input, spatial, kernel, stride, padding, dilation, ceil_mode)
-    y, idx = MaxPoolNd.apply(input, kernel=kernel, stride=stride, padding=padding, dilation=dilation,
-                             ceil_mode=bool(ceil_mode), spatial=spatial)
+    y, idx = MaxPoolNd.apply(input, spatial=spatial, kernel=kernel, stride=stride, padding=padding,
+                             dilation=dilation, ceil_mode=bool(ceil_mode))
     return (y, idx) if return_indices else y
 
 

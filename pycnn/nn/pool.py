@@ -136,63 +136,60 @@ class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
         return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
 
 
-class MaxUnpool1d(Module):
+class _MaxUnpoolNd(Module):
+    _tuple = None  # _single / _pair
+    _unpool = None  # F.max_unpool1d / F.max_unpool2d
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        as_tuple = type(self)._tuple
+        self.kernel_size = as_tuple(kernel_size)
+        self.stride = as_tuple(stride if stride is not None else kernel_size)
+        self.padding = as_tuple(padding)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+    def forward(self, input, indices, output_size=None):
+        return type(self)._unpool(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
     """torch.nn.MaxUnpool1d: forward(input, indices, output_size=None)."""
 
-    def __init__(self, kernel_size, stride=None, padding=0):
-        super().__init__()
-        self.kernel_size = _single(kernel_size)
-        self.stride = _single(stride if stride is not None else kernel_size)
-        self.padding = _single(padding)
-
-    def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
-
-    def forward(self, input, indices, output_size=None):
-        return F.max_unpool1d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+    _tuple = staticmethod(_single)
+    _unpool = staticmethod(F.max_unpool1d)
 
 
-class MaxUnpool2d(Module):
+class MaxUnpool2d(_MaxUnpoolNd):
     """torch.nn.MaxUnpool2d: forward(input, indices, output_size=None)."""
 
-    def __init__(self, kernel_size, stride=None, padding=0):
+    _tuple = staticmethod(_pair)
+    _unpool = staticmethod(F.max_unpool2d)
+
+
+class _GlobalPool2d(Module):
+    _pool = None  # F.adaptive_avg_pool2d / F.adaptive_max_pool2d
+
+    def __init__(self, flatten=False):
         super().__init__()
-        self.kernel_size = _pair(kernel_size)
-        self.stride = _pair(stride if stride is not None else kernel_size)
-        self.padding = _pair(padding)
+        self.flatten = flatten
 
     def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        return "flatten=True" if self.flatten else ""
 
-    def forward(self, input, indices, output_size=None):
-        return F.max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+    def forward(self, input):
+        y = type(self)._pool(input, 1)
+        return y.flatten(-3) if self.flatten else y
 
 
-class GlobalAvgPool2d(Module):
+class GlobalAvgPool2d(_GlobalPool2d):
     """Mean over each (n, c) plane: (N, C, H, W) -> (N, C, 1, 1), or (N, C) with flatten=True."""
 
-    def __init__(self, flatten=False):
-        super().__init__()
-        self.flatten = flatten
-
-    def extra_repr(self):
-        return "flatten=True" if self.flatten else ""
-
-    def forward(self, input):
-        y = F.adaptive_avg_pool2d(input, 1)
-        return y.flatten(-3) if self.flatten else y
+    _pool = staticmethod(F.adaptive_avg_pool2d)
 
 
-class GlobalMaxPool2d(Module):
+class GlobalMaxPool2d(_GlobalPool2d):
     """Max over each (n, c) plane: (N, C, H, W) -> (N, C, 1, 1), or (N, C) with flatten=True."""
 
-    def __init__(self, flatten=False):
-        super().__init__()
-        self.flatten = flatten
-
-    def extra_repr(self):
-        return "flatten=True" if self.flatten else ""
-
-    def forward(self, input):
-        y = F.adaptive_max_pool2d(input, 1)
-        return y.flatten(-3) if self.flatten else y
+    _pool = staticmethod(F.adaptive_max_pool2d)
