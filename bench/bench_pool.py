@@ -20,7 +20,7 @@ import argparse
 import numpy as np
 
 import pycnn
-from bench_norm import copy_bandwidth, median_ms  # the same timing and copy-bandwidth yardstick
+from common import copy_bandwidth, median_ms  # bench/ is on sys.path when run as a script
 from pycnn import _C
 
 try:
