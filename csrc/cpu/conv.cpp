@@ -209,7 +209,9 @@ void backward_weight_gemm(T* dw, const T* dy, const T* x, const Conv2dParams& p)
       std::vector<T>& mine = partial[omp_get_thread_num()];
       mine.assign(wsize, T(0));
       std::unique_ptr<T[]> col(new T[scratch]);
-#pragma omp for schedule(dynamic)
+      // static: each thread's set of images, hence its partial sum, is the same every run,
+      // so the weight gradient (and training) is reproducible for a given thread count.
+#pragma omp for schedule(static)
       for (index_t j = 0; j < N * G; ++j)
         accumulate(mine.data() + (j % G) * cog * K, j / G, j % G, col.get(), true, false);
     }
