@@ -72,10 +72,16 @@ template <typename T>
 using MicrokernelFn = void (*)(index_t, index_t, index_t, const T*, const T*, index_t, T, T, T*,
                                index_t);
 
+// Transposing pack dst[k*width + r] = src[r*ld + k] and copying pack dst[k*width + r] =
+// src[k*ld + r] (gemm_kernels.h); nullptr: the portable loops below.
+template <typename T>
+using PackFn = void (*)(const T*, index_t, index_t, index_t, index_t, T*);
+
 template <typename T>
 struct Microkernel {
   int mr, nr;
   MicrokernelFn<T> fn;
+  PackFn<T> transpose_pack = nullptr, copy_pack = nullptr;
 };
 
 // Portable tile (same contract as gemm_kernels.h), left to the compiler to vectorise over j.
@@ -100,7 +106,8 @@ Microkernel<T> microkernel_for(int level);
 template <>
 Microkernel<float> microkernel_for<float>(int level) {
   switch (level) {
-    case kAvx512: return {kGemmAvx512MrF32, kGemmAvx512NrF32, &gemm_microkernel_f32_avx512};
+    case kAvx512: return {kGemmAvx512MrF32, kGemmAvx512NrF32, &gemm_microkernel_f32_avx512,
+                          &gemm_transpose_pack_f32_avx512, &gemm_copy_pack_f32_avx512};
     case kAvx2: return {kGemmAvx2MrF32, kGemmAvx2NrF32, &gemm_microkernel_f32_avx2};
     default: return {4, 8, &microkernel_generic<float, 4, 8>};
   }
@@ -109,7 +116,8 @@ Microkernel<float> microkernel_for<float>(int level) {
 template <>
 Microkernel<double> microkernel_for<double>(int level) {
   switch (level) {
-    case kAvx512: return {kGemmAvx512MrF64, kGemmAvx512NrF64, &gemm_microkernel_f64_avx512};
+    case kAvx512: return {kGemmAvx512MrF64, kGemmAvx512NrF64, &gemm_microkernel_f64_avx512,
+                          &gemm_transpose_pack_f64_avx512, &gemm_copy_pack_f64_avx512};
     case kAvx2: return {kGemmAvx2MrF64, kGemmAvx2NrF64, &gemm_microkernel_f64_avx2};
     default: return {4, 4, &microkernel_generic<double, 4, 4>};
   }
@@ -166,10 +174,16 @@ thread_local PackBuffer tls_pack_a, tls_pack_b;
 // op(A)[0:mc, 0:kc] -> slivers of mr rows, each kc x mr k-major (dst[k*mr + i]).
 // A points at op(A)[0, 0]: op(A)[i, k] = ta ? A[k*lda + i] : A[i*lda + k].
 template <typename T>
-void pack_a(bool ta, const T* A, index_t lda, index_t mc, index_t kc, int mr, T* dst) {
+void pack_a(const Microkernel<T>& uk, bool ta, const T* A, index_t lda, index_t mc, index_t kc,
+            T* dst) {
+  const int mr = uk.mr;
   for (index_t i0 = 0; i0 < mc; i0 += mr, dst += mr * kc) {
     const index_t m = std::min<index_t>(mr, mc - i0);
-    if (ta) {
+    if (!ta && uk.transpose_pack) {
+      uk.transpose_pack(A + i0 * lda, lda, m, kc, mr, dst);
+    } else if (ta && uk.copy_pack) {
+      uk.copy_pack(A + i0, lda, m, kc, mr, dst);
+    } else if (ta) {
       for (index_t k = 0; k < kc; ++k) {
         const T* src = A + k * lda + i0;
         T* d = dst + k * mr;
@@ -190,10 +204,16 @@ void pack_a(bool ta, const T* A, index_t lda, index_t mc, index_t kc, int mr, T*
 // op(B)[0:kc, 0:nc] -> slivers of nr columns, each kc x nr k-major (dst[k*nr + j]).
 // B points at op(B)[0, 0]: op(B)[k, j] = tb ? B[j*ldb + k] : B[k*ldb + j].
 template <typename T>
-void pack_b(bool tb, const T* B, index_t ldb, index_t kc, index_t nc, int nr, T* dst) {
+void pack_b(const Microkernel<T>& uk, bool tb, const T* B, index_t ldb, index_t kc, index_t nc,
+            T* dst) {
+  const int nr = uk.nr;
   for (index_t j0 = 0; j0 < nc; j0 += nr, dst += nr * kc) {
     const index_t n = std::min<index_t>(nr, nc - j0);
-    if (tb) {
+    if (tb && uk.transpose_pack) {
+      uk.transpose_pack(B + j0 * ldb, ldb, n, kc, nr, dst);
+    } else if (!tb && uk.copy_pack) {
+      uk.copy_pack(B + j0, ldb, n, kc, nr, dst);
+    } else if (tb) {
       for (index_t j = 0; j < n; ++j) {
         const T* src = B + (j0 + j) * ldb;
         for (index_t k = 0; k < kc; ++k) dst[k * nr + j] = src[k];
@@ -244,12 +264,12 @@ void gemm_blocked(const Microkernel<T>& uk, bool ta, bool tb, index_t M, index_t
       const T beta_k = pc == 0 ? beta : T(1);
       const T* b_src = tb ? B + jc * ldb + pc : B + pc * ldb + jc;  // op(B)[pc, jc]
       if (!b_in_place)
-        pack_b(tb, b_src, ldb, kc, nc, uk.nr, pb);
+        pack_b(uk, tb, b_src, ldb, kc, nc, pb);
       else if (nc_full < nc)
-        pack_b(tb, b_src + nc_full, ldb, kc, nc - nc_full, uk.nr, pb);
+        pack_b(uk, tb, b_src + nc_full, ldb, kc, nc - nc_full, pb);
       for (index_t ic = 0; ic < M; ic += bk.mc) {
         const index_t mc = std::min(bk.mc, M - ic);
-        pack_a(ta, ta ? A + pc * lda + ic : A + ic * lda + pc, lda, mc, kc, uk.mr, pa);
+        pack_a(uk, ta, ta ? A + pc * lda + ic : A + ic * lda + pc, lda, mc, kc, pa);
         for (index_t jr = 0; jr < nc; jr += nr) {
           const index_t n = std::min(nr, nc - jr);
           const T* bp = pb + jr * kc;

@@ -92,7 +92,108 @@ void tile_f64(index_t n, index_t kc, const double* a, const double* b, index_t l
   }
 }
 
+// In place: r[j] becomes column j of the 16 x 16 block whose rows were r[0..15].
+void transpose16x16_f32(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 8; ++i) {  // per 128-bit lane L: t[2i] = (a0 b0 a1 b1), t[2i+1] = (a2 b2 a3 b3)
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {  // r[4i + c], lane L: column 4L + c of rows 4i..4i+3
+    r[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int c = 0; c < 4; ++c) {  // gather lane L of r[c], r[4+c], r[8+c], r[12+c]
+    t[c] = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x88);
+    t[4 + c] = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xdd);
+    t[8 + c] = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x88);
+    t[12 + c] = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xdd);
+  }
+  for (int c = 0; c < 4; ++c) {
+    r[c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0x88);
+    r[8 + c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0xdd);
+    r[4 + c] = _mm512_shuffle_f32x4(t[4 + c], t[12 + c], 0x88);
+    r[12 + c] = _mm512_shuffle_f32x4(t[4 + c], t[12 + c], 0xdd);
+  }
+}
+
+// In place: r[j] becomes column j of the 8 x 8 block whose rows were r[0..7].
+void transpose8x8_f64(__m512d r[8]) {
+  __m512d t[8], s[8];
+  for (int i = 0; i < 4; ++i) {  // t[2i + c], 128-bit lane L: column 2L + c of rows 2i, 2i+1
+    t[2 * i] = _mm512_unpacklo_pd(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_pd(r[2 * i], r[2 * i + 1]);
+  }
+  for (int c = 0; c < 2; ++c) {
+    s[c] = _mm512_shuffle_f64x2(t[c], t[2 + c], 0x88);
+    s[2 + c] = _mm512_shuffle_f64x2(t[c], t[2 + c], 0xdd);
+    s[4 + c] = _mm512_shuffle_f64x2(t[4 + c], t[6 + c], 0x88);
+    s[6 + c] = _mm512_shuffle_f64x2(t[4 + c], t[6 + c], 0xdd);
+  }
+  for (int c = 0; c < 2; ++c) {
+    r[c] = _mm512_shuffle_f64x2(s[c], s[4 + c], 0x88);
+    r[4 + c] = _mm512_shuffle_f64x2(s[c], s[4 + c], 0xdd);
+    r[2 + c] = _mm512_shuffle_f64x2(s[2 + c], s[6 + c], 0x88);
+    r[6 + c] = _mm512_shuffle_f64x2(s[2 + c], s[6 + c], 0xdd);
+  }
+}
+
 }  // namespace
+
+// Rows in groups of one vector's lanes, k in blocks of as many: masked loads (k tail),
+// zero vectors for rows past `rows`, a register transpose, masked stores (width tail).
+void gemm_transpose_pack_f32_avx512(const float* src, index_t ld, index_t rows, index_t kc,
+                                    index_t width, float* dst) {
+  for (index_t g = 0; g < width; g += 16) {
+    const __mmask16 store_mask = mask16(width - g);
+    for (index_t k0 = 0; k0 < kc; k0 += 16) {
+      const index_t kn = kc - k0 < 16 ? kc - k0 : 16;
+      const __mmask16 load_mask = mask16(kn);
+      __m512 r[16];
+#pragma GCC unroll 16
+      for (int i = 0; i < 16; ++i)
+        r[i] = g + i < rows ? _mm512_maskz_loadu_ps(load_mask, src + (g + i) * ld + k0)
+                            : _mm512_setzero_ps();
+      transpose16x16_f32(r);
+      for (index_t c = 0; c < kn; ++c) _mm512_mask_storeu_ps(dst + (k0 + c) * width + g, store_mask, r[c]);
+    }
+  }
+}
+
+void gemm_transpose_pack_f64_avx512(const double* src, index_t ld, index_t rows, index_t kc,
+                                    index_t width, double* dst) {
+  for (index_t g = 0; g < width; g += 8) {
+    const __mmask8 store_mask = mask8(width - g);
+    for (index_t k0 = 0; k0 < kc; k0 += 8) {
+      const index_t kn = kc - k0 < 8 ? kc - k0 : 8;
+      const __mmask8 load_mask = mask8(kn);
+      __m512d r[8];
+#pragma GCC unroll 8
+      for (int i = 0; i < 8; ++i)
+        r[i] = g + i < rows ? _mm512_maskz_loadu_pd(load_mask, src + (g + i) * ld + k0)
+                            : _mm512_setzero_pd();
+      transpose8x8_f64(r);
+      for (index_t c = 0; c < kn; ++c) _mm512_mask_storeu_pd(dst + (k0 + c) * width + g, store_mask, r[c]);
+    }
+  }
+}
+
+// Per k, one masked load (zeros past `rows`) and one masked store per vector of the width.
+void gemm_copy_pack_f32_avx512(const float* src, index_t ld, index_t rows, index_t kc,
+                               index_t width, float* dst) {
+  for (index_t k = 0; k < kc; ++k, src += ld, dst += width)
+    for (index_t g = 0; g < width; g += 16)
+      _mm512_mask_storeu_ps(dst + g, mask16(width - g), _mm512_maskz_loadu_ps(mask16(rows - g), src + g));
+}
+
+void gemm_copy_pack_f64_avx512(const double* src, index_t ld, index_t rows, index_t kc,
+                               index_t width, double* dst) {
+  for (index_t k = 0; k < kc; ++k, src += ld, dst += width)
+    for (index_t g = 0; g < width; g += 8)
+      _mm512_mask_storeu_pd(dst + g, mask8(width - g), _mm512_maskz_loadu_pd(mask8(rows - g), src + g));
+}
 
 #define PYCNN_TILE_CASE(KERNEL, M) \
   case M: return KERNEL<M>(n, kc, a, b, ldb, alpha, beta, c, ldc);

@@ -23,6 +23,20 @@ using GemmMicrokernelF64 = void (*)(index_t m, index_t n, index_t kc, const doub
                                     const double* b, index_t ldb, double alpha, double beta,
                                     double* c, index_t ldc);
 
+// A transposing pack: dst[k*width + r] = src[r*ld + k] for r < rows, k < kc; zero for
+// rows <= r < width.  Packs a sliver of op(A) stored (M, K) or of op(B) stored (N, K).
+using GemmTransposePackF32 = void (*)(const float* src, index_t ld, index_t rows, index_t kc,
+                                      index_t width, float* dst);
+using GemmTransposePackF64 = void (*)(const double* src, index_t ld, index_t rows, index_t kc,
+                                      index_t width, double* dst);
+
+// A copying pack: dst[k*width + r] = src[k*ld + r] for r < rows, k < kc; zero for
+// rows <= r < width.  Packs a sliver of op(A) stored (K, M) or of op(B) stored (K, N).
+using GemmCopyPackF32 = void (*)(const float* src, index_t ld, index_t rows, index_t kc,
+                                 index_t width, float* dst);
+using GemmCopyPackF64 = void (*)(const double* src, index_t ld, index_t rows, index_t kc,
+                                 index_t width, double* dst);
+
 // Tile shapes (rows x columns of C) held in registers.
 // AVX-512: 14 rows x 2 zmm = 28 accumulators of the 32 registers.
 constexpr int kGemmAvx512MrF32 = 14, kGemmAvx512NrF32 = 32;
@@ -36,6 +50,14 @@ void gemm_microkernel_f32_avx512(index_t m, index_t n, index_t kc, const float* 
 void gemm_microkernel_f64_avx512(index_t m, index_t n, index_t kc, const double* a,
                                  const double* b, index_t ldb, double alpha, double beta,
                                  double* c, index_t ldc);
+void gemm_transpose_pack_f32_avx512(const float* src, index_t ld, index_t rows, index_t kc,
+                                    index_t width, float* dst);
+void gemm_transpose_pack_f64_avx512(const double* src, index_t ld, index_t rows, index_t kc,
+                                    index_t width, double* dst);
+void gemm_copy_pack_f32_avx512(const float* src, index_t ld, index_t rows, index_t kc,
+                               index_t width, float* dst);
+void gemm_copy_pack_f64_avx512(const double* src, index_t ld, index_t rows, index_t kc,
+                               index_t width, double* dst);
 void gemm_microkernel_f32_avx2(index_t m, index_t n, index_t kc, const float* a, const float* b,
                                index_t ldb, float alpha, float beta, float* c, index_t ldc);
 void gemm_microkernel_f64_avx2(index_t m, index_t n, index_t kc, const double* a,
