@@ -16,7 +16,8 @@ constexpr int kMrF64 = kGemmAvx512MrF64, kNrF64 = kGemmAvx512NrF64;
 __mmask16 mask16(index_t n) { return n >= 16 ? __mmask16(0xFFFF) : n <= 0 ? 0 : __mmask16((1u << n) - 1); }
 __mmask8 mask8(index_t n) { return n >= 8 ? __mmask8(0xFF) : n <= 0 ? 0 : __mmask8((1u << n) - 1); }
 
-template <int M>
+// NV = 2 vectors of columns, or 1 for a tile edge at most one vector wide.
+template <int M, int NV>
 void tile_f32(index_t n, index_t kc, const float* a, const float* b, index_t ldb, float alpha,
               float beta, float* c, index_t ldc) {
   __m512 c0[M], c1[M];
@@ -25,36 +26,39 @@ void tile_f32(index_t n, index_t kc, const float* a, const float* b, index_t ldb
     c0[i] = _mm512_setzero_ps();
     c1[i] = _mm512_setzero_ps();
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 16), _MM_HINT_T0);
+    if (NV == 2) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 16), _MM_HINT_T0);
   }
 #pragma GCC unroll 2
   for (index_t k = 0; k < kc; ++k) {
-    const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+    const __m512 b0 = _mm512_loadu_ps(b);
+    const __m512 b1 = NV == 2 ? _mm512_loadu_ps(b + 16) : _mm512_setzero_ps();
 #pragma GCC unroll 16
     for (int i = 0; i < M; ++i) {
       const __m512 ai = _mm512_set1_ps(a[i]);
       c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
-      c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
+      if (NV == 2) c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
     }
     a += kMrF32;
     b += ldb;
   }
-  const __mmask16 m0 = mask16(n), m1 = mask16(n - 16);
+  const auto m0 = mask16(n), m1 = mask16(n - 16);
   const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
 #pragma GCC unroll 16
   for (int i = 0; i < M; ++i) {
     float* row = c + i * ldc;
-    __m512 r0 = _mm512_mul_ps(va, c0[i]), r1 = _mm512_mul_ps(va, c1[i]);
-    if (beta != 0.0f) {
-      r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, row), r0);
-      r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, row + 16), r1);
-    }
+    __m512 r0 = _mm512_mul_ps(va, c0[i]);
+    if (beta != float(0)) r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, row), r0);
     _mm512_mask_storeu_ps(row, m0, r0);
-    _mm512_mask_storeu_ps(row + 16, m1, r1);
+    if (NV == 2) {
+      __m512 r1 = _mm512_mul_ps(va, c1[i]);
+      if (beta != float(0)) r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, row + 16), r1);
+      _mm512_mask_storeu_ps(row + 16, m1, r1);
+    }
   }
 }
 
-template <int M>
+// NV = 2 vectors of columns, or 1 for a tile edge at most one vector wide.
+template <int M, int NV>
 void tile_f64(index_t n, index_t kc, const double* a, const double* b, index_t ldb, double alpha,
               double beta, double* c, index_t ldc) {
   __m512d c0[M], c1[M];
@@ -63,32 +67,34 @@ void tile_f64(index_t n, index_t kc, const double* a, const double* b, index_t l
     c0[i] = _mm512_setzero_pd();
     c1[i] = _mm512_setzero_pd();
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 8), _MM_HINT_T0);
+    if (NV == 2) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 8), _MM_HINT_T0);
   }
 #pragma GCC unroll 2
   for (index_t k = 0; k < kc; ++k) {
-    const __m512d b0 = _mm512_loadu_pd(b), b1 = _mm512_loadu_pd(b + 8);
+    const __m512d b0 = _mm512_loadu_pd(b);
+    const __m512d b1 = NV == 2 ? _mm512_loadu_pd(b + 8) : _mm512_setzero_pd();
 #pragma GCC unroll 16
     for (int i = 0; i < M; ++i) {
       const __m512d ai = _mm512_set1_pd(a[i]);
       c0[i] = _mm512_fmadd_pd(ai, b0, c0[i]);
-      c1[i] = _mm512_fmadd_pd(ai, b1, c1[i]);
+      if (NV == 2) c1[i] = _mm512_fmadd_pd(ai, b1, c1[i]);
     }
     a += kMrF64;
     b += ldb;
   }
-  const __mmask8 m0 = mask8(n), m1 = mask8(n - 8);
+  const auto m0 = mask8(n), m1 = mask8(n - 8);
   const __m512d va = _mm512_set1_pd(alpha), vb = _mm512_set1_pd(beta);
 #pragma GCC unroll 16
   for (int i = 0; i < M; ++i) {
     double* row = c + i * ldc;
-    __m512d r0 = _mm512_mul_pd(va, c0[i]), r1 = _mm512_mul_pd(va, c1[i]);
-    if (beta != 0.0) {
-      r0 = _mm512_fmadd_pd(vb, _mm512_maskz_loadu_pd(m0, row), r0);
-      r1 = _mm512_fmadd_pd(vb, _mm512_maskz_loadu_pd(m1, row + 8), r1);
-    }
+    __m512d r0 = _mm512_mul_pd(va, c0[i]);
+    if (beta != double(0)) r0 = _mm512_fmadd_pd(vb, _mm512_maskz_loadu_pd(m0, row), r0);
     _mm512_mask_storeu_pd(row, m0, r0);
-    _mm512_mask_storeu_pd(row + 8, m1, r1);
+    if (NV == 2) {
+      __m512d r1 = _mm512_mul_pd(va, c1[i]);
+      if (beta != double(0)) r1 = _mm512_fmadd_pd(vb, _mm512_maskz_loadu_pd(m1, row + 8), r1);
+      _mm512_mask_storeu_pd(row + 8, m1, r1);
+    }
   }
 }
 
@@ -195,15 +201,18 @@ void gemm_copy_pack_f64_avx512(const double* src, index_t ld, index_t rows, inde
       _mm512_mask_storeu_pd(dst + g, mask8(width - g), _mm512_maskz_loadu_pd(mask8(rows - g), src + g));
 }
 
-#define PYCNN_TILE_CASE(KERNEL, M) \
-  case M: return KERNEL<M>(n, kc, a, b, ldb, alpha, beta, c, ldc);
+// A full-width tile or, for n within one vector, the one-vector one.
+#define PYCNN_TILE_CASE(KERNEL, M)                                                      \
+  case M:                                                                               \
+    return n > LANES ? KERNEL<M, 2>(n, kc, a, b, ldb, alpha, beta, c, ldc)              \
+                     : KERNEL<M, 1>(n, kc, a, b, ldb, alpha, beta, c, ldc);
 #define PYCNN_TILE_SWITCH(KERNEL)                                                          \
   switch (m) {                                                                             \
     PYCNN_TILE_CASE(KERNEL, 1) PYCNN_TILE_CASE(KERNEL, 2) PYCNN_TILE_CASE(KERNEL, 3)        \
     PYCNN_TILE_CASE(KERNEL, 4) PYCNN_TILE_CASE(KERNEL, 5) PYCNN_TILE_CASE(KERNEL, 6)        \
     PYCNN_TILE_CASE(KERNEL, 7) PYCNN_TILE_CASE(KERNEL, 8) PYCNN_TILE_CASE(KERNEL, 9)        \
     PYCNN_TILE_CASE(KERNEL, 10) PYCNN_TILE_CASE(KERNEL, 11) PYCNN_TILE_CASE(KERNEL, 12)     \
-    PYCNN_TILE_CASE(KERNEL, 13) default: return KERNEL<14>(n, kc, a, b, ldb, alpha, beta, c, ldc); \
+    PYCNN_TILE_CASE(KERNEL, 13) default: PYCNN_TILE_CASE(KERNEL, 14)                   \
   }
 
 static_assert(kMrF32 == 14 && kMrF64 == 14, "the row switch below covers 1..14 rows");
@@ -211,6 +220,7 @@ static_assert(kMrF32 == 14 && kMrF64 == 14, "the row switch below covers 1..14 r
 void gemm_microkernel_f32_avx512(index_t m, index_t n, index_t kc, const float* a, const float* b,
                                  index_t ldb, float alpha, float beta, float* c, index_t ldc) {
   static_assert(kNrF32 == 32, "two zmm of floats");
+  constexpr index_t LANES = 16;
   PYCNN_TILE_SWITCH(tile_f32)
 }
 
@@ -218,6 +228,7 @@ void gemm_microkernel_f64_avx512(index_t m, index_t n, index_t kc, const double*
                                  const double* b, index_t ldb, double alpha, double beta,
                                  double* c, index_t ldc) {
   static_assert(kNrF64 == 16, "two zmm of doubles");
+  constexpr index_t LANES = 8;
   PYCNN_TILE_SWITCH(tile_f64)
 }
 
