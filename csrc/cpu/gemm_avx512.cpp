@@ -6,6 +6,9 @@
 
 #include "gemm_kernels.h"
 
+// GCC 12 flags the intrinsics' own _mm512_undefined_ps() as maybe-uninitialized (GCC PR 105593).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 namespace pycnn {
 namespace {
 
