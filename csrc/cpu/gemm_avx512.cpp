@@ -12,95 +12,6 @@
 namespace pycnn {
 namespace {
 
-constexpr int kMrF32 = kGemmAvx512MrF32, kNrF32 = kGemmAvx512NrF32;
-constexpr int kMrF64 = kGemmAvx512MrF64, kNrF64 = kGemmAvx512NrF64;
-
-// Lanes [0, n) of a 16-lane (f32) or 8-lane (f64) vector, n clamped to [0, lanes].
-__mmask16 mask16(index_t n) { return n >= 16 ? __mmask16(0xFFFF) : n <= 0 ? 0 : __mmask16((1u << n) - 1); }
-__mmask8 mask8(index_t n) { return n >= 8 ? __mmask8(0xFF) : n <= 0 ? 0 : __mmask8((1u << n) - 1); }
-
-// NV = 2 vectors of columns, or 1 for a tile edge at most one vector wide.
-template <int M, int NV>
-void tile_f32(index_t n, index_t kc, const float* a, const float* b, index_t ldb, float alpha,
-              float beta, float* c, index_t ldc) {
-  __m512 c0[M], c1[M];
-#pragma GCC unroll 16
-  for (int i = 0; i < M; ++i) {
-    c0[i] = _mm512_setzero_ps();
-    c1[i] = _mm512_setzero_ps();
-    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
-    if (NV == 2) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 16), _MM_HINT_T0);
-  }
-#pragma GCC unroll 2
-  for (index_t k = 0; k < kc; ++k) {
-    const __m512 b0 = _mm512_loadu_ps(b);
-    const __m512 b1 = NV == 2 ? _mm512_loadu_ps(b + 16) : _mm512_setzero_ps();
-#pragma GCC unroll 16
-    for (int i = 0; i < M; ++i) {
-      const __m512 ai = _mm512_set1_ps(a[i]);
-      c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
-      if (NV == 2) c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
-    }
-    a += kMrF32;
-    b += ldb;
-  }
-  const auto m0 = mask16(n), m1 = mask16(n - 16);
-  const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-#pragma GCC unroll 16
-  for (int i = 0; i < M; ++i) {
-    float* row = c + i * ldc;
-    __m512 r0 = _mm512_mul_ps(va, c0[i]);
-    if (beta != float(0)) r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, row), r0);
-    _mm512_mask_storeu_ps(row, m0, r0);
-    if (NV == 2) {
-      __m512 r1 = _mm512_mul_ps(va, c1[i]);
-      if (beta != float(0)) r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, row + 16), r1);
-      _mm512_mask_storeu_ps(row + 16, m1, r1);
-    }
-  }
-}
-
-// NV = 2 vectors of columns, or 1 for a tile edge at most one vector wide.
-template <int M, int NV>
-void tile_f64(index_t n, index_t kc, const double* a, const double* b, index_t ldb, double alpha,
-              double beta, double* c, index_t ldc) {
-  __m512d c0[M], c1[M];
-#pragma GCC unroll 16
-  for (int i = 0; i < M; ++i) {
-    c0[i] = _mm512_setzero_pd();
-    c1[i] = _mm512_setzero_pd();
-    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
-    if (NV == 2) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 8), _MM_HINT_T0);
-  }
-#pragma GCC unroll 2
-  for (index_t k = 0; k < kc; ++k) {
-    const __m512d b0 = _mm512_loadu_pd(b);
-    const __m512d b1 = NV == 2 ? _mm512_loadu_pd(b + 8) : _mm512_setzero_pd();
-#pragma GCC unroll 16
-    for (int i = 0; i < M; ++i) {
-      const __m512d ai = _mm512_set1_pd(a[i]);
-      c0[i] = _mm512_fmadd_pd(ai, b0, c0[i]);
-      if (NV == 2) c1[i] = _mm512_fmadd_pd(ai, b1, c1[i]);
-    }
-    a += kMrF64;
-    b += ldb;
-  }
-  const auto m0 = mask8(n), m1 = mask8(n - 8);
-  const __m512d va = _mm512_set1_pd(alpha), vb = _mm512_set1_pd(beta);
-#pragma GCC unroll 16
-  for (int i = 0; i < M; ++i) {
-    double* row = c + i * ldc;
-    __m512d r0 = _mm512_mul_pd(va, c0[i]);
-    if (beta != double(0)) r0 = _mm512_fmadd_pd(vb, _mm512_maskz_loadu_pd(m0, row), r0);
-    _mm512_mask_storeu_pd(row, m0, r0);
-    if (NV == 2) {
-      __m512d r1 = _mm512_mul_pd(va, c1[i]);
-      if (beta != double(0)) r1 = _mm512_fmadd_pd(vb, _mm512_maskz_loadu_pd(m1, row + 8), r1);
-      _mm512_mask_storeu_pd(row + 8, m1, r1);
-    }
-  }
-}
-
 // In place: r[j] becomes column j of the 16 x 16 block whose rows were r[0..15].
 void transpose16x16_f32(__m512 r[16]) {
   __m512 t[16];
@@ -149,90 +60,160 @@ void transpose8x8_f64(__m512d r[8]) {
   }
 }
 
-}  // namespace
+// The vector operations of the tiles and packs, per element type.
+struct F32 {
+  using T = float;
+  using V = __m512;
+  using Mask = __mmask16;
+  static constexpr int kLanes = 16, kMr = kGemmAvx512MrF32;
+  static V zero() { return _mm512_setzero_ps(); }
+  static V set1(T x) { return _mm512_set1_ps(x); }
+  static V load(const T* p) { return _mm512_loadu_ps(p); }
+  static V load(Mask m, const T* p) { return _mm512_maskz_loadu_ps(m, p); }
+  static void store(T* p, Mask m, V v) { _mm512_mask_storeu_ps(p, m, v); }
+  static V fmadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
+  static void transpose(V r[kLanes]) { transpose16x16_f32(r); }
+  // Lanes [0, n), n clamped to [0, 16].
+  static Mask mask(index_t n) { return n >= 16 ? Mask(0xFFFF) : n <= 0 ? 0 : Mask((1u << n) - 1); }
+};
 
-// Rows in groups of one vector's lanes, k in blocks of as many: masked loads (k tail),
-// zero vectors for rows past `rows`, a register transpose, masked stores (width tail).
-void gemm_transpose_pack_f32_avx512(const float* src, index_t ld, index_t rows, index_t kc,
-                                    index_t width, float* dst) {
-  for (index_t g = 0; g < width; g += 16) {
-    const __mmask16 store_mask = mask16(width - g);
-    for (index_t k0 = 0; k0 < kc; k0 += 16) {
-      const index_t kn = kc - k0 < 16 ? kc - k0 : 16;
-      const __mmask16 load_mask = mask16(kn);
-      __m512 r[16];
+struct F64 {
+  using T = double;
+  using V = __m512d;
+  using Mask = __mmask8;
+  static constexpr int kLanes = 8, kMr = kGemmAvx512MrF64;
+  static V zero() { return _mm512_setzero_pd(); }
+  static V set1(T x) { return _mm512_set1_pd(x); }
+  static V load(const T* p) { return _mm512_loadu_pd(p); }
+  static V load(Mask m, const T* p) { return _mm512_maskz_loadu_pd(m, p); }
+  static void store(T* p, Mask m, V v) { _mm512_mask_storeu_pd(p, m, v); }
+  static V fmadd(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
+  static V mul(V a, V b) { return _mm512_mul_pd(a, b); }
+  static void transpose(V r[kLanes]) { transpose8x8_f64(r); }
+  static Mask mask(index_t n) { return n >= 8 ? Mask(0xFF) : n <= 0 ? 0 : Mask((1u << n) - 1); }
+};
+
+// M rows x NV vectors of C (NV = 2, or 1 for a column edge at most one vector wide).
+template <class S, int M, int NV>
+void tile(index_t n, index_t kc, const typename S::T* a, const typename S::T* b, index_t ldb,
+          typename S::T alpha, typename S::T beta, typename S::T* c, index_t ldc) {
+  using V = typename S::V;
+  constexpr int L = S::kLanes;
+  V c0[M], c1[M];
 #pragma GCC unroll 16
-      for (int i = 0; i < 16; ++i)
-        r[i] = g + i < rows ? _mm512_maskz_loadu_ps(load_mask, src + (g + i) * ld + k0)
-                            : _mm512_setzero_ps();
-      transpose16x16_f32(r);
-      for (index_t c = 0; c < kn; ++c) _mm512_mask_storeu_ps(dst + (k0 + c) * width + g, store_mask, r[c]);
+  for (int i = 0; i < M; ++i) {
+    c0[i] = S::zero();
+    c1[i] = S::zero();
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    if (NV == 2) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + L), _MM_HINT_T0);
+  }
+#pragma GCC unroll 2
+  for (index_t k = 0; k < kc; ++k) {
+    const V b0 = S::load(b);
+    const V b1 = NV == 2 ? S::load(b + L) : S::zero();
+#pragma GCC unroll 16
+    for (int i = 0; i < M; ++i) {
+      const V ai = S::set1(a[i]);
+      c0[i] = S::fmadd(ai, b0, c0[i]);
+      if (NV == 2) c1[i] = S::fmadd(ai, b1, c1[i]);
+    }
+    a += S::kMr;
+    b += ldb;
+  }
+  const auto m0 = S::mask(n), m1 = S::mask(n - L);
+  const V va = S::set1(alpha), vb = S::set1(beta);
+#pragma GCC unroll 16
+  for (int i = 0; i < M; ++i) {
+    typename S::T* row = c + i * ldc;
+    V r0 = S::mul(va, c0[i]);
+    if (beta != 0) r0 = S::fmadd(vb, S::load(m0, row), r0);
+    S::store(row, m0, r0);
+    if (NV == 2) {
+      V r1 = S::mul(va, c1[i]);
+      if (beta != 0) r1 = S::fmadd(vb, S::load(m1, row + L), r1);
+      S::store(row + L, m1, r1);
     }
   }
 }
 
-void gemm_transpose_pack_f64_avx512(const double* src, index_t ld, index_t rows, index_t kc,
-                                    index_t width, double* dst) {
-  for (index_t g = 0; g < width; g += 8) {
-    const __mmask8 store_mask = mask8(width - g);
-    for (index_t k0 = 0; k0 < kc; k0 += 8) {
-      const index_t kn = kc - k0 < 8 ? kc - k0 : 8;
-      const __mmask8 load_mask = mask8(kn);
-      __m512d r[8];
-#pragma GCC unroll 8
-      for (int i = 0; i < 8; ++i)
-        r[i] = g + i < rows ? _mm512_maskz_loadu_pd(load_mask, src + (g + i) * ld + k0)
-                            : _mm512_setzero_pd();
-      transpose8x8_f64(r);
-      for (index_t c = 0; c < kn; ++c) _mm512_mask_storeu_pd(dst + (k0 + c) * width + g, store_mask, r[c]);
+// Rows in groups of one vector's lanes, k in blocks of as many: masked loads (k tail),
+// zero vectors for rows past `rows`, a register transpose, masked stores (width tail).
+template <class S>
+void transpose_pack(const typename S::T* src, index_t ld, index_t rows, index_t kc, index_t width,
+                    typename S::T* dst) {
+  constexpr int L = S::kLanes;
+  for (index_t g = 0; g < width; g += L) {
+    const auto store_mask = S::mask(width - g);
+    for (index_t k0 = 0; k0 < kc; k0 += L) {
+      const index_t kn = kc - k0 < L ? kc - k0 : L;
+      const auto load_mask = S::mask(kn);
+      typename S::V r[L];
+#pragma GCC unroll 16
+      for (int i = 0; i < L; ++i)
+        r[i] = g + i < rows ? S::load(load_mask, src + (g + i) * ld + k0) : S::zero();
+      S::transpose(r);
+      for (index_t c = 0; c < kn; ++c) S::store(dst + (k0 + c) * width + g, store_mask, r[c]);
     }
   }
 }
 
 // Per k, one masked load (zeros past `rows`) and one masked store per vector of the width.
+template <class S>
+void copy_pack(const typename S::T* src, index_t ld, index_t rows, index_t kc, index_t width,
+               typename S::T* dst) {
+  for (index_t k = 0; k < kc; ++k, src += ld, dst += width)
+    for (index_t g = 0; g < width; g += S::kLanes)
+      S::store(dst + g, S::mask(width - g), S::load(S::mask(rows - g), src + g));
+}
+
+}  // namespace
+
+void gemm_transpose_pack_f32_avx512(const float* src, index_t ld, index_t rows, index_t kc,
+                                    index_t width, float* dst) {
+  transpose_pack<F32>(src, ld, rows, kc, width, dst);
+}
+
+void gemm_transpose_pack_f64_avx512(const double* src, index_t ld, index_t rows, index_t kc,
+                                    index_t width, double* dst) {
+  transpose_pack<F64>(src, ld, rows, kc, width, dst);
+}
+
 void gemm_copy_pack_f32_avx512(const float* src, index_t ld, index_t rows, index_t kc,
                                index_t width, float* dst) {
-  for (index_t k = 0; k < kc; ++k, src += ld, dst += width)
-    for (index_t g = 0; g < width; g += 16)
-      _mm512_mask_storeu_ps(dst + g, mask16(width - g), _mm512_maskz_loadu_ps(mask16(rows - g), src + g));
+  copy_pack<F32>(src, ld, rows, kc, width, dst);
 }
 
 void gemm_copy_pack_f64_avx512(const double* src, index_t ld, index_t rows, index_t kc,
                                index_t width, double* dst) {
-  for (index_t k = 0; k < kc; ++k, src += ld, dst += width)
-    for (index_t g = 0; g < width; g += 8)
-      _mm512_mask_storeu_pd(dst + g, mask8(width - g), _mm512_maskz_loadu_pd(mask8(rows - g), src + g));
+  copy_pack<F64>(src, ld, rows, kc, width, dst);
 }
 
-// A full-width tile or, for n within one vector, the one-vector one.
-#define PYCNN_TILE_CASE(KERNEL, M)                                                      \
-  case M:                                                                               \
-    return n > LANES ? KERNEL<M, 2>(n, kc, a, b, ldb, alpha, beta, c, ldc)              \
-                     : KERNEL<M, 1>(n, kc, a, b, ldb, alpha, beta, c, ldc);
-#define PYCNN_TILE_SWITCH(KERNEL)                                                          \
-  switch (m) {                                                                             \
-    PYCNN_TILE_CASE(KERNEL, 1) PYCNN_TILE_CASE(KERNEL, 2) PYCNN_TILE_CASE(KERNEL, 3)        \
-    PYCNN_TILE_CASE(KERNEL, 4) PYCNN_TILE_CASE(KERNEL, 5) PYCNN_TILE_CASE(KERNEL, 6)        \
-    PYCNN_TILE_CASE(KERNEL, 7) PYCNN_TILE_CASE(KERNEL, 8) PYCNN_TILE_CASE(KERNEL, 9)        \
-    PYCNN_TILE_CASE(KERNEL, 10) PYCNN_TILE_CASE(KERNEL, 11) PYCNN_TILE_CASE(KERNEL, 12)     \
-    PYCNN_TILE_CASE(KERNEL, 13) default: PYCNN_TILE_CASE(KERNEL, 14)                   \
+// The tile compiled for exactly m rows; one vector of columns when n fits in one.
+#define PYCNN_TILE_CASE(S, M)                                                 \
+  case M:                                                                     \
+    return n > S::kLanes ? tile<S, M, 2>(n, kc, a, b, ldb, alpha, beta, c, ldc) \
+                         : tile<S, M, 1>(n, kc, a, b, ldb, alpha, beta, c, ldc);
+#define PYCNN_TILE_SWITCH(S)                                                                   \
+  static_assert(S::kMr == 14, "the row switch covers 1..14 rows");                             \
+  switch (m) {                                                                                 \
+    PYCNN_TILE_CASE(S, 1) PYCNN_TILE_CASE(S, 2) PYCNN_TILE_CASE(S, 3) PYCNN_TILE_CASE(S, 4)     \
+    PYCNN_TILE_CASE(S, 5) PYCNN_TILE_CASE(S, 6) PYCNN_TILE_CASE(S, 7) PYCNN_TILE_CASE(S, 8)     \
+    PYCNN_TILE_CASE(S, 9) PYCNN_TILE_CASE(S, 10) PYCNN_TILE_CASE(S, 11) PYCNN_TILE_CASE(S, 12)  \
+    PYCNN_TILE_CASE(S, 13) default: PYCNN_TILE_CASE(S, 14)                                     \
   }
-
-static_assert(kMrF32 == 14 && kMrF64 == 14, "the row switch below covers 1..14 rows");
 
 void gemm_microkernel_f32_avx512(index_t m, index_t n, index_t kc, const float* a, const float* b,
                                  index_t ldb, float alpha, float beta, float* c, index_t ldc) {
-  static_assert(kNrF32 == 32, "two zmm of floats");
-  constexpr index_t LANES = 16;
-  PYCNN_TILE_SWITCH(tile_f32)
+  static_assert(kGemmAvx512NrF32 == 2 * F32::kLanes, "two vectors of columns");
+  PYCNN_TILE_SWITCH(F32)
 }
 
 void gemm_microkernel_f64_avx512(index_t m, index_t n, index_t kc, const double* a,
                                  const double* b, index_t ldb, double alpha, double beta,
                                  double* c, index_t ldc) {
-  static_assert(kNrF64 == 16, "two zmm of doubles");
-  constexpr index_t LANES = 8;
-  PYCNN_TILE_SWITCH(tile_f64)
+  static_assert(kGemmAvx512NrF64 == 2 * F64::kLanes, "two vectors of columns");
+  PYCNN_TILE_SWITCH(F64)
 }
 
 }  // namespace pycnn
