@@ -7,7 +7,8 @@
 //           for ir in MC step MR:   micro-kernel: MR x NR tile of C in registers
 //
 // Packing copies op(A) into MR-row slivers and op(B) into NR-column slivers (k-major,
-// zero-padded), so the transposes and strides are handled there, once.  A row-major op(B)
+// zero-padded), so the transposes and strides are handled there, once (AVX-512 packs with
+// register transposes and masked copies; other levels with the loops below).  A row-major op(B)
 // feeding few rows of A is read in place instead (packing would cost as much as the FMAs).
 // Scratch is thread-local (no shared statics): gemm_serial may run on every thread of an
 // OpenMP region at once.  gemm() splits C into a grid of MR/NR-aligned blocks, one per thread.
@@ -19,7 +20,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
+#include <new>
 
 #include "gemm_kernels.h"
 
@@ -140,8 +141,9 @@ struct Blocking {
 template <typename T>
 Blocking blocking_for(index_t M, index_t N, index_t K, int mr, int nr) {
   const index_t kc_cap = 256;
-  const index_t mc_cap = std::max<index_t>(mr, (index_t(512) << 10) / (kc_cap * index_t(sizeof(T))) / mr * mr);
-  const index_t nc_cap = std::max<index_t>(nr, (index_t(4) << 20) / (kc_cap * index_t(sizeof(T))) / nr * nr);
+  const index_t k_bytes = kc_cap * index_t(sizeof(T));
+  const index_t mc_cap = std::max<index_t>(mr, (index_t(512) << 10) / k_bytes / mr * mr);
+  const index_t nc_cap = std::max<index_t>(nr, (index_t(4) << 20) / k_bytes / nr * nr);
   return {balanced_block(K, kc_cap, 1), balanced_block(M, mc_cap, mr), balanced_block(N, nc_cap, nr)};
 }
 
