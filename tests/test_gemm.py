@@ -177,6 +177,51 @@ def test_gemm_serial_on_every_thread(level, dtype):
                       f"{level} {dtype} slice {i} m={m} n={n} k={k} ta={ta} tb={tb}")
 
 
+GUARD_PAGE_SCRIPT = r"""
+import ctypes, itertools, mmap, sys
+import numpy as np
+from pycnn import _C
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mprotect.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+keep = []
+
+def guarded(values):
+    # A C-contiguous copy of `values` that ends where an unreadable page begins.
+    nbytes, page = values.nbytes, mmap.PAGESIZE
+    pages = -(-nbytes // page) + 1
+    mm = mmap.mmap(-1, pages * page)
+    addr = ctypes.addressof(ctypes.c_char.from_buffer(mm))
+    assert libc.mprotect(addr + (pages - 1) * page, page, 0) == 0, ctypes.get_errno()
+    out = np.frombuffer(mm, values.dtype, values.size, (pages - 1) * page - nbytes).reshape(values.shape)
+    out[...] = values
+    keep.append(mm)
+    return out
+
+r = np.random.default_rng(3)
+for level, dtype, (m, n, k), (ta, tb) in itertools.product(
+        sys.argv[1].split(","), ("float32", "float64"),
+        [(5, 37, 19), (16, 100, 150), (3, 1, 7), (60, 33, 17), (14, 17, 33)],
+        itertools.product((False, True), repeat=2)):
+    _C.set_simd_level(level)
+    a = guarded(r.standard_normal((k, m) if ta else (m, k)).astype(dtype))
+    b = guarded(r.standard_normal((n, k) if tb else (k, n)).astype(dtype))
+    expected = (a.T if ta else a).astype(float) @ (b.T if tb else b).astype(float)
+    for impl in ("gemm", "serial"):
+        c = guarded(np.zeros((m, n), dtype))
+        _C._gemm_full(a, b, c, 1.0, 1.0, ta, tb, m, n, k, impl)
+        assert np.allclose(c, expected, rtol=1e-3, atol=1e-3), (level, dtype, m, n, k, ta, tb, impl)
+print("ok")
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mprotect through ctypes (Linux)")
+def test_no_access_past_the_arrays():
+    """A, B and C each end at an unreadable page: any read or write past them crashes the child."""
+    out = subprocess.run([sys.executable, "-c", GUARD_PAGE_SCRIPT, ",".join(LEVELS)],
+                         capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", (out.returncode, out.stderr[-2000:])
+
+
 def test_set_simd_level():
     before = _C.simd_level()
     try:

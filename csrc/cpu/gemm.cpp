@@ -83,6 +83,7 @@ struct Microkernel {
   int mr, nr;
   MicrokernelFn<T> fn;
   PackFn<T> transpose_pack = nullptr, copy_pack = nullptr;
+  bool reads_b_within_n = false;  // may read an edge sliver of B (n < NR) in place
 };
 
 // Portable tile (same contract as gemm_kernels.h), left to the compiler to vectorise over j.
@@ -108,7 +109,7 @@ template <>
 Microkernel<float> microkernel_for<float>(int level) {
   switch (level) {
     case kAvx512: return {kGemmAvx512MrF32, kGemmAvx512NrF32, &gemm_microkernel_f32_avx512,
-                          &gemm_transpose_pack_f32_avx512, &gemm_copy_pack_f32_avx512};
+                          &gemm_transpose_pack_f32_avx512, &gemm_copy_pack_f32_avx512, true};
     case kAvx2: return {kGemmAvx2MrF32, kGemmAvx2NrF32, &gemm_microkernel_f32_avx2};
     default: return {4, 8, &microkernel_generic<float, 4, 8>};
   }
@@ -118,7 +119,7 @@ template <>
 Microkernel<double> microkernel_for<double>(int level) {
   switch (level) {
     case kAvx512: return {kGemmAvx512MrF64, kGemmAvx512NrF64, &gemm_microkernel_f64_avx512,
-                          &gemm_transpose_pack_f64_avx512, &gemm_copy_pack_f64_avx512};
+                          &gemm_transpose_pack_f64_avx512, &gemm_copy_pack_f64_avx512, true};
     case kAvx2: return {kGemmAvx2MrF64, kGemmAvx2NrF64, &gemm_microkernel_f64_avx2};
     default: return {4, 4, &microkernel_generic<double, 4, 4>};
   }
@@ -260,15 +261,15 @@ void gemm_blocked(const Microkernel<T>& uk, bool ta, bool tb, index_t M, index_t
   T* pb = tls_pack_b.get<T>(bk.kc * (b_in_place ? nr : bk.nc));
   for (index_t jc = 0; jc < N; jc += bk.nc) {
     const index_t nc = std::min(bk.nc, N - jc);
-    const index_t nc_full = nc / nr * nr;
+    const index_t nc_in_place = uk.reads_b_within_n ? nc : nc / nr * nr;  // when b_in_place
     for (index_t pc = 0; pc < K; pc += bk.kc) {
       const index_t kc = std::min(bk.kc, K - pc);
       const T beta_k = pc == 0 ? beta : T(1);
       const T* b_src = tb ? B + jc * ldb + pc : B + pc * ldb + jc;  // op(B)[pc, jc]
       if (!b_in_place)
         pack_b(uk, tb, b_src, ldb, kc, nc, pb);
-      else if (nc_full < nc)
-        pack_b(uk, tb, b_src + nc_full, ldb, kc, nc - nc_full, pb);
+      else if (nc_in_place < nc)
+        pack_b(uk, tb, b_src + nc_in_place, ldb, kc, nc - nc_in_place, pb);
       for (index_t ic = 0; ic < M; ic += bk.mc) {
         const index_t mc = std::min(bk.mc, M - ic);
         pack_a(uk, ta, ta ? A + pc * lda + ic : A + ic * lda + pc, lda, mc, kc, pa);
@@ -277,8 +278,8 @@ void gemm_blocked(const Microkernel<T>& uk, bool ta, bool tb, index_t M, index_t
           const T* bp = pb + jr * kc;
           index_t b_stride = nr;
           if (b_in_place) {
-            bp = jr < nc_full ? b_src + jr : pb;
-            b_stride = jr < nc_full ? ldb : nr;
+            bp = jr < nc_in_place ? b_src + jr : pb;
+            b_stride = jr < nc_in_place ? ldb : nr;
           }
           T* c = C + ic * ldc + jc + jr;
           for (index_t ir = 0; ir < mc; ir += mr)

@@ -108,10 +108,12 @@ void tile(index_t n, index_t kc, const typename S::T* a, const typename S::T* b,
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
     if (NV == 2) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + L), _MM_HINT_T0);
   }
+  // Masked B loads (as fast as plain ones) never read past column n: B may be read in place.
+  const auto m0 = S::mask(n), m1 = S::mask(n - L);
 #pragma GCC unroll 2
   for (index_t k = 0; k < kc; ++k) {
-    const V b0 = S::load(b);
-    const V b1 = NV == 2 ? S::load(b + L) : S::zero();
+    const V b0 = S::load(m0, b);
+    const V b1 = NV == 2 ? S::load(m1, b + L) : S::zero();
 #pragma GCC unroll 16
     for (int i = 0; i < M; ++i) {
       const V ai = S::set1(a[i]);
@@ -121,7 +123,6 @@ void tile(index_t n, index_t kc, const typename S::T* a, const typename S::T* b,
     a += S::kMr;
     b += ldb;
   }
-  const auto m0 = S::mask(n), m1 = S::mask(n - L);
   const V va = S::set1(alpha), vb = S::set1(beta);
 #pragma GCC unroll 16
   for (int i = 0; i < M; ++i) {

@@ -8,7 +8,8 @@
 // for i < m <= MR, j < n <= NR, k < kc; beta == 0 never reads C.
 //   Ap: a packed sliver of op(A), k-major, MR values per k (rows >= m zero-padded).
 //   Bp: NR values per k at stride ldb: a packed sliver (ldb == NR, columns >= n zero-padded)
-//       or, when n == NR, op(B) read in place (row-major, not transposed).
+//       or op(B) read in place (row-major, not transposed): when n == NR, or for any n with
+//       the AVX-512 kernels, which never read B past column n.
 #pragma once
 #include <cstdint>
 
