@@ -2,8 +2,9 @@
 numpy float64 product on the shared awkward sizes, all four transpose combinations, both dtypes.
 
 Also: alpha/beta (beta == 0 never reads C), leading dimensions larger than the logical
-widths, the blocking and thread-split paths, gemm_serial on every thread at once, SIMD level
-selection (set_simd_level, PYCNN_SIMD) and bad-input errors.
+widths, the blocking and thread-split paths, gemm_serial (and gemm) inside an OpenMP region,
+no access past the arrays (guard pages), SIMD level selection (set_simd_level, PYCNN_SIMD)
+and bad-input errors.
 """
 import contextlib
 import itertools
@@ -161,20 +162,23 @@ def test_empty_inner_dimension_scales_c(impl):
     assert _C.gemm(np.ones((4, 0)), np.ones((0, 2))).tolist() == [[0.0, 0.0]] * 4
 
 
+@pytest.mark.parametrize("impl", ("serial", "gemm"))
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("level", LEVELS)
-def test_gemm_serial_on_every_thread(level, dtype):
-    """Concurrent gemm_serial calls (as conv makes them) each get the right answer."""
+def test_gemm_inside_a_parallel_region(level, dtype, impl):
+    """Concurrent gemm_serial calls (as conv makes them) each get the right answer, and so do
+    gemm calls made inside the region (which must run serially, not nest)."""
     r = rng()
     with simd(level):
-        for (m, n, k), (ta, tb) in itertools.product([(7, 33, 17), (65, 31, 64), (6, 129, 25)], TRANS):
-            p = 9
+        for (m, n, k), (ta, tb) in itertools.product([(7, 33, 17), (65, 31, 64), (6, 129, 25),
+                                                      (130, 140, 70)], TRANS):
+            p = 5
             a = r.standard_normal((p, k, m) if ta else (p, m, k)).astype(dtype)
             b = r.standard_normal((p, n, k) if tb else (p, k, n)).astype(dtype)
-            c = _C._gemm_serial_threads(a, b, ta, tb)
+            c = _C._gemm_in_threads(a, b, ta, tb, impl)
             for i in range(p):
                 check(c[i], a[i].T if ta else a[i], b[i].T if tb else b[i], dtype,
-                      f"{level} {dtype} slice {i} m={m} n={n} k={k} ta={ta} tb={tb}")
+                      f"{level} {impl} {dtype} slice {i} m={m} n={n} k={k} ta={ta} tb={tb}")
 
 
 GUARD_PAGE_SCRIPT = r"""

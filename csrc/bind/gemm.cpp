@@ -74,12 +74,16 @@ void gemm_full_py(const py::array& a_in, const py::array& b_in, py::array& c_in,
   f(trans_a, trans_b, m, n, k, T(alpha), A, lda, B, ldb, T(beta), C, ldc);
 }
 
-// Test entry: out[p] = op(a[p]) @ op(b[p]), one gemm_serial per p inside one OpenMP
-// region, as conv runs it (concurrent calls, each with its own thread-local scratch).
+// Test entry: out[p] = op(a[p]) @ op(b[p]), one call per p inside one OpenMP region, as conv
+// runs gemm_serial (concurrent calls, each with its own thread-local scratch); impl "gemm"
+// checks that the parallel entry point called there runs serially instead of nesting.
 template <typename T>
-py::array gemm_serial_threads_py(const py::array& a_in, const py::array& b_in, bool trans_a,
-                                 bool trans_b) {
-  const char* op = "_gemm_serial_threads";
+py::array gemm_in_threads_py(const py::array& a_in, const py::array& b_in, bool trans_a,
+                             bool trans_b, const std::string& impl) {
+  const char* op = "_gemm_in_threads";
+  PYCNN_CHECK(impl == "serial" || impl == "gemm", op, ": impl must be 'serial' or 'gemm', got '",
+              impl, "'");
+  auto f = impl == "serial" ? &gemm_serial<T> : &gemm<T>;
   carray<T> a(a_in), b(b_in);
   check_ndim(a, 3, op, "a");
   check_ndim(b, 3, op, "b");
@@ -97,8 +101,8 @@ py::array gemm_serial_threads_py(const py::array& a_in, const py::array& b_in, b
     py::gil_scoped_release nogil;
 #pragma omp parallel for schedule(dynamic)
     for (index_t p = 0; p < P; ++p)
-      gemm_serial(trans_a, trans_b, M, N, K, T(1), A + p * M * K, lda, B + p * K * N, ldb, T(0),
-                  C + p * M * N, N);
+      f(trans_a, trans_b, M, N, K, T(1), A + p * M * K, lda, B + p * K * N, ldb, T(0),
+        C + p * M * N, N);
   }
   return c;
 }
@@ -133,13 +137,15 @@ void bind_gemm(py::module_& m) {
       "Test entry: c[:m, :n] = alpha * op(a) @ op(b) + beta * c[:m, :n] in place, with the row "
       "lengths of a, b, c as leading dimensions; impl is 'ref', 'gemm' or 'serial'.");
   m.def(
-      "_gemm_serial_threads",
-      [](const py::array& a, const py::array& b, bool trans_a, bool trans_b) {
-        check_same_dtype("_gemm_serial_threads", a, b);
-        return float_dispatch(a, "_gemm_serial_threads", "a", [&](auto t) {
-          return gemm_serial_threads_py<decltype(t)>(a, b, trans_a, trans_b);
+      "_gemm_in_threads",
+      [](const py::array& a, const py::array& b, bool trans_a, bool trans_b, const std::string& impl) {
+        check_same_dtype("_gemm_in_threads", a, b);
+        return float_dispatch(a, "_gemm_in_threads", "a", [&](auto t) {
+          return gemm_in_threads_py<decltype(t)>(a, b, trans_a, trans_b, impl);
         });
       },
       py::arg("a"), py::arg("b"), py::arg("trans_a") = false, py::arg("trans_b") = false,
-      "Test entry: op(a[p]) @ op(b[p]) for each p, one gemm_serial per p on all OpenMP threads.");
+      py::arg("impl") = "serial",
+      "Test entry: op(a[p]) @ op(b[p]) for each p, one gemm_serial (or gemm) per p inside one "
+      "OpenMP region.");
 }
