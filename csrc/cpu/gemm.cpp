@@ -7,9 +7,9 @@
 //           for ir in MC step MR:   micro-kernel: MR x NR tile of C in registers
 //
 // Packing copies op(A) into MR-row slivers and op(B) into NR-column slivers (k-major,
-// zero-padded), so the transposes and strides are handled there, once (AVX-512 packs with
-// register transposes and masked copies; other levels with the loops below).  A row-major op(B)
-// feeding few rows of A is read in place instead (packing would cost as much as the FMAs).
+// zero-padded), so the transposes and strides are handled there, once (AVX2/AVX-512 pack with
+// register transposes; the generic level with the loops below).  A row-major op(B) feeding
+// few rows of A is read in place instead (packing would cost as much as the FMAs).
 // Scratch is thread-local (no shared statics): gemm_serial may run on every thread of an
 // OpenMP region at once.  gemm() splits C into a grid of MR/NR-aligned blocks, one per thread.
 #include "gemm.h"
@@ -110,7 +110,8 @@ Microkernel<float> microkernel_for<float>(int level) {
   switch (level) {
     case kAvx512: return {kGemmAvx512MrF32, kGemmAvx512NrF32, &gemm_microkernel_f32_avx512,
                           &gemm_transpose_pack_f32_avx512, &gemm_copy_pack_f32_avx512, true};
-    case kAvx2: return {kGemmAvx2MrF32, kGemmAvx2NrF32, &gemm_microkernel_f32_avx2};
+    case kAvx2: return {kGemmAvx2MrF32, kGemmAvx2NrF32, &gemm_microkernel_f32_avx2,
+                        &gemm_transpose_pack_f32_avx2, &gemm_copy_pack_f32_avx2};
     default: return {4, 8, &microkernel_generic<float, 4, 8>};
   }
 }
@@ -120,7 +121,8 @@ Microkernel<double> microkernel_for<double>(int level) {
   switch (level) {
     case kAvx512: return {kGemmAvx512MrF64, kGemmAvx512NrF64, &gemm_microkernel_f64_avx512,
                           &gemm_transpose_pack_f64_avx512, &gemm_copy_pack_f64_avx512, true};
-    case kAvx2: return {kGemmAvx2MrF64, kGemmAvx2NrF64, &gemm_microkernel_f64_avx2};
+    case kAvx2: return {kGemmAvx2MrF64, kGemmAvx2NrF64, &gemm_microkernel_f64_avx2,
+                        &gemm_transpose_pack_f64_avx2, &gemm_copy_pack_f64_avx2};
     default: return {4, 4, &microkernel_generic<double, 4, 4>};
   }
 }

@@ -59,6 +59,14 @@ void gemm_copy_pack_f32_avx512(const float* src, index_t ld, index_t rows, index
                                index_t width, float* dst);
 void gemm_copy_pack_f64_avx512(const double* src, index_t ld, index_t rows, index_t kc,
                                index_t width, double* dst);
+void gemm_transpose_pack_f32_avx2(const float* src, index_t ld, index_t rows, index_t kc,
+                                  index_t width, float* dst);
+void gemm_transpose_pack_f64_avx2(const double* src, index_t ld, index_t rows, index_t kc,
+                                  index_t width, double* dst);
+void gemm_copy_pack_f32_avx2(const float* src, index_t ld, index_t rows, index_t kc,
+                             index_t width, float* dst);
+void gemm_copy_pack_f64_avx2(const double* src, index_t ld, index_t rows, index_t kc,
+                             index_t width, double* dst);
 void gemm_microkernel_f32_avx2(index_t m, index_t n, index_t kc, const float* a, const float* b,
                                index_t ldb, float alpha, float beta, float* c, index_t ldc);
 void gemm_microkernel_f64_avx2(index_t m, index_t n, index_t kc, const double* a,
