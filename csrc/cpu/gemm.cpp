@@ -257,7 +257,8 @@ void gemm_blocked(const Microkernel<T>& uk, bool ta, bool tb, index_t M, index_t
   const index_t mr = uk.mr, nr = uk.nr;
   const Blocking bk = blocking_for<T>(M, N, K, uk.mr, uk.nr);
   // B is re-read once per MR rows of A: with at most 4 slivers of A, packing B costs about
-  // as much as using it, so full slivers of a row-major op(B) are read in place.
+  // as much as using it, so a row-major op(B) is read in place (an edge sliver narrower than
+  // NR is still packed unless the kernel masks its loads of B).
   const bool b_in_place = !tb && M <= 4 * mr;
   T* pa = tls_pack_a.get<T>(bk.mc * bk.kc);
   T* pb = tls_pack_b.get<T>(bk.kc * (b_in_place ? nr : bk.nc));
