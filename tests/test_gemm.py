@@ -15,6 +15,7 @@ import sys
 import numpy as np
 import pytest
 
+import pycnn
 from cases import DTYPES, GEMM_SIZES, TOLERANCE
 from pycnn import _C
 
@@ -119,6 +120,22 @@ def test_gemm_blocks_and_threads(level, dtype):
             c = np.empty((m, n), dtype)
             _C._gemm_full(a, b, c, 1.0, 0.0, ta, tb, m, n, k, "serial")
             check(c, a.T if ta else a, b.T if tb else b, dtype, what + " gemm_serial")
+
+
+@pytest.mark.parametrize("threads", (3, 4))
+def test_gemm_thread_grids(threads):
+    """Other team sizes split C into other grids (3: 1 x 3 or 3 x 1; 4: 2 x 2 too)."""
+    r = rng()
+    before = pycnn.get_num_threads()
+    pycnn.set_num_threads(threads)
+    try:
+        for (m, n, k), dtype in itertools.product([(520, 70, 300), (6, 3001, 60), (200, 201, 90),
+                                                   (29, 1000, 40)], DTYPES):
+            a, b = operands(r, m, n, k, False, True, dtype)
+            check(_C.gemm(a, b, False, True), a, b.T, dtype,
+                  f"{threads} threads {dtype} m={m} n={n} k={k}")
+    finally:
+        pycnn.set_num_threads(before)
 
 
 @pytest.mark.parametrize("impl", ("gemm", "serial"))
