@@ -62,9 +62,9 @@ N_SIZES = (1, 3, 16, 31, 129)
 K_SIZES = (1, 2, 17, 64)
 assert set(M_SIZES + N_SIZES + K_SIZES) <= set(GEMM_SIZES)
 SHAPES = list(itertools.product(M_SIZES, N_SIZES, K_SIZES))
-# Shapes past the cache blocks (kc 256; mc 252..512 rows; nc 2048..4096 columns), large enough
+# Shapes past the cache blocks (kc 768; mc 84..168 rows; nc 672..1360 columns), large enough
 # for gemm() to split them across threads by rows or by columns, and skinny conv-like ones.
-BLOCK_SHAPES = [(520, 70, 300), (300, 9, 520), (6, 3001, 60), (5, 4101, 3), (129, 129, 129),
+BLOCK_SHAPES = [(520, 70, 300), (300, 9, 1540), (6, 3001, 60), (5, 4101, 3), (129, 129, 129),
                 (16, 784, 150), (200, 33, 1152)]
 
 

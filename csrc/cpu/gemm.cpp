@@ -139,11 +139,12 @@ struct Blocking {
   index_t kc, mc, nc;
 };
 
-// kc * NR of B fits L1 (48 KiB), the mc x kc block of A about half of L2 (1 MiB per core),
-// the kc x nc panel of B a share of L3.
+// The mc x kc block of A takes about half of L2 (1 MiB per core), the kc x nc panel of B a
+// share of L3.  A deep kc means fewer passes over C: 768 beat 256 by 5-10% on 2048^2
+// products here (the kc x NR sliver of B then streams from L2 rather than sitting in L1).
 template <typename T>
 Blocking blocking_for(index_t M, index_t N, index_t K, int mr, int nr) {
-  const index_t kc_cap = 256;
+  const index_t kc_cap = 768;
   const index_t k_bytes = kc_cap * index_t(sizeof(T));
   const index_t mc_cap = std::max<index_t>(mr, (index_t(512) << 10) / k_bytes / mr * mr);
   const index_t nc_cap = std::max<index_t>(nr, (index_t(4) << 20) / k_bytes / nr * nr);
