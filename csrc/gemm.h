@@ -2,7 +2,8 @@
 //   op(A) is (M, K), op(B) is (K, N), C is (M, N) with leading dimension ldc.
 //   A is stored (M, K) with lda >= K, or (K, M) with lda >= M when trans_a.
 //   B is stored (K, N) with ldb >= N, or (N, K) with ldb >= K when trans_b.
-// beta == 0 never reads C (so C may hold garbage or NaN).
+// beta == 0 never reads C (so C may hold garbage or NaN).  K == 0 or alpha == 0 gives
+// C = beta * C without reading A or B (as BLAS does); gemm_ref still reads them.
 //
 // Implementations: gemm_ref (csrc/ref, plain loops, the spec) and the blocked,
 // packed, OpenMP gemm in csrc/cpu whose micro-kernel is picked at run time
@@ -27,8 +28,8 @@ template <typename T>
 void gemm_serial(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha,
                  const T* A, index_t lda, const T* B, index_t ldb, T beta, T* C, index_t ldc);
 
-// "avx512", "avx2" or "generic": the micro-kernel family in use.  The env var
-// PYCNN_SIMD=generic|avx2|avx512 caps it (for tests of every variant).
+// "avx512", "avx2" or "generic": the micro-kernel family in use, picked once from the CPU's
+// flags.  The env var PYCNN_SIMD=generic|avx2|avx512 caps it (for tests of every variant).
 const char* simd_level();
 // Force a level at run time ("generic", "avx2", "avx512", or "" for auto); throws if unsupported.
 void set_simd_level(const std::string& level);
