@@ -18,7 +18,6 @@ import sys
 import numpy as np
 
 import pycnn
-import pycnn.functional as F
 from pycnn import _C
 
 sys.path.insert(0, os.path.dirname(__file__))

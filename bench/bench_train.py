@@ -7,7 +7,6 @@ Usage: python bench/bench_train.py [--quick]
 import argparse
 import os
 import sys
-import time
 
 import numpy as np
 

@@ -1,4 +1,8 @@
 """Finite-difference gradient checking and comparison helpers for the tests."""
+import subprocess
+import sys
+import tempfile
+
 import numpy as np
 
 import pycnn
@@ -54,3 +58,10 @@ def gradcheck(fn, *arrays, eps=1e-6, rtol=1e-5, atol=1e-7, seed=0):
         assert analytic is not None, f"input {i}: no gradient was computed"
         np.testing.assert_allclose(analytic.numpy(), numeric, rtol=rtol, atol=atol,
                                    err_msg=f"gradient of input {i} (shape {a.shape})")
+
+
+def run_python(*args, **kwargs):
+    """Runs `python *args` in a temp dir, outside the checkout: `python -m`/`-c` put the cwd first
+    on sys.path, and the source tree's pycnn/ (no compiled module) would shadow the installed one."""
+    kwargs.setdefault("cwd", tempfile.gettempdir())
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, **kwargs)

@@ -1,12 +1,11 @@
 """The build: build_info, the optional CUDA module, thread control, the CLI."""
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 import pycnn
+from helpers import run_python
 
 REQUIRE_GPU = os.environ.get("PYCNN_REQUIRE_GPU") == "1"
 
@@ -63,13 +62,10 @@ def test_set_num_threads_roundtrip():
         pycnn.set_num_threads(0)
 
 
-def test_cli_help_lists_commands(tmp_path):
-    # Run outside the checkout: `python -m` puts the cwd first on sys.path, and the source
-    # tree's pycnn/ (no compiled module) would shadow the installed package.
-    run = dict(capture_output=True, text=True, check=True, cwd=tmp_path)
-    out = subprocess.run([sys.executable, "-m", "pycnn", "--help"], **run)
+def test_cli_help_lists_commands():
+    out = run_python("-m", "pycnn", "--help", check=True)
     assert "train" in out.stdout and "info" in out.stdout
-    out = subprocess.run([sys.executable, "-m", "pycnn", "train", "--help"], **run)
+    out = run_python("-m", "pycnn", "train", "--help", check=True)
     for opt in ("--epochs", "--batch-size", "--lr", "--momentum", "--weight-decay", "--seed", "--threads",
                 "--save"):
         assert opt in out.stdout, opt

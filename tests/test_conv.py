@@ -8,7 +8,7 @@ import pytest
 
 import pycnn
 import pycnn.functional as F
-from cases import BATCH, CHANNELS, DTYPES, SPATIAL, TOLERANCE, WINDOWS
+from cases import BATCH, CHANNELS, DTYPES, SPATIAL, WINDOWS
 from helpers import assert_close, gradcheck, randn
 from reference import conv as ref
 

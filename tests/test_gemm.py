@@ -9,7 +9,6 @@ and bad-input errors.
 import contextlib
 import itertools
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -17,6 +16,7 @@ import pytest
 
 import pycnn
 from cases import DTYPES, GEMM_SIZES, TOLERANCE
+from helpers import run_python
 from pycnn import _C
 
 ALL_LEVELS = ("generic", "avx2", "avx512")
@@ -238,8 +238,7 @@ print("ok")
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mprotect through ctypes (Linux)")
 def test_no_access_past_the_arrays():
     """A, B and C each end at an unreadable page: any read or write past them crashes the child."""
-    out = subprocess.run([sys.executable, "-c", GUARD_PAGE_SCRIPT, ",".join(LEVELS)],
-                         capture_output=True, text=True)
+    out = run_python("-c", GUARD_PAGE_SCRIPT, ",".join(LEVELS))
     assert out.returncode == 0 and out.stdout.strip() == "ok", (out.returncode, out.stderr[-2000:])
 
 
@@ -267,8 +266,7 @@ def test_set_simd_level():
 @pytest.mark.parametrize("cap", ALL_LEVELS + ("sse9",))
 def test_pycnn_simd_env_caps_the_level(cap):
     env = dict(os.environ, PYCNN_SIMD=cap)
-    out = subprocess.run([sys.executable, "-c", "from pycnn import _C; print(_C.simd_level())"],
-                         env=env, capture_output=True, text=True, check=True)
+    out = run_python("-c", "from pycnn import _C; print(_C.simd_level())", env=env, check=True)
     if cap in ALL_LEVELS:
         assert out.stdout.strip() == LEVELS[min(ALL_LEVELS.index(cap), len(LEVELS) - 1)]
     else:  # an unknown value is reported and ignored

@@ -1,7 +1,5 @@
 """End to end: the digits data, LeNet-5, the Trainer and `pycnn train`."""
 import io
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -12,6 +10,7 @@ from pycnn import functional as F
 from pycnn.data import DataLoader
 from pycnn.models import LeNet5
 from pycnn.train import Trainer
+from helpers import run_python
 
 
 def test_digits_split_is_fixed_and_stratified():
@@ -85,9 +84,7 @@ def test_cli_default_run_reaches_97_percent_and_saves_a_loadable_state_dict(tmp_
     # The README's promise: the default `pycnn train` reaches >= 97% test accuracy (seed 0;
     # seeds 0..13 gave 97.25-98.35% when the defaults were chosen).
     path = tmp_path / "lenet.npz"
-    out = subprocess.run([sys.executable, "-m", "pycnn", "train", "--save", str(path)],
-                         capture_output=True, text=True, check=True,
-                         cwd=tmp_path)  # outside the checkout, so the installed package is imported
+    out = run_python("-m", "pycnn", "train", "--save", str(path), check=True)
     assert "final test accuracy" in out.stdout
     acc = float(out.stdout.split("final test accuracy: ")[1].split("%")[0])
     assert acc >= 97.0, out.stdout
