@@ -20,7 +20,7 @@ import argparse
 import numpy as np
 
 import pycnn
-from common import copy_bandwidth, median_ms  # bench/ is on sys.path when run as a script
+from common import copy_bandwidth, median_ms, torch_backward, torch_forward  # bench/ is on sys.path
 from pycnn import _C
 
 try:
@@ -31,25 +31,6 @@ except ImportError:  # torch is optional: the torch columns then read "-"
 
 SHAPE = (32, 64, 32, 32)
 CONFIGS = {"2x2 s2": ((2, 2), (2, 2), (0, 0)), "3x3 s2 p1": ((3, 3), (2, 2), (1, 1))}
-
-
-def _torch_backward(f, tx, tdy):
-    """Times only autograd's backward of one op (its graph kept with retain_graph)."""
-    xg = tx.clone().requires_grad_(True)
-    out = f(xg)
-    y = out[0] if isinstance(out, tuple) else out
-
-    def run():
-        xg.grad = None
-        y.backward(tdy, retain_graph=True)
-    return run
-
-
-def _no_grad(f, *args):
-    def run():
-        with torch.no_grad():
-            return f(*args)
-    return run
 
 
 def cases(x):
@@ -72,8 +53,8 @@ def cases(x):
             def tavg(t, k=k, s=s, p=p):
                 return TF.avg_pool2d(t, k, s, p)
 
-            t_max, t_max_b = _no_grad(tmax, tx), _torch_backward(tmax, tx, tdy)
-            t_avg, t_avg_b = _no_grad(tavg, tx), _torch_backward(tavg, tx, tdy)
+            t_max, t_max_b = torch_forward(tmax, tx), torch_backward(tmax, tx, tdy)
+            t_avg, t_avg_b = torch_forward(tavg, tx), torch_backward(tavg, tx, tdy)
         rows += [
             ("max_pool2d", name, "forward", fwd_max,
              lambda k=k, s=s, p=p: _C.max_pool2d_forward(x, k, s, p, (1, 1), False), t_max),
@@ -94,7 +75,7 @@ def cases(x):
         def tunpool(t):
             return TF.max_unpool2d(t, ti, 2)
 
-        t_un, t_un_b = _no_grad(tunpool, ty), _torch_backward(tunpool, ty, tdx)
+        t_un, t_un_b = torch_forward(tunpool, ty), torch_backward(tunpool, ty, tdx)
     rows += [
         ("max_unpool2d", "2x2 s2", "forward", y.nbytes + idx.nbytes + x.nbytes,
          lambda: _C.max_unpool2d_forward(y, idx, (32, 32)), t_un),

@@ -21,7 +21,7 @@ import pycnn
 from pycnn import _C
 
 # bench/ is on sys.path when this runs as a script.
-from common import copy_bandwidth, median_ms, torch_backward as _torch_backward, torch_no_grad as _no_grad
+from common import copy_bandwidth, median_ms, torch_backward, torch_forward
 
 try:
     import torch
@@ -64,8 +64,8 @@ def cases(x, dy):
             4: lambda t: TF.interpolate(t, scale_factor=S, mode="bilinear", align_corners=True),
         }
         for i, f in fwd.items():
-            theirs[i] = (lambda f=f: _no_grad(f, tx))
-            theirs[i + 1] = _torch_backward(f, tx, tdy)
+            theirs[i] = torch_forward(f, tx)
+            theirs[i + 1] = torch_backward(f, tx, tdy)
         theirs[6] = lambda: _torch_bed_of_nails(tx)
         theirs[7] = lambda: tdy[:, :, ::S, ::S].contiguous()
     return [(*o, t) for o, t in zip(ours, theirs)]

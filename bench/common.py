@@ -38,17 +38,21 @@ def torch_or_none(threads=None):
     return torch
 
 
-def torch_no_grad(f, t):
-    """f(t) under torch.no_grad(): a forward without autograd's bookkeeping."""
+def torch_forward(f, *args):
+    """A callable that runs f(*args) under torch.no_grad(): a forward without autograd's bookkeeping."""
     import torch
-    with torch.no_grad():
-        return f(t)
+
+    def run():
+        with torch.no_grad():
+            return f(*args)
+    return run
 
 
 def torch_backward(f, tx, tdy):
     """A callable that runs only autograd's backward of f at tx (the graph kept with retain_graph)."""
     xg = tx.clone().requires_grad_(True)
-    y = f(xg)
+    out = f(xg)
+    y = out[0] if isinstance(out, tuple) else out  # (values, indices) ops: values only
 
     def run():
         xg.grad = None
