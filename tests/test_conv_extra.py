@@ -420,18 +420,36 @@ def test_num_parameters_formula(name, make, expected):
 def test_output_size_helpers(L, K, s, p, d):
     """conv_output_size / conv_transpose_output_size against the formulas and real shapes."""
     expected = (L + 2 * p - d * (K - 1) - 1) // s + 1
-    assert conv_output_size(L, K, s, p, d) == expected
-    if expected >= 1:
+    if expected < 1:
+        with pytest.raises(ValueError, match="conv_output_size: the effective kernel"):
+            conv_output_size(L, K, s, p, d)
+    else:
+        assert conv_output_size(L, K, s, p, d) == expected
         assert F.conv1d(T(randn(1, 1, L)), T(randn(2, 1, K)), None, s, p, d).shape == (1, 2, expected)
         assert F.conv2d(T(randn(1, 1, L, L + 1)), T(randn(1, 1, K, K)), None, s, p, d).shape[2] == expected
     for op in sorted({0, max(s, d) - 1}):
         out = (L - 1) * s - 2 * p + d * (K - 1) + op + 1
-        assert conv_transpose_output_size(L, K, s, p, op, d) == out
-        if out >= 1:
+        if out < 1:
+            with pytest.raises(ValueError, match="conv_transpose_output_size: output size"):
+                conv_transpose_output_size(L, K, s, p, op, d)
+        else:
+            assert conv_transpose_output_size(L, K, s, p, op, d) == out
             y = F.conv_transpose2d(T(randn(1, 2, L, 2)), T(randn(2, 3, K, 1)), None, s, (p, 0), (op, 0), 1, (d, 1))
             assert y.shape[2] == out
             y1 = F.conv_transpose1d(T(randn(1, 2, L)), T(randn(2, 3, K)), None, s, p, op, 1, d)
             assert y1.shape == (1, 3, out)
+
+
+def test_output_size_helpers_reject_bad_arguments():
+    for args, err, pattern in [((5, 0), ValueError, "kernel must be >= 1"),
+                               ((5, 3, 0), ValueError, "stride must be >= 1"),
+                               ((5, 3, 1, -1), ValueError, "padding must be >= 0"),
+                               ((5.0, 3), TypeError, "L_in must be an int"),
+                               ((2, 5), ValueError, r"the effective kernel d\(k-1\)\+1 = 5 is larger than the padded input L \+ 2p = 2")]:
+        with pytest.raises(err, match=f"conv_output_size: {pattern}"):
+            conv_output_size(*args)
+    with pytest.raises(ValueError, match="conv_transpose_output_size: output_padding must be >= 0"):
+        conv_transpose_output_size(5, 3, 2, 0, -1)
 
 
 # ============================================================================ modules
@@ -517,6 +535,8 @@ def test_conv_extra_modules_bad_input():
         nn.CausalConv1d(2, 3, 2)(T(randn(1, 1, 2, 5).astype(np.float32)))
     with pytest.raises(ValueError, match="DepthwiseSeparableConv2d: depth_multiplier"):
         nn.DepthwiseSeparableConv2d(2, 3, 3, depth_multiplier=0)
+    with pytest.raises(ValueError, match=r"DepthwiseSeparableConv2d: expected input \(N, 4, H, W\).*\(1, 3, 6, 6\)"):
+        nn.DepthwiseSeparableConv2d(4, 6, 3)(T(randn(1, 3, 6, 6).astype(np.float32)))
 
 
 def test_conv_extra_modules_load_torch_state_dicts():

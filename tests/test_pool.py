@@ -484,6 +484,8 @@ def test_bad_unpool_indices():
             F.max_unpool2d, y, idx, 2, output_size=(3, 4, 4))
     _raises(ValueError, r"max_unpool1d: indices \(2, 3\) must have the shape of input \(2, 4\)",
             F.max_unpool1d, T(randn(2, 4)), T(np.zeros((2, 3), np.int64)), 2)
+    _raises(ValueError, r"max_unpool1d: found an invalid max index 50",  # the 1-D op names itself
+            F.max_unpool1d, T(randn(2, 3)), T(np.array([[0, 2, 50], [1, 3, 5]], np.int64)), 2)
     # the native entry points (both kernels) check the indices of every scatter and gather
     yn, idn = y.detach().numpy(), idx.numpy()
     late = idn.copy()

@@ -318,7 +318,6 @@ def _top_left_indices(shape, s):
     return np.broadcast_to(rows, shape).astype(np.int64)
 
 
-@pytest.mark.skipif(not hasattr(F, "max_unpool2d"), reason="F.max_unpool2d is built on the pool branch")
 def test_bed_of_nails_is_max_unpool_at_the_top_left():
     x = randn(2, 3, 5, 4)
     idx = _top_left_indices(x.shape, 2)

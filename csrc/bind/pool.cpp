@@ -251,8 +251,9 @@ void bind_pool(py::module_& m) {
       "(y, indices) of adaptive max pooling; its backward is max_pool2d_backward.");
   m.def(
       "max_unpool2d_forward",
-      [](const py::array& x, const py::array& indices, const Vec& output_size, bool reference) {
-        const char* op = "max_unpool2d";
+      [](const py::array& x, const py::array& indices, const Vec& output_size, bool reference,
+         const std::string& op_name) {
+        const char* op = op_name.c_str();
         const Pool2dParams p = make_max_unpool2d_params(op, shape4(x, op, "input"),
                                                         pair(output_size, op, "output_size"));
         carray<Idx> idx = indices_array(indices, in_shape(p), op);
@@ -267,11 +268,13 @@ void bind_pool(py::module_& m) {
         });
       },
       py::arg("input"), py::arg("indices"), py::arg("output_size"), py::arg("reference") = false,
+      py::arg("op") = "max_unpool2d",  // the name errors give: max_unpool1d runs this with H = 1
       "y (N, C, *output_size) = 0 except y[n, c].flat[indices[n, c, i, j]] = x[n, c, i, j].");
   m.def(
       "max_unpool2d_backward",
-      [](const py::array& grad_output, const py::array& indices, bool reference) {
-        const char* op = "max_unpool2d_backward";
+      [](const py::array& grad_output, const py::array& indices, bool reference,
+         const std::string& op_name) {
+        const char* op = op_name.c_str();
         check_ndim(grad_output, 4, op, "grad_output");
         check_ndim(indices, 4, op, "indices");
         Pool2dParams p;
@@ -293,5 +296,6 @@ void bind_pool(py::module_& m) {
         });
       },
       py::arg("grad_output"), py::arg("indices"), py::arg("reference") = false,
+      py::arg("op") = "max_unpool2d_backward",
       "grad_input of max_unpool2d: grad_output gathered at the indices (shape of indices).");
 }

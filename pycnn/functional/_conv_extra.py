@@ -29,7 +29,7 @@ import numpy as np
 
 from ..ops import require_float
 from ..tensor import Function, Tensor
-from ..utils import conv_output_size, ntuple
+from ..utils import conv_out_len, ntuple
 from ._conv import conv2d
 
 __all__ = ["pad_mode", "convolve2d", "conv2d_matrix", "CSRMatrix"]
@@ -254,8 +254,8 @@ def conv2d_matrix(input_shape, weight, stride=1, padding=0, dilation=1, sparse=N
         if min(ph, pw) < 0:
             raise ValueError(f"{op}: padding {padding} must be >= 0")
         pads = ((ph, ph), (pw, pw))
-    Ho = conv_output_size(H + pads[0][1] - pads[0][0], KH, sh, pads[0][0], dh)
-    Wo = conv_output_size(W + pads[1][1] - pads[1][0], KW, sw, pads[1][0], dw)
+    Ho = conv_out_len(H + pads[0][1] - pads[0][0], KH, sh, pads[0][0], dh)
+    Wo = conv_out_len(W + pads[1][1] - pads[1][0], KW, sw, pads[1][0], dw)
     if Ho < 1 or Wo < 1:
         raise ValueError(f"{op}: output size ({Ho}, {Wo}) is not positive for input_shape {shape}, weight "
                          f"{w.shape}, stride {stride}, padding {padding}, dilation {dilation}")

@@ -114,12 +114,15 @@ class MaxUnpoolNd(Function):
     def forward(self, x, indices, output_size, spatial):
         self.x_shape, x4 = x.shape, _as4d(x.shape, spatial)
         self.idx = indices.reshape(x4)
-        y = self.backend.native.max_unpool2d_forward(x.reshape(x4), self.idx, _lift(output_size, spatial, 1))
+        self.op = f"max_unpool{spatial}d"
+        y = self.backend.native.max_unpool2d_forward(x.reshape(x4), self.idx, _lift(output_size, spatial, 1),
+                                                     op=self.op)
         self.y4_shape = y.shape
         return y.reshape(_unbatch(y.shape, spatial, len(x.shape)))
 
     def backward(self, g):
-        dx = self.backend.native.max_unpool2d_backward(g.reshape(self.y4_shape), self.idx)
+        dx = self.backend.native.max_unpool2d_backward(g.reshape(self.y4_shape), self.idx,
+                                                       op=f"{self.op}_backward")
         return dx.reshape(self.x_shape), None
 
 

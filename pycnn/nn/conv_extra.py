@@ -81,13 +81,16 @@ class DepthwiseSeparableConv2d(Module):
             raise ValueError(f"DepthwiseSeparableConv2d: depth_multiplier must be a positive int, "
                              f"got {depth_multiplier!r}")
         mid = in_channels * depth_multiplier
-        self.depth_multiplier = depth_multiplier
+        self.in_channels, self.depth_multiplier = in_channels, depth_multiplier
         self.depthwise = Conv2d(in_channels, mid, kernel_size, stride=stride, padding=padding,
                                 dilation=dilation, groups=in_channels, bias=bias,
                                 padding_mode=padding_mode, device=device, dtype=dtype)
         self.pointwise = Conv2d(mid, out_channels, 1, bias=bias, device=device, dtype=dtype)
 
     def forward(self, x):
+        if x.ndim not in (3, 4) or x.shape[-3] != self.in_channels:
+            raise ValueError(f"DepthwiseSeparableConv2d: expected input (N, {self.in_channels}, H, W) or "
+                             f"({self.in_channels}, H, W), got shape {x.shape}")
         return self.pointwise(self.depthwise(x))
 
     def extra_repr(self):
