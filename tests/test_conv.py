@@ -223,6 +223,49 @@ def test_unbatched_input():
     assert F.conv_transpose2d(_t(x), _t(randn(3, 2, 2, 2))).shape == (2, 7, 6)
 
 
+# The 1-D ops on the shared case table: each 2-D case's W axis (symmetric-padding cases).
+CONV1D_CASES = [c for c in CONV_CASES if len(c["padding"]) == 2]
+
+
+def _check_1d(y, xt, wt, bt, dy, expected, rdx, rdw, rdb, dtype):
+    assert_close(y, expected, dtype)
+    y.backward(pycnn.tensor(dy, dtype=dtype))
+    assert_close(xt.grad, rdx[:, :, 0], dtype)
+    assert_close(wt.grad, rdw[:, :, 0], dtype)
+    assert_close(bt.grad, rdb, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("c", CONV1D_CASES, ids=_case_id)
+def test_conv1d_on_the_case_table(c, dtype):
+    k, s, p, d, g = c["k"][1], c["stride"][1], c["padding"][1], c["dilation"][1], c["groups"]
+    x = randn(c["N"], c["C_in"], c["W"], dtype=dtype)
+    w, b = randn(c["C_out"], c["C_in"] // g, k, dtype=dtype), randn(c["C_out"], dtype=dtype)
+    xt, wt, bt = _t(x), _t(w), _t(b)
+    y = F.conv1d(xt, wt, bt, s, p, d, g)
+    dy = randn(*y.shape, dtype=dtype)
+    rdx, rdw, rdb = ref.conv2d_backward(dy[:, :, None], x[:, :, None], w[:, :, None], (1, s), (0, p), (1, d), g)
+    _check_1d(y, xt, wt, bt, dy, ref.conv1d(x, w, b, s, p, d, g), rdx, rdw, rdb, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("c", CONV1D_CASES, ids=_case_id)
+def test_conv_transpose1d_on_the_case_table(c, dtype):
+    k, s, p, d, g = c["k"][1], c["stride"][1], c["padding"][1], c["dilation"][1], c["groups"]
+    op = max(s, d) - 1  # the largest output_padding allowed
+    L = c["W"]
+    if (L - 1) * s - 2 * p + d * (k - 1) + op + 1 < 1:
+        L += 2 * p  # padding can crop the whole output of a short input: lengthen it
+    x = randn(c["N"], c["C_in"], L, dtype=dtype)
+    w, b = randn(c["C_in"], c["C_out"] // g, k, dtype=dtype), randn(c["C_out"], dtype=dtype)
+    xt, wt, bt = _t(x), _t(w), _t(b)
+    y = F.conv_transpose1d(xt, wt, bt, s, p, op, g, d)
+    dy = randn(*y.shape, dtype=dtype)
+    rdx, rdw, rdb = ref.conv_transpose2d_backward(dy[:, :, None], x[:, :, None], w[:, :, None], (1, s), (0, p),
+                                                  (0, op), g, (1, d))
+    _check_1d(y, xt, wt, bt, dy, ref.conv_transpose1d(x, w, b, s, p, op, g, d), rdx, rdw, rdb, dtype)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("stride,padding,dilation,groups", [(1, 0, 1, 1), (2, 1, 1, 1), (1, "same", 2, 3),
                                                             (3, 2, 2, 3), (1, "valid", 1, 1)])
