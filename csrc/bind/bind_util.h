@@ -28,6 +28,22 @@ carray<T> new_array(const std::vector<index_t>& shape) {
   return carray<T>(std::vector<py::ssize_t>(shape.begin(), shape.end()));
 }
 
+// Runs kernel(out, in, p) on `in` (made C-contiguous if it is not) into a fresh out_shape array,
+// without the GIL.
+template <typename T, typename Params>
+py::array run_kernel(const py::array& in_arr, const std::vector<index_t>& out_shape, const Params& p,
+                     void (*kernel)(T*, const T*, const Params&)) {
+  carray<T> in(in_arr);
+  auto out = new_array<T>(out_shape);
+  const T* src = in.data();
+  T* dst = out.mutable_data();
+  {
+    py::gil_scoped_release nogil;
+    kernel(dst, src, p);
+  }
+  return out;
+}
+
 // Calls f(T{}) with T = float or double, matching a's dtype; TypeError otherwise.
 template <typename F>
 auto float_dispatch(const py::array& a, const char* op, const char* arg, F&& f) {

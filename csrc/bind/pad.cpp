@@ -22,21 +22,6 @@ Pad2dParams make_params(const py::array& a, const std::vector<index_t>& pad, con
   return p;
 }
 
-// Runs kernel(out, in, p) on `in` (made C-contiguous if it is not) into a fresh out_shape array.
-template <typename T>
-py::array pad2d_run(const py::array& in_arr, const std::vector<index_t>& out_shape, const Pad2dParams& p,
-                    void (*kernel)(T*, const T*, const Pad2dParams&)) {
-  carray<T> in(in_arr);
-  auto out = new_array<T>(out_shape);
-  const T* src = in.data();
-  T* dst = out.mutable_data();
-  {
-    py::gil_scoped_release nogil;
-    kernel(dst, src, p);
-  }
-  return out;
-}
-
 }  // namespace
 
 void bind_pad(py::module_& m) {
@@ -46,7 +31,7 @@ void bind_pad(py::module_& m) {
         const Pad2dParams p = make_params(x, pad, mode, false);
         return float_dispatch(x, "pad", "input", [&](auto t) {
           using T = decltype(t);
-          return pad2d_run<T>(x, {p.N, p.C, p.H_out(), p.W_out()}, p,
+          return run_kernel<T>(x, {p.N, p.C, p.H_out(), p.W_out()}, p,
                               reference ? &pad2d_forward_ref<T> : &pad2d_forward_cpu<T>);
         });
       },
@@ -59,7 +44,7 @@ void bind_pad(py::module_& m) {
         const Pad2dParams p = make_params(g, pad, mode, true);
         return float_dispatch(g, "pad", "grad_output", [&](auto t) {
           using T = decltype(t);
-          return pad2d_run<T>(g, {p.N, p.C, p.H, p.W}, p,
+          return run_kernel<T>(g, {p.N, p.C, p.H, p.W}, p,
                               reference ? &pad2d_backward_ref<T> : &pad2d_backward_cpu<T>);
         });
       },

@@ -49,21 +49,6 @@ BedOfNailsParams make_bed_params(const py::array& a, index_t sH, index_t sW, boo
   return p;
 }
 
-// Runs kernel(out, in, p) on `in` (made C-contiguous if it is not) into a fresh out_shape array.
-template <typename T, typename Params>
-py::array run(const py::array& in_arr, const std::vector<index_t>& out_shape, const Params& p,
-              void (*kernel)(T*, const T*, const Params&)) {
-  carray<T> in(in_arr);
-  auto out = new_array<T>(out_shape);
-  const T* src = in.data();
-  T* dst = out.mutable_data();
-  {
-    py::gil_scoped_release nogil;
-    kernel(dst, src, p);
-  }
-  return out;
-}
-
 }  // namespace
 
 void bind_upsample(py::module_& m) {
@@ -74,7 +59,7 @@ void bind_upsample(py::module_& m) {
         const Upsample2dParams p = make_params(x, output_size, mode, align_corners, scales, false);
         return float_dispatch(x, "interpolate", "input", [&](auto t) {
           using T = decltype(t);
-          return run<T>(x, {p.N, p.C, p.H_out, p.W_out}, p,
+          return run_kernel<T>(x, {p.N, p.C, p.H_out, p.W_out}, p,
                         reference ? &upsample2d_forward_ref<T> : &upsample2d_forward_cpu<T>);
         });
       },
@@ -91,7 +76,7 @@ void bind_upsample(py::module_& m) {
         const Upsample2dParams p = make_params(g, input_size, mode, align_corners, scales, true);
         return float_dispatch(g, "interpolate", "grad_output", [&](auto t) {
           using T = decltype(t);
-          return run<T>(g, {p.N, p.C, p.H_in, p.W_in}, p,
+          return run_kernel<T>(g, {p.N, p.C, p.H_in, p.W_in}, p,
                         reference ? &upsample2d_backward_ref<T> : &upsample2d_backward_cpu<T>);
         });
       },
@@ -105,7 +90,7 @@ void bind_upsample(py::module_& m) {
         const BedOfNailsParams p = make_bed_params(x, sH, sW, false);
         return float_dispatch(x, "upsample_bed_of_nails", "input", [&](auto t) {
           using T = decltype(t);
-          return run<T>(x, {p.N, p.C, p.H_out(), p.W_out()}, p,
+          return run_kernel<T>(x, {p.N, p.C, p.H_out(), p.W_out()}, p,
                         reference ? &bed_of_nails_forward_ref<T> : &bed_of_nails_forward_cpu<T>);
         });
       },
@@ -117,7 +102,7 @@ void bind_upsample(py::module_& m) {
         const BedOfNailsParams p = make_bed_params(g, sH, sW, true);
         return float_dispatch(g, "upsample_bed_of_nails", "grad_output", [&](auto t) {
           using T = decltype(t);
-          return run<T>(g, {p.N, p.C, p.H, p.W}, p,
+          return run_kernel<T>(g, {p.N, p.C, p.H, p.W}, p,
                         reference ? &bed_of_nails_backward_ref<T> : &bed_of_nails_backward_cpu<T>);
         });
       },
