@@ -26,18 +26,60 @@ namespace {
 // work (and far more on an oversubscribed machine, where idle threads spin).
 constexpr index_t kParallelMin = index_t(1) << 15;
 
-// s1 += sum(x-K), s2 += sum((x-K)^2) over a contiguous run of n values.
+// mean = hi + lo with hi = T(mean): (x - hi) - lo is x - mean to T's precision even when
+// x ~ mean is large (x - hi is then exact).
 template <typename T>
-inline void shifted_sums(const T* x, index_t n, double K, double& s1, double& s2) {
-  double a = 0, b = 0;
-#pragma omp simd reduction(+ : a, b)
-  for (index_t k = 0; k < n; ++k) {
-    const double d = double(x[k]) - K;
+struct SplitMean {
+  T hi, lo;
+  explicit SplitMean(double mean) : hi(T(mean)), lo(T(mean - double(T(mean)))) {}
+};
+
+// Reductions keep kLanes accumulators in T, which vectorize and hide the add latency, and fold
+// them into double every kFold elements: T-speed inner loops, double accuracy over a whole set
+// (each float lane sums only kFold / kLanes = 64 terms).
+constexpr index_t kLanes = 16;
+constexpr index_t kFold = 1024;
+
+// s1 += sum_k a_k, s2 += sum_k b_k over k in [0, n), where term(k, a, b) adds a_k to a, b_k to b.
+template <typename T, typename Term>
+inline void lane_sums(index_t n, double& s1, double& s2, Term term) {
+  for (index_t k0 = 0; k0 < n; k0 += kFold) {
+    const index_t k1 = std::min(n, k0 + kFold);
+    T a[kLanes] = {}, b[kLanes] = {};
+    index_t k = k0;
+    for (; k + kLanes <= k1; k += kLanes) {
+#pragma omp simd
+      for (index_t l = 0; l < kLanes; ++l) term(k + l, a[l], b[l]);
+    }
+    for (; k < k1; ++k) term(k, a[0], b[0]);
+    double sa = 0, sb = 0;
+    for (index_t l = 0; l < kLanes; ++l) {
+      sa += double(a[l]);
+      sb += double(b[l]);
+    }
+    s1 += sa;
+    s2 += sb;
+  }
+}
+
+// s1 += sum(x-K), s2 += sum((x-K)^2) over a contiguous run of n values; K is one of the set's
+// values, so x - K is exact in T wherever x is near K.
+template <typename T>
+inline void shifted_sums(const T* x, index_t n, T K, double& s1, double& s2) {
+  lane_sums<T>(n, s1, s2, [=](index_t k, T& a, T& b) {
+    const T d = x[k] - K;
     a += d;
     b += d * d;
-  }
-  s1 += a;
-  s2 += b;
+  });
+}
+
+// a += sum dy, b += sum dy*(x-mean) over a contiguous run.
+template <typename T>
+inline void dy_sums(const T* dy, const T* x, index_t n, SplitMean<T> m, double& a, double& b) {
+  lane_sums<T>(n, a, b, [=](index_t k, T& sa, T& sb) {
+    sa += dy[k];
+    sb += dy[k] * ((x[k] - m.hi) - m.lo);
+  });
 }
 
 // Mean and biased variance of cnt values from their shifted sums.
@@ -51,14 +93,6 @@ inline void shifted_moments(double K, double s1, double s2, double cnt, double& 
   mean = K + m;
   var = std::max(s2 / cnt - m * m, 0.0);
 }
-
-// mean = hi + lo with hi = T(mean): (x - hi) - lo is x - mean to T's precision even when
-// x ~ mean is large (x - hi is then exact).
-template <typename T>
-struct SplitMean {
-  T hi, lo;
-  explicit SplitMean(double mean) : hi(T(mean)), lo(T(mean - double(T(mean)))) {}
-};
 
 // y = (x - mean) * scale + shift over a contiguous run.
 template <typename T>
@@ -92,10 +126,10 @@ void batch_norm_forward_cpu(T* y, double* save_mean, double* save_rstd, T* runni
   for (index_t c = 0; c < C; ++c) {
     double mean, var;
     if (training) {  // read 1: shifted sums
-      const double K = N * S > 0 ? double(x[c * S]) : 0.0;
+      const T K = N * S > 0 ? x[c * S] : T(0);
       double s1 = 0, s2 = 0;
       for (index_t i = 0; i < N; ++i) shifted_sums(x + (i * C + c) * S, S, K, s1, s2);
-      shifted_moments(K, s1, s2, cnt, mean, var);
+      shifted_moments(double(K), s1, s2, cnt, mean, var);
       if (running_mean)
         running_mean[c] = T((1 - momentum) * double(running_mean[c]) + momentum * mean);
       if (running_var && cnt > 1)
@@ -132,24 +166,16 @@ void batch_norm_backward_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x
       const index_t o = (i * C + c) * S;
       const T* dyr = dy + o;
       const T* xr = x + o;
-      double a = 0, b = 0;
       if (training) {  // read 1
-#pragma omp simd reduction(+ : a, b)
-        for (index_t s = 0; s < S; ++s) {
-          a += double(dyr[s]);
-          b += double(dyr[s]) * (double(xr[s]) - mean);
-        }
+        dy_sums(dyr, xr, S, m, sdy, sdyx);
       } else {  // the only read: dx needs no statistics of dy
         T* dxr = dx + o;
-#pragma omp simd reduction(+ : a, b)
-        for (index_t s = 0; s < S; ++s) {
-          a += double(dyr[s]);
-          b += double(dyr[s]) * (double(xr[s]) - mean);
+        lane_sums<T>(S, sdy, sdyx, [=](index_t s, T& a, T& b) {
+          a += dyr[s];
+          b += dyr[s] * ((xr[s] - m.hi) - m.lo);
           dxr[s] = k1 * dyr[s];
-        }
+        });
       }
-      sdy += a;
-      sdyx += b;
     }
     dgamma[c] = T(sdyx * rstd);
     dbeta[c] = T(sdy);
@@ -177,10 +203,10 @@ void group_norm_forward_cpu(T* y, double* save_mean, double* save_rstd, const T*
   for (index_t i = 0; i < N * G; ++i) {  // group (n, g) is the contiguous x[i*len, (i+1)*len)
     const T* xg = x + i * len;
     T* yg = y + i * len;
-    const double K = len > 0 ? double(xg[0]) : 0.0;
+    const T K = len > 0 ? xg[0] : T(0);
     double s1 = 0, s2 = 0, mean, var;
     shifted_sums(xg, len, K, s1, s2);  // read 1
-    shifted_moments(K, s1, s2, double(len), mean, var);
+    shifted_moments(double(K), s1, s2, double(len), mean, var);
     const double rstd = 1.0 / std::sqrt(var + p.eps);
     save_mean[i] = mean;
     save_rstd[i] = rstd;
@@ -234,11 +260,7 @@ void group_norm_backward_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x
           const T* dyr = dy + base + j * S;
           const T* xr = x + base + j * S;
           double a = 0, b = 0;
-#pragma omp simd reduction(+ : a, b)
-          for (index_t s = 0; s < S; ++s) {
-            a += double(dyr[s]);
-            b += double(dyr[s]) * (double(xr[s]) - mean);
-          }
+          dy_sums(dyr, xr, S, m, a, b);
           pg[c0 + j] += b * rstd;
           pb[c0 + j] += a;
           A += a * double(gm[j]);
