@@ -226,12 +226,110 @@ void group_norm_forward_cpu(T* y, double* save_mean, double* save_rstd, const T*
   }
 }
 
+namespace {
+
+// LayerNorm backward (one group, S = 1: M rows of D values, gamma per column) for long rows:
+// the columns are split across threads instead of the rows, so each thread owns the column
+// sums dgamma, dbeta of its columns and every thread has work however few rows there are.
+// dgamma, dbeta need only the saved statistics, so they come with the row sums in read 1:
+//   read 1, per tile of columns, over all rows (column sums stay in L1): the thread's part of
+//     the row sums a = sum dy*gamma, b = sum dy*gamma*(x-mean), and dgamma += dy*xhat,
+//     dbeta += dy (summed in T over kFoldRows rows, then in double);
+//   barrier; read 2 + write: dx from the row totals (thread parts added in thread order).
+// (Row blocks re-read from L2 instead measured slower: the column sums then live in L2.)
+constexpr index_t kColumnSplitMin = 2048;  // row length from which the column split is used
+constexpr index_t kColumnTile = 1024;
+constexpr index_t kFoldRows = 64;
+
+template <typename T>
+void layer_norm_backward_columns(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x,
+                                 const double* save_mean, const double* save_rstd,
+                                 const T* gamma, index_t M, index_t D, bool parallel) {
+  std::vector<double> partial(size_t(2 * M * num_threads()));
+#pragma omp parallel if (parallel)
+  {
+    const index_t nt = omp_get_num_threads(), t = omp_get_thread_num();
+    const index_t tiles = ceil_div(D, kColumnTile);
+    const index_t j0 = std::min(D, tiles * t / nt * kColumnTile);
+    const index_t j1 = std::min(D, tiles * (t + 1) / nt * kColumnTile);
+    std::vector<T> r(M), hi(M), lo(M);
+    for (index_t n = 0; n < M; ++n) {
+      const SplitMean<T> m(save_mean[n]);
+      r[n] = T(save_rstd[n]);
+      hi[n] = m.hi;
+      lo[n] = m.lo;
+    }
+    std::vector<double> ra(M, 0.0), rb(M, 0.0);
+    for (index_t c0 = j0; c0 < j1; c0 += kColumnTile) {  // read 1
+      const index_t w = std::min(kColumnTile, j1 - c0);
+      const T* gm = gamma + c0;
+      double g[kColumnTile], bt[kColumnTile];
+      T gf[kColumnTile], bf[kColumnTile];
+      std::fill(g, g + w, 0.0);
+      std::fill(bt, bt + w, 0.0);
+      for (index_t n0 = 0; n0 < M; n0 += kFoldRows) {
+        std::fill(gf, gf + w, T(0));
+        std::fill(bf, bf + w, T(0));
+        for (index_t n = n0; n < std::min(M, n0 + kFoldRows); ++n) {
+          const T* dyr = dy + n * D + c0;
+          const T* xr = x + n * D + c0;
+          const T rn = r[n], hn = hi[n], ln = lo[n];
+          T* gp = gf;
+          T* bp = bf;
+          lane_sums<T>(w, ra[n], rb[n], [=](index_t j, T& sa, T& sb) {
+            const T d = (xr[j] - hn) - ln, v = dyr[j] * gm[j];
+            sa += v;
+            sb += v * d;
+            gp[j] += dyr[j] * (d * rn);
+            bp[j] += dyr[j];
+          });
+        }
+        for (index_t j = 0; j < w; ++j) {
+          g[j] += double(gf[j]);
+          bt[j] += double(bf[j]);
+        }
+      }
+      for (index_t j = 0; j < w; ++j) {
+        dgamma[c0 + j] = T(g[j]);
+        dbeta[c0 + j] = T(bt[j]);
+      }
+    }
+    for (index_t n = 0; n < M; ++n) {
+      partial[size_t(2 * (n * nt + t))] = ra[n];
+      partial[size_t(2 * (n * nt + t) + 1)] = rb[n];
+    }
+#pragma omp barrier
+    for (index_t n = 0; n < M; ++n) {  // read 2 + write
+      double A = 0, B = 0;
+      for (index_t u = 0; u < nt; ++u) {
+        A += partial[size_t(2 * (n * nt + u))];
+        B += partial[size_t(2 * (n * nt + u) + 1)];
+      }
+      // dx = rstd*(dy*gamma - A/D - xhat*rstd*B/D) = rstd*gamma*dy + k2*(x-mean) + k3
+      const double rstd = save_rstd[n];
+      const T rn = r[n], hn = hi[n], ln = lo[n];
+      const T k2 = T(-rstd * rstd * rstd * B / double(D)), k3 = T(-rstd * A / double(D));
+      const T* dyr = dy + n * D;
+      const T* xr = x + n * D;
+      T* dxr = dx + n * D;
+#pragma omp simd
+      for (index_t j = j0; j < j1; ++j)
+        dxr[j] = rn * gamma[j] * dyr[j] + k2 * ((xr[j] - hn) - ln) + k3;
+    }
+  }
+}
+
+}  // namespace
+
 template <typename T>
 void group_norm_backward_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x,
                              const double* save_mean, const double* save_rstd, const T* gamma,
                              const NormParams& p) {
   const index_t N = p.N, C = p.C, S = p.S, G = p.G, Cg = C / G, len = Cg * S;
   const Affine<T> af(gamma, nullptr, C);
+  if (G == 1 && S == 1 && C >= kColumnSplitMin)
+    return layer_norm_backward_columns(dx, dgamma, dbeta, dy, x, save_mean, save_rstd, af.gamma,
+                                       N, C, p.numel() >= kParallelMin);
   // dgamma, dbeta sum over samples, which different threads own: per-thread partials.
   const int nt = num_threads();
   std::vector<double> partial(size_t(2 * nt * C), 0.0);
