@@ -141,9 +141,10 @@ def test_pixel_norm_kernels(dtype, impl):
 
 # Above the kernels' serial threshold (2^15 elements), prime sizes: the OpenMP paths,
 # including group_norm_backward's per-thread dweight/dbias partials, with 1 to 3 threads;
-# (9, 4099) with one group is LayerNorm over rows long enough to split columns across threads.
+# (9, 4099) with one group is LayerNorm over rows long enough to split columns across threads;
+# (4, 3, 67, 71) has BatchNorm channels large enough to be swept sample-major.
 BIG_CASES = [((3, 5, 47, 53), 5), ((1031, 33), 3), ((257, 129), 1), ((2, 6, 61, 59), 2),
-             ((9, 4099), 1)]
+             ((9, 4099), 1), ((4, 3, 67, 71), 3)]
 
 
 @pytest.mark.parametrize("threads", [1, 3])

@@ -149,6 +149,15 @@ void batch_norm_forward_cpu(T* y, double* save_mean, double* save_rstd, T* runni
   }
 }
 
+// Each thread owns a static range of channels.  A channel of at most kChannelReuseBytes of x
+// and dy is done whole before the next, so read 2 hits L1/L2.  Larger ones are swept
+// sample-major over the thread's channels (two sweeps of its whole range): the runs
+// (i, c0..c1) of one sample are contiguous.  Channel by channel, the N runs of S values lie
+// C*S apart and, S*sizeof(T) a page or less, every run starts cold (the prefetcher stops at
+// page ends) and with a power-of-two stride they share L2 sets: measured 2x slower on
+// (32, 64, 32, 32) float32.
+constexpr index_t kChannelReuseBytes = index_t(64) << 10;
+
 template <typename T>
 void batch_norm_backward_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x,
                              const double* save_mean, const double* save_rstd, const T* gamma,
@@ -156,39 +165,59 @@ void batch_norm_backward_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x
   const index_t N = p.N, C = p.C, S = p.S;
   const double cnt = double(N * S);
   const Affine<T> af(gamma, nullptr, C);
-#pragma omp parallel for schedule(static) if (p.numel() >= kParallelMin)
-  for (index_t c = 0; c < C; ++c) {
-    const double mean = save_mean[c], rstd = save_rstd[c], g = double(af.gamma[c]);
-    const SplitMean<T> m(mean);
-    const T k1 = T(rstd * g);  // d(y)/d(x) with constant statistics
-    double sdy = 0, sdyx = 0;  // sum dy, sum dy*(x-mean)
-    for (index_t i = 0; i < N; ++i) {
-      const index_t o = (i * C + c) * S;
-      const T* dyr = dy + o;
-      const T* xr = x + o;
-      if (training) {  // read 1
-        dy_sums(dyr, xr, S, m, sdy, sdyx);
-      } else {  // the only read: dx needs no statistics of dy
-        T* dxr = dx + o;
-        lane_sums<T>(S, sdy, sdyx, [=](index_t s, T& a, T& b) {
-          a += dyr[s];
-          b += dyr[s] * ((xr[s] - m.hi) - m.lo);
-          dxr[s] = k1 * dyr[s];
-        });
+  const index_t per_channel = std::max(index_t(1), N * S * index_t(2 * sizeof(T)));
+  const index_t cb = per_channel <= kChannelReuseBytes ? 1 : C;  // channels per block
+#pragma omp parallel if (p.numel() >= kParallelMin)
+  {
+    const index_t nt = omp_get_num_threads(), t = omp_get_thread_num();
+    const index_t c_end = C * (t + 1) / nt;
+    std::vector<double> sdy(size_t(std::min(cb, C))), sdyx(sdy.size());  // sum dy, dy*(x-mean)
+    for (index_t b0 = C * t / nt; b0 < c_end; b0 += cb) {
+      const index_t b1 = std::min(c_end, b0 + cb);
+      std::fill(sdy.begin(), sdy.end(), 0.0);
+      std::fill(sdyx.begin(), sdyx.end(), 0.0);
+      for (index_t i = 0; i < N; ++i) {
+        for (index_t c = b0; c < b1; ++c) {
+          const index_t o = (i * C + c) * S;
+          const T* dyr = dy + o;
+          const T* xr = x + o;
+          const SplitMean<T> m(save_mean[c]);
+          double& a = sdy[size_t(c - b0)];
+          double& b = sdyx[size_t(c - b0)];
+          if (training) {  // read 1
+            dy_sums(dyr, xr, S, m, a, b);
+          } else {  // the only read: dx = rstd*gamma*dy needs no statistics of dy
+            const T k1 = T(save_rstd[c] * double(af.gamma[c]));
+            T* dxr = dx + o;
+            lane_sums<T>(S, a, b, [=](index_t s, T& sa, T& sb) {
+              sa += dyr[s];
+              sb += dyr[s] * ((xr[s] - m.hi) - m.lo);
+              dxr[s] = k1 * dyr[s];
+            });
+          }
+        }
       }
-    }
-    dgamma[c] = T(sdyx * rstd);
-    dbeta[c] = T(sdy);
-    if (!training || cnt <= 0) continue;
-    // dx = rstd*g*(dy - mean(dy) - xhat*mean(dy*xhat)) = k1*dy + k2*(x-mean) + k3
-    const T k2 = T(-g * rstd * rstd * rstd * sdyx / cnt), k3 = T(-g * rstd * sdy / cnt);
-    for (index_t i = 0; i < N; ++i) {  // read 2 + write
-      const index_t o = (i * C + c) * S;
-      const T* dyr = dy + o;
-      const T* xr = x + o;
-      T* dxr = dx + o;
+      for (index_t c = b0; c < b1; ++c) {
+        dgamma[c] = T(sdyx[size_t(c - b0)] * save_rstd[c]);
+        dbeta[c] = T(sdy[size_t(c - b0)]);
+      }
+      if (!training || cnt <= 0) continue;
+      for (index_t i = 0; i < N; ++i) {  // read 2 + write
+        for (index_t c = b0; c < b1; ++c) {
+          // dx = rstd*g*(dy - mean(dy) - xhat*mean(dy*xhat)) = k1*dy + k2*(x-mean) + k3
+          const double rstd = save_rstd[c], g = double(af.gamma[c]);
+          const SplitMean<T> m(save_mean[c]);
+          const T k1 = T(rstd * g), k2 = T(-g * rstd * rstd * rstd * sdyx[size_t(c - b0)] / cnt),
+                  k3 = T(-g * rstd * sdy[size_t(c - b0)] / cnt);
+          const index_t o = (i * C + c) * S;
+          const T* dyr = dy + o;
+          const T* xr = x + o;
+          T* dxr = dx + o;
 #pragma omp simd
-      for (index_t s = 0; s < S; ++s) dxr[s] = k1 * dyr[s] + k2 * ((xr[s] - m.hi) - m.lo) + k3;
+          for (index_t s = 0; s < S; ++s)
+            dxr[s] = k1 * dyr[s] + k2 * ((xr[s] - m.hi) - m.lo) + k3;
+        }
+      }
     }
   }
 }
