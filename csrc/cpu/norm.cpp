@@ -73,13 +73,27 @@ inline void shifted_sums(const T* x, index_t n, T K, double& s1, double& s2) {
   });
 }
 
-// a += sum dy, b += sum dy*(x-mean) over a contiguous run.
+// a += sum dy, b += sum dy*(x-mean) over a contiguous run, from
+// sum dy*(x-mean) = sum dy*(x-hi) - lo*sum dy (x - hi is exact near the mean; one op less).
+// dx_k, when given, gets k1*dy_k in the same sweep.
 template <typename T>
-inline void dy_sums(const T* dy, const T* x, index_t n, SplitMean<T> m, double& a, double& b) {
-  lane_sums<T>(n, a, b, [=](index_t k, T& sa, T& sb) {
-    sa += dy[k];
-    sb += dy[k] * ((x[k] - m.hi) - m.lo);
-  });
+inline void dy_sums(const T* dy, const T* x, index_t n, SplitMean<T> m, double& a, double& b,
+                    T* dx = nullptr, T k1 = T(0)) {
+  double sa = 0, sb = 0;
+  if (dx) {
+    lane_sums<T>(n, sa, sb, [=](index_t k, T& u, T& v) {
+      u += dy[k];
+      v += dy[k] * (x[k] - m.hi);
+      dx[k] = k1 * dy[k];
+    });
+  } else {
+    lane_sums<T>(n, sa, sb, [=](index_t k, T& u, T& v) {
+      u += dy[k];
+      v += dy[k] * (x[k] - m.hi);
+    });
+  }
+  a += sa;
+  b += sb - double(m.lo) * sa;
 }
 
 // Mean and biased variance of cnt values from their shifted sums.
@@ -94,11 +108,12 @@ inline void shifted_moments(double K, double s1, double s2, double cnt, double& 
   var = std::max(s2 / cnt - m * m, 0.0);
 }
 
-// y = (x - mean) * scale + shift over a contiguous run.
+// y = (x - mean) * scale + shift = (x - hi) * scale + (shift - lo * scale) over a run.
 template <typename T>
 inline void affine_run(T* y, const T* x, index_t n, SplitMean<T> m, T scale, T shift) {
+  const T hi = m.hi, c = T(double(shift) - double(m.lo) * double(scale));
 #pragma omp simd
-  for (index_t k = 0; k < n; ++k) y[k] = ((x[k] - m.hi) - m.lo) * scale + shift;
+  for (index_t k = 0; k < n; ++k) y[k] = (x[k] - hi) * scale + c;
 }
 
 // gamma / beta, or ones / zeros when the layer has no affine.
@@ -188,12 +203,7 @@ void batch_norm_backward_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x
             dy_sums(dyr, xr, S, m, a, b);
           } else {  // the only read: dx = rstd*gamma*dy needs no statistics of dy
             const T k1 = T(save_rstd[c] * double(af.gamma[c]));
-            T* dxr = dx + o;
-            lane_sums<T>(S, a, b, [=](index_t s, T& sa, T& sb) {
-              sa += dyr[s];
-              sb += dyr[s] * ((xr[s] - m.hi) - m.lo);
-              dxr[s] = k1 * dyr[s];
-            });
+            dy_sums(dyr, xr, S, m, a, b, dx + o, k1);
           }
         }
       }
@@ -207,15 +217,16 @@ void batch_norm_backward_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x
           // dx = rstd*g*(dy - mean(dy) - xhat*mean(dy*xhat)) = k1*dy + k2*(x-mean) + k3
           const double rstd = save_rstd[c], g = double(af.gamma[c]);
           const SplitMean<T> m(save_mean[c]);
-          const T k1 = T(rstd * g), k2 = T(-g * rstd * rstd * rstd * sdyx[size_t(c - b0)] / cnt),
-                  k3 = T(-g * rstd * sdy[size_t(c - b0)] / cnt);
+          const double k2 = -g * rstd * rstd * rstd * sdyx[size_t(c - b0)] / cnt;
+          const T k1 = T(rstd * g), k2t = T(k2), hi = m.hi,
+                  k3 = T(-g * rstd * sdy[size_t(c - b0)] / cnt - k2 * double(m.lo));
           const index_t o = (i * C + c) * S;
           const T* dyr = dy + o;
           const T* xr = x + o;
           T* dxr = dx + o;
 #pragma omp simd
           for (index_t s = 0; s < S; ++s)
-            dxr[s] = k1 * dyr[s] + k2 * ((xr[s] - m.hi) - m.lo) + k3;
+            dxr[s] = k1 * dyr[s] + k2t * (xr[s] - hi) + k3;
         }
       }
     }
@@ -337,13 +348,14 @@ void layer_norm_backward_columns(T* dx, T* dgamma, T* dbeta, const T* dy, const 
       // dx = rstd*(dy*gamma - A/D - xhat*rstd*B/D) = rstd*gamma*dy + k2*(x-mean) + k3
       const double rstd = save_rstd[n];
       const T rn = r[n], hn = hi[n], ln = lo[n];
-      const T k2 = T(-rstd * rstd * rstd * B / double(D)), k3 = T(-rstd * A / double(D));
+      const double k2d = -rstd * rstd * rstd * B / double(D);
+      const T k2 = T(k2d), k3 = T(-rstd * A / double(D) - k2d * double(ln));
       const T* dyr = dy + n * D;
       const T* xr = x + n * D;
       T* dxr = dx + n * D;
 #pragma omp simd
       for (index_t j = j0; j < j1; ++j)
-        dxr[j] = rn * gamma[j] * dyr[j] + k2 * ((xr[j] - hn) - ln) + k3;
+        dxr[j] = rn * gamma[j] * dyr[j] + k2 * (xr[j] - hn) + k3;
     }
   }
 }
@@ -396,12 +408,13 @@ void group_norm_backward_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x
       }
       if (len == 0) continue;
       // dx = rstd*(dy*gamma - A/len - xhat*rstd*B/len) = rstd*gamma*dy + k2*(x-mean) + k3
-      const T k2 = T(-rstd * rstd * rstd * B / double(len)), k3 = T(-rstd * A / double(len));
+      const double k2d = -rstd * rstd * rstd * B / double(len);
+      const T k2 = T(k2d), k3 = T(-rstd * A / double(len) - k2d * double(m.lo)), hi = m.hi;
       if (S == 1) {  // read 2 + write
         const T r = T(rstd);
 #pragma omp simd
         for (index_t j = 0; j < Cg; ++j)
-          dx[base + j] = r * gm[j] * dy[base + j] + k2 * ((x[base + j] - m.hi) - m.lo) + k3;
+          dx[base + j] = r * gm[j] * dy[base + j] + k2 * (x[base + j] - hi) + k3;
       } else {
         for (index_t j = 0; j < Cg; ++j) {
           const T k1 = T(rstd * double(gm[j]));
@@ -409,7 +422,7 @@ void group_norm_backward_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x
           const T* xr = x + base + j * S;
           T* dxr = dx + base + j * S;
 #pragma omp simd
-          for (index_t s = 0; s < S; ++s) dxr[s] = k1 * dyr[s] + k2 * ((xr[s] - m.hi) - m.lo) + k3;
+          for (index_t s = 0; s < S; ++s) dxr[s] = k1 * dyr[s] + k2 * (xr[s] - hi) + k3;
         }
       }
     }
