@@ -278,7 +278,7 @@ namespace {
 //   barrier; read 2 + write: dx from the row totals (thread parts added in thread order).
 // (Row blocks re-read from L2 instead measured slower: the column sums then live in L2.)
 constexpr index_t kColumnSplitMin = 2048;  // row length from which the column split is used
-constexpr index_t kColumnTile = 1024;
+constexpr index_t kColumnTile = 2048;
 constexpr index_t kFoldRows = 64;
 
 template <typename T>
