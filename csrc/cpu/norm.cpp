@@ -371,14 +371,26 @@ void group_norm_backward_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x
   if (G == 1 && S == 1 && C >= kColumnSplitMin)
     return layer_norm_backward_columns(dx, dgamma, dbeta, dy, x, save_mean, save_rstd, af.gamma,
                                        N, C, p.numel() >= kParallelMin);
-  // dgamma, dbeta sum over samples, which different threads own: per-thread partials.
+  // dgamma, dbeta sum over samples, which different threads own: per-thread partials.  With
+  // S = 1 (a gamma per element) each row adds into them elementwise: in T (gf, bf), folded
+  // into the double partials once every group has had kFoldRows more rows.
   const int nt = num_threads();
   std::vector<double> partial(size_t(2 * nt * C), 0.0);
 #pragma omp parallel if (p.numel() >= kParallelMin)
   {
     double* pg = partial.data() + size_t(2 * omp_get_thread_num() * C);
     double* pb = pg + C;
-#pragma omp for schedule(static)
+    std::vector<T> gf(S == 1 ? C : 0, T(0)), bf(gf.size(), T(0));
+    index_t unfolded = 0;  // rows added into gf, bf since their last fold
+    const auto fold = [&] {
+      for (index_t c = 0; c < index_t(gf.size()); ++c) {
+        pg[c] += double(gf[c]);
+        pb[c] += double(bf[c]);
+        gf[c] = bf[c] = T(0);
+      }
+      unfolded = 0;
+    };
+#pragma omp for schedule(static) nowait
     for (index_t i = 0; i < N * G; ++i) {
       const double mean = save_mean[i], rstd = save_rstd[i];
       const SplitMean<T> m(mean);
@@ -386,14 +398,15 @@ void group_norm_backward_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x
       const T* gm = af.gamma + c0;
       double A = 0, B = 0;  // sum dy*gamma, sum dy*gamma*(x-mean)
       if (S == 1) {  // read 1
-#pragma omp simd reduction(+ : A, B)
-        for (index_t j = 0; j < Cg; ++j) {
-          const double d = double(x[base + j]) - mean, v = double(dy[base + j]);
-          A += v * double(gm[j]);
-          B += v * double(gm[j]) * d;
-          pg[c0 + j] += v * d * rstd;
-          pb[c0 + j] += v;
-        }
+        const T* dyr = dy + base;
+        const T* xr = x + base;
+        const T hi = m.hi;
+        lane_sums<T>(Cg, A, B, [=](index_t j, T& a, T& b) {
+          const T v = dyr[j] * gm[j];
+          a += v;
+          b += v * (xr[j] - hi);
+        });
+        B -= double(m.lo) * A;
       } else {
         for (index_t j = 0; j < Cg; ++j) {
           const T* dyr = dy + base + j * S;
@@ -410,11 +423,18 @@ void group_norm_backward_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x
       // dx = rstd*(dy*gamma - A/len - xhat*rstd*B/len) = rstd*gamma*dy + k2*(x-mean) + k3
       const double k2d = -rstd * rstd * rstd * B / double(len);
       const T k2 = T(k2d), k3 = T(-rstd * A / double(len) - k2d * double(m.lo)), hi = m.hi;
-      if (S == 1) {  // read 2 + write
-        const T r = T(rstd);
+      if (S == 1) {  // read 2 + write; dgamma += dy*xhat, xhat = (x-hi)*r - lo*r
+        const T r = T(rstd), cr = T(-double(m.lo) * rstd);
+        T* gp = gf.data() + c0;
+        T* bp = bf.data() + c0;
 #pragma omp simd
-        for (index_t j = 0; j < Cg; ++j)
-          dx[base + j] = r * gm[j] * dy[base + j] + k2 * (x[base + j] - hi) + k3;
+        for (index_t j = 0; j < Cg; ++j) {
+          const T d = x[base + j] - hi, v = dy[base + j];
+          dx[base + j] = r * gm[j] * v + k2 * d + k3;
+          gp[j] += v * (d * r + cr);
+          bp[j] += v;
+        }
+        if (++unfolded == kFoldRows * G) fold();
       } else {
         for (index_t j = 0; j < Cg; ++j) {
           const T k1 = T(rstd * double(gm[j]));
@@ -426,6 +446,7 @@ void group_norm_backward_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x
         }
       }
     }
+    fold();
   }
 #pragma omp parallel for schedule(static) if (p.numel() >= kParallelMin)
   for (index_t c = 0; c < C; ++c) {
