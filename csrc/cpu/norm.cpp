@@ -130,20 +130,6 @@ struct Affine {
 }  // namespace
 
 // ---------------------------------------------------------------------------- batch norm
-// Each thread owns a static range of channels.  A channel of at most kChannelReuseBytes of x
-// and dy (x and y forward) is done whole before the next, so read 2 hits L1/L2.  Larger ones are swept
-// sample-major over the thread's channels (two sweeps of its whole range): the runs
-// (i, c0..c1) of one sample are contiguous.  Channel by channel, the N runs of S values lie
-// C*S apart and, S*sizeof(T) a page or less, every run starts cold (the prefetcher stops at
-// page ends) and with a power-of-two stride they share L2 sets: measured 2x slower on
-// (32, 64, 32, 32) float32.
-constexpr index_t kChannelReuseBytes = index_t(64) << 10;
-
-// Channels per block: 1, or a thread's whole range (a sample-major sweep).
-inline index_t channel_block(const NormParams& p, size_t elem_size) {
-  return p.N * p.S * index_t(2 * elem_size) <= kChannelReuseBytes ? 1 : std::max(p.C, index_t(1));
-}
-
 template <typename T>
 void batch_norm_forward_cpu(T* y, double* save_mean, double* save_rstd, T* running_mean,
                             T* running_var, const T* x, const T* gamma, const T* beta,
@@ -151,48 +137,41 @@ void batch_norm_forward_cpu(T* y, double* save_mean, double* save_rstd, T* runni
   const index_t N = p.N, C = p.C, S = p.S;
   const double cnt = double(N * S);
   const Affine<T> af(gamma, beta, C);
-  const index_t cb = channel_block(p, sizeof(T));
-#pragma omp parallel if (p.numel() >= kParallelMin)
-  {
-    const index_t nt = omp_get_num_threads(), t = omp_get_thread_num();
-    const index_t c_end = C * (t + 1) / nt;
-    std::vector<double> s1(size_t(std::min(cb, C))), s2(s1.size());  // shifted sums
-    for (index_t b0 = C * t / nt; b0 < c_end; b0 += cb) {
-      const index_t b1 = std::min(c_end, b0 + cb);
-      std::fill(s1.begin(), s1.end(), 0.0);
-      std::fill(s2.begin(), s2.end(), 0.0);
-      if (training && cnt > 0) {  // read 1, around K = the channel's first value
-        for (index_t i = 0; i < N; ++i)
-          for (index_t c = b0; c < b1; ++c)
-            shifted_sums(x + (i * C + c) * S, S, x[c * S], s1[size_t(c - b0)], s2[size_t(c - b0)]);
-      }
-      for (index_t c = b0; c < b1; ++c) {
-        double mean, var;
-        if (training) {
-          const double K = cnt > 0 ? double(x[c * S]) : 0.0;
-          shifted_moments(K, s1[size_t(c - b0)], s2[size_t(c - b0)], cnt, mean, var);
-          if (running_mean)
-            running_mean[c] = T((1 - momentum) * double(running_mean[c]) + momentum * mean);
-          if (running_var && cnt > 1)
-            running_var[c] =
-                T((1 - momentum) * double(running_var[c]) + momentum * var * cnt / (cnt - 1));
-        } else {
-          mean = double(running_mean[c]);
-          var = double(running_var[c]);
-        }
-        save_mean[c] = mean;
-        save_rstd[c] = 1.0 / std::sqrt(var + p.eps);
-      }
-      for (index_t i = 0; i < N; ++i) {  // read 2 + write: normalize
-        for (index_t c = b0; c < b1; ++c) {
-          const T scale = T(double(af.gamma[c]) * save_rstd[c]);
-          affine_run(y + (i * C + c) * S, x + (i * C + c) * S, S, SplitMean<T>(save_mean[c]),
-                     scale, af.beta[c]);
-        }
-      }
+#pragma omp parallel for schedule(static) if (p.numel() >= kParallelMin)
+  for (index_t c = 0; c < C; ++c) {
+    double mean, var;
+    if (training) {  // read 1: shifted sums
+      const T K = N * S > 0 ? x[c * S] : T(0);
+      double s1 = 0, s2 = 0;
+      for (index_t i = 0; i < N; ++i) shifted_sums(x + (i * C + c) * S, S, K, s1, s2);
+      shifted_moments(double(K), s1, s2, cnt, mean, var);
+      if (running_mean)
+        running_mean[c] = T((1 - momentum) * double(running_mean[c]) + momentum * mean);
+      if (running_var && cnt > 1)
+        running_var[c] =
+            T((1 - momentum) * double(running_var[c]) + momentum * var * cnt / (cnt - 1));
+    } else {
+      mean = double(running_mean[c]);
+      var = double(running_var[c]);
     }
+    const double rstd = 1.0 / std::sqrt(var + p.eps);
+    save_mean[c] = mean;
+    save_rstd[c] = rstd;
+    const SplitMean<T> m(mean);
+    const T scale = T(double(af.gamma[c]) * rstd), shift = af.beta[c];
+    for (index_t i = 0; i < N; ++i)  // read 2 + write: normalize
+      affine_run(y + (i * C + c) * S, x + (i * C + c) * S, S, m, scale, shift);
   }
 }
+
+// Each thread owns a static range of channels.  A channel of at most kChannelReuseBytes of x
+// and dy is done whole before the next, so read 2 hits L1/L2.  Larger ones are swept
+// sample-major over the thread's channels (two sweeps of its whole range): the runs
+// (i, c0..c1) of one sample are contiguous.  Channel by channel, the N runs of S values lie
+// C*S apart and, S*sizeof(T) a page or less, every run starts cold (the prefetcher stops at
+// page ends) and with a power-of-two stride they share L2 sets: measured 2x slower on
+// (32, 64, 32, 32) float32.
+constexpr index_t kChannelReuseBytes = index_t(64) << 10;
 
 template <typename T>
 void batch_norm_backward_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x,
@@ -201,7 +180,8 @@ void batch_norm_backward_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x
   const index_t N = p.N, C = p.C, S = p.S;
   const double cnt = double(N * S);
   const Affine<T> af(gamma, nullptr, C);
-  const index_t cb = channel_block(p, sizeof(T));
+  const index_t per_channel = std::max(index_t(1), N * S * index_t(2 * sizeof(T)));
+  const index_t cb = per_channel <= kChannelReuseBytes ? 1 : C;  // channels per block
 #pragma omp parallel if (p.numel() >= kParallelMin)
   {
     const index_t nt = omp_get_num_threads(), t = omp_get_thread_num();
