@@ -1,5 +1,6 @@
 """Benchmark of the norm family: each layer's fused forward and backward kernel on
-(32, 64, 32, 32) float32, as a markdown table.
+(32, 64, 32, 32) float32 (LayerNorm(256): the same data as (8192, 256), the short-row path),
+as a markdown table.
 
 GB/s counts the compulsory traffic only (forward: read x, write y; backward: read dy and x,
 write dx); "passes" is what the kernel actually sweeps (R = a read of x, or of x and dy;
@@ -44,6 +45,8 @@ def cases(x, dy):
     x2, dy2 = x.reshape(N, D), dy.reshape(N, D)
     xi, dyi = x.reshape(1, N * C, -1), dy.reshape(1, N * C, -1)
     wi, bi = np.tile(w, N), np.tile(b, N)
+    x256, dy256 = x.reshape(-1, 256), dy.reshape(-1, 256)  # LayerNorm over a short last dim
+    w256, b256 = (1 + 0.1 * rng.standard_normal(256)).astype(np.float32), rng.standard_normal(256).astype(np.float32)
 
     bn = _C.batch_norm_forward(x, w, b, rm, rv, True, 0.1, EPS)
     bn_eval = _C.batch_norm_forward(x, w, b, rm, rv, False, 0.1, EPS)
@@ -51,6 +54,7 @@ def cases(x, dy):
     ln = _C.group_norm_forward(x2, 1, wl.reshape(-1), bl.reshape(-1), EPS)
     inn = _C.batch_norm_forward(xi, wi, bi, None, None, True, 0.1, EPS)
     pn = _C.pixel_norm_forward(x, 1e-8)
+    ln256 = _C.group_norm_forward(x256, 1, w256, b256, EPS)
 
     ours = [
         ("BatchNorm2d train", "forward", "2R+1W", lambda: _C.batch_norm_forward(x, w, b, rm, rv, True, 0.1, EPS)),
@@ -65,12 +69,15 @@ def cases(x, dy):
         ("GroupNorm(32)", "backward", "2R+1W", lambda: _C.group_norm_backward(dy, x, gn[1], gn[2], w, 32)),
         ("PixelNorm", "forward", "2R+1W", lambda: _C.pixel_norm_forward(x, 1e-8)),
         ("PixelNorm", "backward", "2R+1W", lambda: _C.pixel_norm_backward(dy, x, pn[1])),
+        ("LayerNorm(256)", "forward", "2R+1W", lambda: _C.group_norm_forward(x256, 1, w256, b256, EPS)),
+        ("LayerNorm(256)", "backward", "2R+1W", lambda: _C.group_norm_backward(dy256, x256, ln256[1], ln256[2], w256, 1)),
     ]
     theirs = [None] * len(ours)
     if torch is not None:
         tx, tdy = torch.from_numpy(x), torch.from_numpy(dy)
         tw, tb, trm, trv = map(torch.from_numpy, (w.copy(), b.copy(), rm.copy(), rv.copy()))
         twl, tbl = torch.from_numpy(wl), torch.from_numpy(bl)
+        tw256, tb256 = torch.from_numpy(w256), torch.from_numpy(b256)
         fwd = {
             0: lambda t: TF.batch_norm(t, trm, trv, tw, tb, True, 0.1, EPS),
             2: lambda t: TF.batch_norm(t, trm, trv, tw, tb, False, 0.1, EPS),
@@ -78,6 +85,7 @@ def cases(x, dy):
             6: lambda t: TF.instance_norm(t, weight=tw, bias=tb, eps=EPS),
             8: lambda t: TF.group_norm(t, 32, tw, tb, EPS),
             10: lambda t: t * torch.rsqrt(t.pow(2).mean(dim=1, keepdim=True) + 1e-8),
+            12: lambda t: TF.layer_norm(t.reshape(-1, 256), (256,), tw256, tb256, EPS).reshape(t.shape),
         }
         for i, f in fwd.items():
             theirs[i] = torch_forward(f, tx)

@@ -18,12 +18,14 @@
 //   Eval-mode BatchNorm (statistics are constants): dx = rstd * gamma * dy.
 //   PixelNorm: dx = r*dy - x * r^3 * mean_c(dy*x).
 //
-// Numerics: statistics are accumulated in double around a shift K = the set's first element,
+// Numerics: statistics are accumulated around a shift K = the set's first element, in double
+// (csrc/cpu: in T lanes folded into double every 1024 values),
 //   mean = K + sum(x-K)/n,  var = (sum (x-K)^2 - (sum (x-K))^2 / n) / n,
 // so a large mean with a small spread (float32 1e4 + N(0,1)) stays accurate where the naive
 // E[x^2] - E[x]^2 cancels to noise.  Saved mean / rstd are double whatever T (a float32 mean
 // of 1e4 is off by up to 5e-4, which is 5e-4 of a unit spread), and x - mean is formed in T as
-// (x - T(mean)) - T(mean - T(mean)), which is exact where x is near the mean.
+// (x - T(mean)) - T(mean - T(mean)), which is exact where x is near the mean (csrc/cpu folds
+// the second term into the constant of each affine expression).
 //
 // gamma / beta may be null (no affine: gamma = 1, beta = 0).  Backward writes fresh dx,
 // dgamma, dbeta (=); the Python engine accumulates.

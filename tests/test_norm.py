@@ -140,8 +140,11 @@ def test_pixel_norm_kernels(dtype, impl):
 
 
 # Above the kernels' serial threshold (2^15 elements), prime sizes: the OpenMP paths,
-# including group_norm_backward's per-thread dweight/dbias partials, with 1 to 3 threads.
-BIG_CASES = [((3, 5, 47, 53), 5), ((1031, 33), 3), ((257, 129), 1), ((2, 6, 61, 59), 2)]
+# including group_norm_backward's per-thread dweight/dbias partials, with 1 to 3 threads;
+# (9, 4099) with one group is LayerNorm over rows long enough to split columns across threads;
+# (4, 3, 67, 71) has BatchNorm channels large enough to be swept sample-major.
+BIG_CASES = [((3, 5, 47, 53), 5), ((1031, 33), 3), ((257, 129), 1), ((2, 6, 61, 59), 2),
+             ((9, 4099), 1), ((4, 3, 67, 71), 3)]
 
 
 @pytest.mark.parametrize("threads", [1, 3])
@@ -470,6 +473,26 @@ def test_float32_large_mean_small_spread(op):
     naive = ((xg - m) / np.sqrt(np.maximum(var, 0) + np.float32(EPS))).reshape(x32.shape)
     naive_err = np.max(np.abs(naive - expected))
     assert naive_err > 0.1 and naive_err > 1000 * err, (op, naive_err, err)
+
+
+@pytest.mark.parametrize("op", ["batch_norm", "layer_norm"])
+def test_float32_first_element_outlier(op):
+    """The kernels shift by each set's first element; make it as far out as a set allows
+    (|x0 - mean| <= sqrt(n) std) on a large mean: values and grads still match float64."""
+    x32 = (1e4 + rng.standard_normal((4, 4, 32, 32))).astype(np.float32)
+    x32[:, :, 0, 0] += 25.0 if op == "batch_norm" else 50.0  # the first of each channel / row
+    if op == "batch_norm":
+        x32[1:, :, 0, 0] -= 25.0  # only sample 0 leads a channel
+        fn = lambda t: F.batch_norm(t, None, None, training=True)  # noqa: E731
+    else:
+        fn = lambda t: F.layer_norm(t, (4, 32, 32))  # noqa: E731
+    dy = rand(*x32.shape, dtype="float32")
+    xt, xt64 = T(x32, True), T(x32.astype(np.float64), True)
+    y, y64 = fn(xt), fn(xt64)
+    y.backward(T(dy))
+    y64.backward(T(dy.astype(np.float64)))
+    check(y, y64.detach().numpy(), "float32", what=f"{op} y")
+    check(xt.grad, xt64.grad.numpy(), "float32", 10.0, what=f"{op} dx")
 
 
 def test_pixel_norm_float32_large_values():
