@@ -267,6 +267,70 @@ void max_pool_rows(T* y, std::int64_t* idx, const T* x, const Pool2dParams& p,
   }
 }
 
+// Fixed windows (KH x KW taps, column stride S, column dilation 1, all compile-time): the tap
+// loop unrolls and the loop over a row's interior outputs vectorizes with plain strided loads.
+// xr[i] is the input row of tap row i, roff[i] its offset h*W in the plane.  A lane keeps the
+// winning tap's offset in the plane without its column (uniform over the lanes: a select of
+// constants), the column is added once at the end.  Offsets are int32 for both types (a select
+// of int64 under a double mask does not vectorize at the baseline ISA).  The first tap seeds
+// the max: the same as -inf and a position on tap 0.
+template <int KH, int KW, int S, typename T>
+inline void max_row_fixed(T* y, std::int64_t* idx, const std::array<const T*, KH>& xr,
+                          const std::array<std::int32_t, KH>& roff, index_t c0, index_t n) {
+  std::array<std::int32_t, KH * KW> tap_at;  // row-major tap t = (t / KW, t % KW)
+  for (int t = 0; t < KH * KW; ++t) tap_at[t] = roff[t / KW] + t % KW;
+#pragma omp simd
+  for (index_t o = 0; o < n; ++o) {
+    const index_t c = c0 + o * S;
+    T best = xr[0][c];
+    std::int32_t at = tap_at[0];
+#pragma GCC unroll 16
+    for (int t = 1; t < KH * KW; ++t) {
+      const T v = xr[t / KW][c + t % KW];
+      const bool take = (v > best) | (v != v);
+      best = take ? v : best;
+      at = take ? tap_at[t] : at;
+    }
+    y[o] = best;
+    idx[o] = std::int64_t(at) + c;
+  }
+}
+
+// max_pool_rows for a fixed KH x KW window with column stride S and column dilation 1.  A row
+// window clipped by the padding repeats its first valid row before it and its last after it:
+// a tap block repeated next to itself changes neither the first max nor the last NaN.
+template <int KH, int KW, int S, typename T>
+void max_pool_rows_fixed(T* y, std::int64_t* idx, const T* x, const Pool2dParams& p,
+                         const std::vector<Taps>& rows, const std::vector<Taps>& cols) {
+  const index_t total = p.planes() * p.H_out;
+  const Interior in = interior_columns(cols, KW);
+  const index_t n_in = in.hi - in.lo, c0 = n_in > 0 ? cols[in.lo].first : 0;
+#pragma omp parallel for schedule(static) if (p.planes() * p.in_plane() > kParallelMin)
+  for (index_t r = 0; r < total; ++r) {
+    const index_t pl = r / p.H_out, oh = r % p.H_out;
+    const T* xp = x + pl * p.in_plane();
+    T* yr = y + r * p.W_out;
+    std::int64_t* ir = idx + r * p.W_out;
+    const Taps rt = rows[oh];
+    for (index_t ow = 0; ow < in.lo; ++ow)
+      max_window(xp, p.W, rt, cols[ow], p.dH, 1, yr[ow], ir[ow]);
+    for (index_t ow = in.hi; ow < p.W_out; ++ow)
+      max_window(xp, p.W, rt, cols[ow], p.dH, 1, yr[ow], ir[ow]);
+    if (n_in == 0) continue;
+    // the window's tap rows that lie in the padding: before (lead) and after the valid ones
+    const index_t start = oh * p.sH - p.pH;
+    const index_t lead = (rt.first - start) / p.dH;
+    std::array<const T*, KH> xr;
+    std::array<std::int32_t, KH> roff;
+    for (index_t i = 0; i < KH; ++i) {
+      const index_t h = rt.first + std::min(std::max<index_t>(i - lead, 0), rt.n - 1) * p.dH;
+      xr[i] = xp + h * p.W;
+      roff[i] = std::int32_t(h * p.W);
+    }
+    max_row_fixed<KH, KW, S>(yr + in.lo, ir + in.lo, xr, roff, c0, n_in);
+  }
+}
+
 // Where a kernel meets an index outside [0, plane): the smallest flat position (the min
 // reduction over threads), or none.
 constexpr index_t kNoBadIndex = std::numeric_limits<index_t>::max();
@@ -378,8 +442,17 @@ void avg_pool_backward_planes(T* dx, const T* dy, const Pool2dParams& p,
 
 template <typename T>
 void max_pool2d_forward_cpu(T* y, std::int64_t* idx, const T* x, const Pool2dParams& p) {
-  max_pool_rows(y, idx, x, p, pool_taps(p.H_out, p.H, p.kH, p.sH, p.pH, p.dH),
-                pool_taps(p.W_out, p.W, p.kW, p.sW, p.pW, p.dW), p.dH, p.dW, p.sW, p.kW);
+  const auto rows = pool_taps(p.H_out, p.H, p.kH, p.sH, p.pH, p.dH);
+  const auto cols = pool_taps(p.W_out, p.W, p.kW, p.sW, p.pW, p.dW);
+  // the common windows get compile-time kernels (their positions are int32)
+  const bool fixed = p.dW == 1 && p.in_plane() <= index_t(std::numeric_limits<std::int32_t>::max());
+  const auto is = [&](index_t kH, index_t kW, index_t sW) {
+    return fixed && p.kH == kH && p.kW == kW && p.sW == sW;
+  };
+  if (is(2, 2, 2)) return max_pool_rows_fixed<2, 2, 2>(y, idx, x, p, rows, cols);
+  if (is(3, 3, 2)) return max_pool_rows_fixed<3, 3, 2>(y, idx, x, p, rows, cols);
+  if (is(3, 3, 1)) return max_pool_rows_fixed<3, 3, 1>(y, idx, x, p, rows, cols);
+  max_pool_rows(y, idx, x, p, rows, cols, p.dH, p.dW, p.sW, p.kW);
 }
 
 template <typename T>
