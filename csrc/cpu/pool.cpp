@@ -267,67 +267,118 @@ void max_pool_rows(T* y, std::int64_t* idx, const T* x, const Pool2dParams& p,
   }
 }
 
-// Fixed windows (KH x KW taps, column stride S, column dilation 1, all compile-time): the tap
-// loop unrolls and the loop over a row's interior outputs vectorizes with plain strided loads.
-// xr[i] is the input row of tap row i, roff[i] its offset h*W in the plane.  A lane keeps the
-// winning tap's offset in the plane without its column (uniform over the lanes: a select of
-// constants), the column is added once at the end.  Offsets are int32 for both types (a select
-// of int64 under a double mask does not vectorize at the baseline ISA).  The first tap seeds
-// the max: the same as -inf and a position on tap 0.
-template <int KH, int KW, int S, typename T>
-inline void max_row_fixed(T* y, std::int64_t* idx, const std::array<const T*, KH>& xr,
-                          const std::array<std::int32_t, KH>& roff, index_t c0, index_t n) {
-  std::array<std::int32_t, KH * KW> tap_at;  // row-major tap t = (t / KW, t % KW)
-  for (int t = 0; t < KH * KW; ++t) tap_at[t] = roff[t / KW] + t % KW;
+// Fixed windows: KH x KW taps, column stride S (compile-time), column dilation 1.  Rows whose
+// windows all lie inside the input and whose taps cover whole stride groups (KW % S == 0) load
+// x directly (strided loads of complete groups: deinterleaving shuffles).  Otherwise the input
+// rows are first split into S phase rows, phase q holding the columns k*S + q - pW (k < len)
+// clamped to [0, W): tap j of output o is then phase j % S at o + j / S, so the loop over a row's
+// outputs has only contiguous loads (no gathers), and the tap loop unrolls.  The loop runs over
+// blocks of kFixedBlock outputs (the last block overlaps the one before it, or pads a short row
+// into scratch): no scalar remainder.  A clamped column repeats an edge tap next to itself, which
+// changes neither the first max nor the last NaN; only its position needs the clamp, applied
+// after the loop to the border outputs.  Rows clipped by the padding repeat the first valid row
+// before them and the last after them, the same way.
+//
+// A lane keeps the winning tap's offset h*W + j (uniform over the lanes: a select of constants;
+// int32 for both types, as an int64 select under a double mask does not vectorize at the
+// baseline ISA), and the output's column o*S - pW is added at the end.  The first tap seeds the
+// max: the same as -inf with a position on tap 0.
+constexpr index_t kFixedBlock = 8;  // a multiple of the lane counts at the baseline ISA
+
+// kFixedBlock outputs from o0 of one output row into y / idx; ph[i]: phase 0 of tap row i, or
+// (Direct) the input row of tap row i.
+template <int KH, int KW, int S, bool Direct, typename T>
+inline void max_block_fixed(T* y, std::int64_t* idx, const std::array<const T*, KH>& ph,
+                            const std::array<std::int32_t, KH * KW>& tap_at, index_t len,
+                            index_t o0, index_t pW) {
 #pragma omp simd
-  for (index_t o = 0; o < n; ++o) {
-    const index_t c = c0 + o * S;
-    T best = xr[0][c];
+  for (index_t o = o0; o < o0 + kFixedBlock; ++o) {
+    T best = ph[0][Direct ? o * S : o];
     std::int32_t at = tap_at[0];
 #pragma GCC unroll 16
-    for (int t = 1; t < KH * KW; ++t) {
-      const T v = xr[t / KW][c + t % KW];
+    for (int t = 1; t < KH * KW; ++t) {  // tap (t / KW, t % KW), row-major
+      const T v = Direct ? ph[t / KW][o * S + t % KW]
+                         : ph[t / KW][(t % KW) % S * len + o + (t % KW) / S];
       const bool take = (v > best) | (v != v);
       best = take ? v : best;
       at = take ? tap_at[t] : at;
     }
-    y[o] = best;
-    idx[o] = std::int64_t(at) + c;
+    y[o - o0] = best;
+    idx[o - o0] = std::int64_t(at) + (o * S - pW);
   }
 }
 
-// max_pool_rows for a fixed KH x KW window with column stride S and column dilation 1.  A row
-// window clipped by the padding repeats its first valid row before it and its last after it:
-// a tap block repeated next to itself changes neither the first max nor the last NaN.
 template <int KH, int KW, int S, typename T>
 void max_pool_rows_fixed(T* y, std::int64_t* idx, const T* x, const Pool2dParams& p,
                          const std::vector<Taps>& rows, const std::vector<Taps>& cols) {
-  const index_t total = p.planes() * p.H_out;
-  const Interior in = interior_columns(cols, KW);
-  const index_t n_in = in.hi - in.lo, c0 = n_in > 0 ? cols[in.lo].first : 0;
-#pragma omp parallel for schedule(static) if (p.planes() * p.in_plane() > kParallelMin)
-  for (index_t r = 0; r < total; ++r) {
-    const index_t pl = r / p.H_out, oh = r % p.H_out;
-    const T* xp = x + pl * p.in_plane();
-    T* yr = y + r * p.W_out;
-    std::int64_t* ir = idx + r * p.W_out;
-    const Taps rt = rows[oh];
-    for (index_t ow = 0; ow < in.lo; ++ow)
-      max_window(xp, p.W, rt, cols[ow], p.dH, 1, yr[ow], ir[ow]);
-    for (index_t ow = in.hi; ow < p.W_out; ++ow)
-      max_window(xp, p.W, rt, cols[ow], p.dH, 1, yr[ow], ir[ow]);
-    if (n_in == 0) continue;
-    // the window's tap rows that lie in the padding: before (lead) and after the valid ones
-    const index_t start = oh * p.sH - p.pH;
-    const index_t lead = (rt.first - start) / p.dH;
-    std::array<const T*, KH> xr;
-    std::array<std::int32_t, KH> roff;
-    for (index_t i = 0; i < KH; ++i) {
-      const index_t h = rt.first + std::min(std::max<index_t>(i - lead, 0), rt.n - 1) * p.dH;
-      xr[i] = xp + h * p.W;
-      roff[i] = std::int32_t(h * p.W);
+  const index_t W = p.W, W_out = p.W_out;
+  const index_t len = std::max(W_out, kFixedBlock) + (KW - 1) / S;  // phase row length
+  // phase positions k with every column k*S + q - pW inside the row: [k_lo, k_hi)
+  const index_t k_lo = std::min((p.pW + S - 1) / S, len);
+  const index_t k_hi = std::clamp<index_t>((W + p.pW) / S, k_lo, len);
+  const Interior in = interior_columns(cols, KW);  // the other outputs have clamped taps
+  const bool direct = KW % S == 0 && in.lo == 0 && in.hi == W_out && W_out >= kFixedBlock;
+  // tasks: (plane, block of output rows); whole planes when there are enough of them
+  const index_t blocks = std::clamp<index_t>((32 + p.planes() - 1) / p.planes(), 1, p.H_out);
+  const index_t rows_per_block = (p.H_out + blocks - 1) / blocks;
+#pragma omp parallel if (p.planes() * p.in_plane() > kParallelMin)
+  {
+    std::vector<T> phases(std::size_t(p.H * S * len)), yb(kFixedBlock);
+    std::vector<std::int64_t> ib(kFixedBlock);
+#pragma omp for schedule(static)
+    for (index_t task = 0; task < p.planes() * blocks; ++task) {
+      const index_t pl = task / blocks, oh0 = task % blocks * rows_per_block;
+      const index_t oh1 = std::min(oh0 + rows_per_block, p.H_out);
+      if (oh0 >= oh1) continue;
+      const T* xp = x + pl * p.in_plane();
+      const index_t h0 = rows[oh0].first;
+      const index_t h1 = rows[oh1 - 1].first + (rows[oh1 - 1].n - 1) * p.dH + 1;
+      for (index_t h = h0; h < (direct ? h0 : h1); ++h) {
+        T* dst = phases.data() + h * S * len;
+        const T* xr = xp + h * W;
+        for (index_t k = 0; k < k_lo; ++k)
+          for (int q = 0; q < S; ++q)
+            dst[q * len + k] = xr[std::clamp<index_t>(k * S + q - p.pW, 0, W - 1)];
+#pragma omp simd
+        for (index_t k = k_lo; k < k_hi; ++k)
+          for (int q = 0; q < S; ++q) dst[q * len + k] = xr[k * S + q - p.pW];
+        for (index_t k = k_hi; k < len; ++k)
+          for (int q = 0; q < S; ++q)
+            dst[q * len + k] = xr[std::clamp<index_t>(k * S + q - p.pW, 0, W - 1)];
+      }
+      for (index_t oh = oh0; oh < oh1; ++oh) {
+        const Taps rt = rows[oh];
+        const index_t lead = (rt.first - (oh * p.sH - p.pH)) / p.dH;  // tap rows in the padding
+        std::array<const T*, KH> ph;
+        std::array<std::int32_t, KH * KW> tap_at;
+        for (index_t i = 0; i < KH; ++i) {
+          const index_t h = rt.first + std::min(std::max<index_t>(i - lead, 0), rt.n - 1) * p.dH;
+          ph[i] = direct ? xp + h * W : phases.data() + h * S * len;
+          for (int j = 0; j < KW; ++j) tap_at[i * KW + j] = std::int32_t(h * W + j);
+        }
+        T* yr = y + (pl * p.H_out + oh) * W_out;
+        std::int64_t* ir = idx + (pl * p.H_out + oh) * W_out;
+        if (W_out >= kFixedBlock) {
+          for (index_t o0 = 0; o0 < W_out; o0 += kFixedBlock) {
+            const index_t o = std::min(o0, W_out - kFixedBlock);
+            if (direct)
+              max_block_fixed<KH, KW, S, true>(yr + o, ir + o, ph, tap_at, len, o, p.pW);
+            else
+              max_block_fixed<KH, KW, S, false>(yr + o, ir + o, ph, tap_at, len, o, p.pW);
+          }
+        } else {
+          max_block_fixed<KH, KW, S, false>(yb.data(), ib.data(), ph, tap_at, len, 0, p.pW);
+          std::copy(yb.data(), yb.data() + W_out, yr);
+          std::copy(ib.data(), ib.data() + W_out, ir);
+        }
+        const auto clamp_position = [&](index_t o) {
+          const index_t at = ir[o] - (o * S - p.pW), row = at / W * W;  // at - row = j < W
+          ir[o] = row + std::clamp<index_t>(o * S - p.pW + at - row, 0, W - 1);
+        };
+        for (index_t o = 0; o < in.lo; ++o) clamp_position(o);
+        for (index_t o = std::max(in.hi, in.lo); o < W_out; ++o) clamp_position(o);
+      }
     }
-    max_row_fixed<KH, KW, S>(yr + in.lo, ir + in.lo, xr, roff, c0, n_in);
   }
 }
 
@@ -445,7 +496,8 @@ void max_pool2d_forward_cpu(T* y, std::int64_t* idx, const T* x, const Pool2dPar
   const auto rows = pool_taps(p.H_out, p.H, p.kH, p.sH, p.pH, p.dH);
   const auto cols = pool_taps(p.W_out, p.W, p.kW, p.sW, p.pW, p.dW);
   // the common windows get compile-time kernels (their positions are int32)
-  const bool fixed = p.dW == 1 && p.in_plane() <= index_t(std::numeric_limits<std::int32_t>::max());
+  const bool fixed = p.dW == 1 && p.kW <= p.W &&
+                     p.in_plane() <= index_t(std::numeric_limits<std::int32_t>::max());
   const auto is = [&](index_t kH, index_t kW, index_t sW) {
     return fixed && p.kH == kH && p.kW == kW && p.sW == sW;
   };
