@@ -489,6 +489,66 @@ void avg_pool_backward_planes(T* dx, const T* dy, const Pool2dParams& p,
   }
 }
 
+// avg_pool_backward_planes for a column stride S (compile-time) and kW taps at p.pW padding.
+// Per output row, g = dy / divisor is scattered into S phase rows (phase q, position m: padded
+// column m*S + q, so tap j of output o lands in phase j % S at o + j / S: contiguous adds),
+// interleaved back into a padded row (padding columns are dropped), and added to the window's
+// rows.  Every window has kW taps here; those outside the input only reach the padding.
+template <int S, typename T>
+void avg_pool_backward_planes_strided(T* dx, const T* dy, const Pool2dParams& p,
+                                      const std::vector<Span>& rows, const std::vector<Span>& cols,
+                                      index_t divisor_override) {
+  const index_t in = p.in_plane(), W = p.W, W_out = p.W_out, kW = p.kW;
+  const index_t len = W_out + (kW - 1) / S;                     // phase row length
+  const index_t padded = std::max(S * len, W + p.pW);           // padded row length
+  // divisor = row factor * cdiv[ow]; live[ow] = 0 where the window has no input column (its
+  // share is 0; cdiv is then 1, so that the division never meets 0)
+  std::vector<T> cdiv(W_out), live(W_out);
+  for (index_t ow = 0; ow < W_out; ++ow) {
+    live[ow] = T(cols[ow].begin < cols[ow].end);
+    cdiv[ow] = live[ow] != T(0) ? T(divisor_override != 0 ? divisor_override : cols[ow].count) : T(1);
+  }
+  const T* cd = cdiv.data();
+  const T* lv = live.data();
+#pragma omp parallel if (p.planes() * in > kParallelMin)
+  {
+    std::vector<T> g(W_out), phases(S * len), rowgrad(padded, T(0));
+    T* gp = g.data();
+    T* ph = phases.data();
+    T* rg = rowgrad.data();
+#pragma omp for schedule(static)
+    for (index_t pl = 0; pl < p.planes(); ++pl) {
+      T* dxp = dx + pl * in;
+      const T* dyp = dy + pl * p.out_plane();
+      std::memset(dxp, 0, sizeof(T) * in);
+      for (index_t oh = 0; oh < p.H_out; ++oh) {
+        const Span rs = rows[oh];
+        if (rs.begin >= rs.end) continue;
+        const T* dyr = dyp + oh * W_out;
+        const T row_factor = T(divisor_override != 0 ? 1 : rs.count);
+#pragma omp simd
+        for (index_t ow = 0; ow < W_out; ++ow)  // no division under a branch: SIMD
+          gp[ow] = dyr[ow] * lv[ow] / (row_factor * cd[ow]);
+        std::fill(ph, ph + S * len, T(0));
+        for (index_t j = 0; j < kW; ++j) {
+          T* dst = ph + (j % S) * len + j / S;
+#pragma omp simd
+          for (index_t ow = 0; ow < W_out; ++ow) dst[ow] += gp[ow];
+        }
+#pragma omp simd
+        for (index_t m = 0; m < len; ++m)
+          for (int q = 0; q < S; ++q) rg[m * S + q] = ph[q * len + m];
+        const T* rgw = rg + p.pW;  // column 0
+        for (index_t h = rs.begin; h < rs.end; ++h) {
+          T* dr = dxp + h * W;
+#pragma omp simd
+          for (index_t w = 0; w < W; ++w) dr[w] += rgw[w];
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 template <typename T>
@@ -523,9 +583,13 @@ void avg_pool2d_forward_cpu(T* y, const T* x, const Pool2dParams& p, bool count_
 template <typename T>
 void avg_pool2d_backward_cpu(T* dx, const T* dy, const Pool2dParams& p, bool count_include_pad,
                              index_t divisor_override) {
-  avg_pool_backward_planes(dx, dy, p, avg_spans(p.H_out, p.H, p.kH, p.sH, p.pH, count_include_pad),
-                           avg_spans(p.W_out, p.W, p.kW, p.sW, p.pW, count_include_pad),
-                           divisor_override);
+  const auto rows = avg_spans(p.H_out, p.H, p.kH, p.sH, p.pH, count_include_pad);
+  const auto cols = avg_spans(p.W_out, p.W, p.kW, p.sW, p.pW, count_include_pad);
+  if (p.sW == 1)
+    return avg_pool_backward_planes_strided<1>(dx, dy, p, rows, cols, divisor_override);
+  if (p.sW == 2)
+    return avg_pool_backward_planes_strided<2>(dx, dy, p, rows, cols, divisor_override);
+  avg_pool_backward_planes(dx, dy, p, rows, cols, divisor_override);
 }
 
 template <typename T>
