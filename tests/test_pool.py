@@ -357,6 +357,13 @@ FIXED_CASES = [
 ]
 
 
+def test_max_pool2d_fixed_windows_on_empty_batches():
+    for shape in ((0, 3, 8, 8), (2, 0, 8, 8)):
+        for k, s, p in (((2, 2), (2, 2), (0, 0)), ((3, 3), (2, 2), (1, 1)), ((3, 3), (1, 1), (1, 1))):
+            y, idx = _C.max_pool2d_forward(np.ones(shape, np.float32), k, s, p, (1, 1), False)
+            assert y.shape == idx.shape == shape[:2] + (ref.out_size(8, k[0], s[0], p[0], 1, False),) * 2
+
+
 def _ties_and_nans(shape, dtype, seed):
     """Values from {-inf, 0, 1, 2} (ties everywhere) with a few NaNs."""
     rng = np.random.default_rng(seed)

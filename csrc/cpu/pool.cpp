@@ -5,12 +5,14 @@
 // spans, already clipped to the input, so the inner loops carry no bounds tests:
 //   max / adaptive max:  taps first, first + d, ..., first + (n-1) d
 //   avg / adaptive avg:  [begin, end) and the divisor's share (count) of that dimension
-// Forward kernels parallelize over (plane, output row) pairs (gathers: no races).  Backward
-// scatters (max: dx[idx] += dy; avg: dx[window] += dy / divisor) give a thread whole planes,
-// so overlapping windows never race.  Per plane, memory traffic is one read of the input
-// plane and one write of the output (plus indices).  The scatters, gathers and avg pooling
-// run near copy speed; max pooling's forward is bound by its compare-and-selects (rows are
-// short, so loop overhead counts: see bench/bench_pool.py).
+// Forward kernels parallelize over (plane, output row) pairs, or (plane, block of rows) for the
+// fixed max windows (gathers: no races).  Backward scatters (max: dx[idx] += dy; avg:
+// dx[window] += dy / divisor) give a thread whole planes, so overlapping windows never race.
+// Per plane, memory traffic is one read of the input plane and one write of the output (plus
+// indices).  The scatters, gathers and avg pooling run near copy speed.  Max pooling's forward
+// is bound by its compare-and-selects (two per tap at the baseline ISA): the common windows
+// (2x2 s2, 3x3 s2, 3x3 s1) have compile-time kernels that vectorize a whole row, borders and
+// tails included (see max_pool_rows_fixed and bench/bench_pool.py).
 #include <omp.h>
 
 #include <algorithm>
@@ -317,7 +319,9 @@ void max_pool_rows_fixed(T* y, std::int64_t* idx, const T* x, const Pool2dParams
   const index_t k_lo = std::min((p.pW + S - 1) / S, len);
   const index_t k_hi = std::clamp<index_t>((W + p.pW) / S, k_lo, len);
   const Interior in = interior_columns(cols, KW);  // the other outputs have clamped taps
-  const bool direct = KW % S == 0 && in.lo == 0 && in.hi == W_out && W_out >= kFixedBlock;
+  const bool direct =
+      KW % S == 0 && p.pW == 0 && in.lo == 0 && in.hi == W_out && W_out >= kFixedBlock;
+  if (p.planes() == 0) return;
   // tasks: (plane, block of output rows); whole planes when there are enough of them
   const index_t blocks = std::clamp<index_t>((32 + p.planes() - 1) / p.planes(), 1, p.H_out);
   const index_t rows_per_block = (p.H_out + blocks - 1) / blocks;
