@@ -202,10 +202,10 @@ inline void max_window(const T* xp, index_t W, Taps rt, Taps ct, index_t dH, ind
   at_out = best_at;
 }
 
-// Positions inside a plane for the interior fast path: the width of T, so that the value and
-// position selects vectorize lane for lane (int32 for float; planes of 2^31+ use int64).
-template <typename T>
-using LanePos = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;
+// Positions inside a plane for the interior fast path: int32 for both types (an int64 select
+// under a double mask does not vectorize at the baseline ISA; planes of 2^31+ take the
+// per-window path).
+using LanePos = std::int32_t;
 
 // One tap of every interior output of a row: best[o] / at[o] take xr[o*S] when it is larger,
 // or NaN (branch-free selects: vectorizable).  S > 0 is a compile-time stride, S = 0 uses s.
@@ -228,7 +228,7 @@ template <typename T>
 void max_pool_rows(T* y, std::int64_t* idx, const T* x, const Pool2dParams& p,
                    const std::vector<Taps>& rows, const std::vector<Taps>& cols, index_t dH,
                    index_t dW, index_t sW, index_t kW) {
-  using P = LanePos<T>;
+  using P = LanePos;
   const index_t total = p.planes() * p.H_out;
   const bool lanes_fit = p.in_plane() <= index_t(std::numeric_limits<P>::max());
   const Interior in = kW > 0 && lanes_fit ? interior_columns(cols, kW) : Interior{0, 0};
