@@ -327,7 +327,7 @@ void max_pool_rows_fixed(T* y, std::int64_t* idx, const T* x, const Pool2dParams
   const index_t rows_per_block = (p.H_out + blocks - 1) / blocks;
 #pragma omp parallel if (p.planes() * p.in_plane() > kParallelMin)
   {
-    std::vector<T> phases(std::size_t(p.H * S * len)), yb(kFixedBlock);
+    std::vector<T> phases(direct ? 0 : std::size_t(p.H * S * len)), yb(kFixedBlock);
     std::vector<std::int64_t> ib(kFixedBlock);
 #pragma omp for schedule(static)
     for (index_t task = 0; task < p.planes() * blocks; ++task) {
@@ -503,14 +503,15 @@ void avg_pool_backward_planes_strided(T* dx, const T* dy, const Pool2dParams& p,
                                       const std::vector<Span>& rows, const std::vector<Span>& cols,
                                       index_t divisor_override) {
   const index_t in = p.in_plane(), W = p.W, W_out = p.W_out, kW = p.kW;
-  const index_t len = W_out + (kW - 1) / S;                     // phase row length
-  const index_t padded = std::max(S * len, W + p.pW);           // padded row length
+  const index_t len = W_out + (kW - 1) / S;            // phase row length
+  const index_t padded = std::max(S * len, W + p.pW);  // padded row length
   // divisor = row factor * cdiv[ow]; live[ow] = 0 where the window has no input column (its
   // share is 0; cdiv is then 1, so that the division never meets 0)
   std::vector<T> cdiv(W_out), live(W_out);
   for (index_t ow = 0; ow < W_out; ++ow) {
-    live[ow] = T(cols[ow].begin < cols[ow].end);
-    cdiv[ow] = live[ow] != T(0) ? T(divisor_override != 0 ? divisor_override : cols[ow].count) : T(1);
+    const bool has_input = cols[ow].begin < cols[ow].end;
+    live[ow] = T(has_input);
+    cdiv[ow] = has_input ? T(divisor_override != 0 ? divisor_override : cols[ow].count) : T(1);
   }
   const T* cd = cdiv.data();
   const T* lv = live.data();
