@@ -1,6 +1,7 @@
 """Benchmark of the pool family: max_pool2d / avg_pool2d (2x2 stride 2, and 3x3 stride 2
 padding 1) and max_unpool2d (2x2 stride 2), forward and backward, on (32, 64, 32, 32)
-float32, as a markdown table.
+float32, and LeNet-5's two max pools (2x2 stride 2 on (64, 6, 28, 28) and (64, 16, 10, 10):
+short rows, many planes), as a markdown table.
 
 GB/s counts the compulsory traffic (bytes read + written once):
   max_pool2d   forward: x, y, indices (int64)    backward: dy, indices, dx
@@ -31,6 +32,7 @@ except ImportError:  # torch is optional: the torch columns then read "-"
 
 SHAPE = (32, 64, 32, 32)
 CONFIGS = {"2x2 s2": ((2, 2), (2, 2), (0, 0)), "3x3 s2 p1": ((3, 3), (2, 2), (1, 1))}
+LENET_SHAPES = ((64, 6, 28, 28), (64, 16, 10, 10))  # batch 64: the pools after conv1 and conv2
 
 
 def cases(x):
@@ -85,6 +87,31 @@ def cases(x):
     return rows
 
 
+def lenet_cases():
+    """max_pool2d 2x2 stride 2, forward and backward, on LeNet-5's activations (same row format)."""
+    rng = np.random.default_rng(2)
+    rows = []
+    for shape in LENET_SHAPES:
+        x = rng.standard_normal(shape).astype(np.float32)
+        y, idx = _C.max_pool2d_forward(x, (2, 2), (2, 2), (0, 0), (1, 1), False)
+        dy = rng.standard_normal(y.shape).astype(np.float32)
+        t_fwd = t_bwd = None
+        if torch is not None:
+            def tmax(t):
+                return TF.max_pool2d(t, 2, 2, return_indices=True)
+
+            t_fwd = torch_forward(tmax, torch.from_numpy(x))
+            t_bwd = torch_backward(tmax, torch.from_numpy(x), torch.from_numpy(dy))
+        window = "2x2 s2 on " + "x".join(map(str, shape))
+        rows += [
+            ("max_pool2d", window, "forward", x.nbytes + y.nbytes + idx.nbytes,
+             lambda x=x: _C.max_pool2d_forward(x, (2, 2), (2, 2), (0, 0), (1, 1), False), t_fwd),
+            ("max_pool2d", window, "backward", dy.nbytes + idx.nbytes + x.nbytes,
+             lambda dy=dy, idx=idx, x=x: _C.max_pool2d_backward(dy, idx, x.shape), t_bwd),
+        ]
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="few repeats (a smoke run)")
@@ -104,7 +131,7 @@ def main():
     print()
     print("| op | window | pass | MB moved | ms | GB/s | of copy BW | torch ms | vs torch |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for op, window, which, nbytes, fn, tfn in cases(x):
+    for op, window, which, nbytes, fn, tfn in cases(x) + lenet_cases():
         ms = median_ms(fn, repeat)
         gbs = nbytes / ms / 1e6
         tms = median_ms(tfn, repeat) if tfn else None

@@ -336,6 +336,68 @@ def test_nan_propagates_with_its_index(dtype, impl):
     assert np.isnan(y[1, 2, 0, 0]) and idx[1, 2, 0, 0] == 4 * 6 + 1
 
 
+# The CPU max pool has compile-time kernels for 2x2 stride 2, 3x3 stride 2 and 3x3 stride 1
+# (column stride and kernel; dilation 1 along W; any row stride, padding, row dilation): rows read
+# straight from x (all windows inside, W_out >= 8), rows split into stride phases with clamped
+# edges and blocks of 8 outputs (the last overlapping, or padded when W_out < 8), and both the
+# per-plane and the row-block split of the work (few planes), on one and several threads.
+FIXED_CASES = [
+    dict(N=2, C=3, H=16, W=16, k=(2, 2), s=(2, 2), p=(0, 0), d=(1, 1), ceil=False),   # direct
+    dict(N=1, C=2, H=9, W=35, k=(2, 2), s=(2, 2), p=(0, 0), d=(1, 1), ceil=False),    # direct, 17 out
+    dict(N=2, C=1, H=7, W=13, k=(2, 2), s=(2, 2), p=(1, 1), d=(1, 1), ceil=True),     # split, 7 out
+    dict(N=1, C=3, H=11, W=9, k=(2, 2), s=(3, 2), p=(1, 1), d=(2, 1), ceil=False),    # row dilation
+    dict(N=3, C=5, H=37, W=41, k=(3, 3), s=(2, 2), p=(1, 1), d=(1, 1), ceil=True),    # parallel
+    dict(N=1, C=2, H=19, W=32, k=(3, 3), s=(2, 2), p=(1, 1), d=(1, 1), ceil=False),
+    dict(N=2, C=2, H=2, W=3, k=(3, 3), s=(2, 2), p=(1, 1), d=(1, 1), ceil=False),     # kW == W
+    dict(N=1, C=1, H=8, W=8, k=(3, 3), s=(1, 2), p=(1, 1), d=(2, 1), ceil=True),      # overhang
+    dict(N=1, C=2, H=130, W=70, k=(3, 3), s=(2, 2), p=(0, 0), d=(1, 1), ceil=False),  # row blocks
+    dict(N=2, C=3, H=12, W=12, k=(3, 3), s=(1, 1), p=(0, 0), d=(1, 1), ceil=False),   # direct
+    dict(N=1, C=2, H=5, W=13, k=(3, 3), s=(1, 1), p=(1, 1), d=(1, 1), ceil=False),
+    dict(N=3, C=1, H=6, W=4, k=(3, 3), s=(3, 1), p=(1, 1), d=(1, 1), ceil=True),
+]
+
+
+def test_max_pool2d_fixed_windows_on_empty_batches():
+    for shape in ((0, 3, 8, 8), (2, 0, 8, 8)):
+        for k, s, p in (((2, 2), (2, 2), (0, 0)), ((3, 3), (2, 2), (1, 1)), ((3, 3), (1, 1), (1, 1))):
+            y, idx = _C.max_pool2d_forward(np.ones(shape, np.float32), k, s, p, (1, 1), False)
+            assert y.shape == idx.shape == shape[:2] + (ref.out_size(8, k[0], s[0], p[0], 1, False),) * 2
+
+
+def _ties_and_nans(shape, dtype, seed):
+    """Values from {-inf, 0, 1, 2} (ties everywhere) with a few NaNs."""
+    rng = np.random.default_rng(seed)
+    x = rng.choice(np.array([-np.inf, 0.0, 1.0, 2.0], dtype), size=shape, p=[0.2, 0.3, 0.3, 0.2])
+    x[rng.random(shape) < 0.03] = np.nan
+    return x
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("c", FIXED_CASES, ids=_id)
+def test_max_pool2d_fixed_windows(c, dtype):
+    shape = (c["N"], c["C"], c["H"], c["W"])
+    args = (c["k"], c["s"], c["p"], c["d"], c["ceil"])
+    x = randn(*shape, dtype=dtype)
+    y, idx = _C.max_pool2d_forward(x, *args)
+    ry, ridx = ref.max_pool2d(x, *args)
+    assert_close(y, ry, dtype, what="forward")
+    np.testing.assert_array_equal(idx, ridx)
+    # ties, -inf and NaN (the last NaN in window order wins: the plain-loop kernel is the spec)
+    x = _ties_and_nans(shape, dtype, seed=c["H"] * c["W"])
+    y, idx = _C.max_pool2d_forward(x, *args)
+    sy, sidx = _C.max_pool2d_forward(x, *args, reference=True)
+    np.testing.assert_array_equal(y, sy)
+    np.testing.assert_array_equal(idx, sidx)
+    for nthreads in (1, 2):  # the same result whatever the split of the work
+        old = pycnn.get_num_threads()
+        pycnn.set_num_threads(nthreads)
+        try:
+            y1, idx1 = _C.max_pool2d_forward(x, *args)
+        finally:
+            pycnn.set_num_threads(old)
+        np.testing.assert_array_equal(idx1, sidx)
+
+
 def test_avg_divisor_with_ceil_mode_and_padding_by_hand():
     """L = 6, k = 3, s = 2, p = 1, ceil_mode: 4 windows [-1,2) [1,4) [3,6) [5,8).  The last one
     overhangs the padded extent [-1, 7): with count_include_pad it covers {5, pad 6}, divisor 2."""

@@ -5,12 +5,14 @@
 // spans, already clipped to the input, so the inner loops carry no bounds tests:
 //   max / adaptive max:  taps first, first + d, ..., first + (n-1) d
 //   avg / adaptive avg:  [begin, end) and the divisor's share (count) of that dimension
-// Forward kernels parallelize over (plane, output row) pairs (gathers: no races).  Backward
-// scatters (max: dx[idx] += dy; avg: dx[window] += dy / divisor) give a thread whole planes,
-// so overlapping windows never race.  Per plane, memory traffic is one read of the input
-// plane and one write of the output (plus indices).  The scatters, gathers and avg pooling
-// run near copy speed; max pooling's forward is bound by its compare-and-selects (rows are
-// short, so loop overhead counts: see bench/bench_pool.py).
+// Forward kernels parallelize over (plane, output row) pairs, or (plane, block of rows) for the
+// fixed max windows (gathers: no races).  Backward scatters (max: dx[idx] += dy; avg:
+// dx[window] += dy / divisor) give a thread whole planes, so overlapping windows never race.
+// Per plane, memory traffic is one read of the input plane and one write of the output (plus
+// indices).  The scatters, gathers and avg pooling run near copy speed.  Max pooling's forward
+// is bound by its compare-and-selects (two per tap at the baseline ISA): the common windows
+// (2x2 s2, 3x3 s2, 3x3 s1) have compile-time kernels that vectorize a whole row, borders and
+// tails included (see max_pool_rows_fixed and bench/bench_pool.py).
 #include <omp.h>
 
 #include <algorithm>
@@ -200,10 +202,10 @@ inline void max_window(const T* xp, index_t W, Taps rt, Taps ct, index_t dH, ind
   at_out = best_at;
 }
 
-// Positions inside a plane for the interior fast path: the width of T, so that the value and
-// position selects vectorize lane for lane (int32 for float; planes of 2^31+ use int64).
-template <typename T>
-using LanePos = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;
+// Positions inside a plane for the interior fast path: int32 for both types (an int64 select
+// under a double mask does not vectorize at the baseline ISA; planes of 2^31+ take the
+// per-window path).
+using LanePos = std::int32_t;
 
 // One tap of every interior output of a row: best[o] / at[o] take xr[o*S] when it is larger,
 // or NaN (branch-free selects: vectorizable).  S > 0 is a compile-time stride, S = 0 uses s.
@@ -226,7 +228,7 @@ template <typename T>
 void max_pool_rows(T* y, std::int64_t* idx, const T* x, const Pool2dParams& p,
                    const std::vector<Taps>& rows, const std::vector<Taps>& cols, index_t dH,
                    index_t dW, index_t sW, index_t kW) {
-  using P = LanePos<T>;
+  using P = LanePos;
   const index_t total = p.planes() * p.H_out;
   const bool lanes_fit = p.in_plane() <= index_t(std::numeric_limits<P>::max());
   const Interior in = kW > 0 && lanes_fit ? interior_columns(cols, kW) : Interior{0, 0};
@@ -263,6 +265,123 @@ void max_pool_rows(T* y, std::int64_t* idx, const T* x, const Pool2dParams& p,
             max_tap<0>(best, at.data(), xp + off, n_in, sW, off);
         }
       for (index_t o = 0; o < n_in; ++o) ir[in.lo + o] = at[o];
+    }
+  }
+}
+
+// Fixed windows: KH x KW taps, column stride S (compile-time), column dilation 1.  Rows whose
+// windows all lie inside the input and whose taps cover whole stride groups (KW % S == 0) load
+// x directly (strided loads of complete groups: deinterleaving shuffles).  Otherwise the input
+// rows are first split into S phase rows, phase q holding the columns k*S + q - pW (k < len)
+// clamped to [0, W): tap j of output o is then phase j % S at o + j / S, so the loop over a row's
+// outputs has only contiguous loads (no gathers), and the tap loop unrolls.  The loop runs over
+// blocks of kFixedBlock outputs (the last block overlaps the one before it, or pads a short row
+// into scratch): no scalar remainder.  A clamped column repeats an edge tap next to itself, which
+// changes neither the first max nor the last NaN; only its position needs the clamp, applied
+// after the loop to the border outputs.  Rows clipped by the padding repeat the first valid row
+// before them and the last after them, the same way.
+//
+// A lane keeps the winning tap's offset h*W + j (uniform over the lanes: a select of constants;
+// int32 for both types, as an int64 select under a double mask does not vectorize at the
+// baseline ISA), and the output's column o*S - pW is added at the end.  The first tap seeds the
+// max: the same as -inf with a position on tap 0.
+constexpr index_t kFixedBlock = 8;  // a multiple of the lane counts at the baseline ISA
+
+// kFixedBlock outputs from o0 of one output row into y / idx; ph[i]: phase 0 of tap row i, or
+// (Direct) the input row of tap row i.
+template <int KH, int KW, int S, bool Direct, typename T>
+inline void max_block_fixed(T* y, std::int64_t* idx, const std::array<const T*, KH>& ph,
+                            const std::array<std::int32_t, KH * KW>& tap_at, index_t len,
+                            index_t o0, index_t pW) {
+#pragma omp simd
+  for (index_t o = o0; o < o0 + kFixedBlock; ++o) {
+    T best = ph[0][Direct ? o * S : o];
+    std::int32_t at = tap_at[0];
+#pragma GCC unroll 16
+    for (int t = 1; t < KH * KW; ++t) {  // tap (t / KW, t % KW), row-major
+      const T v = Direct ? ph[t / KW][o * S + t % KW]
+                         : ph[t / KW][(t % KW) % S * len + o + (t % KW) / S];
+      const bool take = (v > best) | (v != v);
+      best = take ? v : best;
+      at = take ? tap_at[t] : at;
+    }
+    y[o - o0] = best;
+    idx[o - o0] = std::int64_t(at) + (o * S - pW);
+  }
+}
+
+template <int KH, int KW, int S, typename T>
+void max_pool_rows_fixed(T* y, std::int64_t* idx, const T* x, const Pool2dParams& p,
+                         const std::vector<Taps>& rows, const std::vector<Taps>& cols) {
+  const index_t W = p.W, W_out = p.W_out;
+  const index_t len = std::max(W_out, kFixedBlock) + (KW - 1) / S;  // phase row length
+  // phase positions k with every column k*S + q - pW inside the row: [k_lo, k_hi)
+  const index_t k_lo = std::min((p.pW + S - 1) / S, len);
+  const index_t k_hi = std::clamp<index_t>((W + p.pW) / S, k_lo, len);
+  const Interior in = interior_columns(cols, KW);  // the other outputs have clamped taps
+  const bool direct =
+      KW % S == 0 && p.pW == 0 && in.lo == 0 && in.hi == W_out && W_out >= kFixedBlock;
+  if (p.planes() == 0) return;
+  // tasks: (plane, block of output rows); whole planes when there are enough of them
+  const index_t blocks = std::clamp<index_t>((32 + p.planes() - 1) / p.planes(), 1, p.H_out);
+  const index_t rows_per_block = (p.H_out + blocks - 1) / blocks;
+#pragma omp parallel if (p.planes() * p.in_plane() > kParallelMin)
+  {
+    std::vector<T> phases(direct ? 0 : std::size_t(p.H * S * len)), yb(kFixedBlock);
+    std::vector<std::int64_t> ib(kFixedBlock);
+#pragma omp for schedule(static)
+    for (index_t task = 0; task < p.planes() * blocks; ++task) {
+      const index_t pl = task / blocks, oh0 = task % blocks * rows_per_block;
+      const index_t oh1 = std::min(oh0 + rows_per_block, p.H_out);
+      if (oh0 >= oh1) continue;
+      const T* xp = x + pl * p.in_plane();
+      const index_t h0 = rows[oh0].first;
+      const index_t h1 = rows[oh1 - 1].first + (rows[oh1 - 1].n - 1) * p.dH + 1;
+      for (index_t h = h0; h < (direct ? h0 : h1); ++h) {
+        T* dst = phases.data() + h * S * len;
+        const T* xr = xp + h * W;
+        for (index_t k = 0; k < k_lo; ++k)
+          for (int q = 0; q < S; ++q)
+            dst[q * len + k] = xr[std::clamp<index_t>(k * S + q - p.pW, 0, W - 1)];
+#pragma omp simd
+        for (index_t k = k_lo; k < k_hi; ++k)
+          for (int q = 0; q < S; ++q) dst[q * len + k] = xr[k * S + q - p.pW];
+        for (index_t k = k_hi; k < len; ++k)
+          for (int q = 0; q < S; ++q)
+            dst[q * len + k] = xr[std::clamp<index_t>(k * S + q - p.pW, 0, W - 1)];
+      }
+      for (index_t oh = oh0; oh < oh1; ++oh) {
+        const Taps rt = rows[oh];
+        const index_t lead = (rt.first - (oh * p.sH - p.pH)) / p.dH;  // tap rows in the padding
+        std::array<const T*, KH> ph;
+        std::array<std::int32_t, KH * KW> tap_at;
+        for (index_t i = 0; i < KH; ++i) {
+          const index_t h = rt.first + std::min(std::max<index_t>(i - lead, 0), rt.n - 1) * p.dH;
+          ph[i] = direct ? xp + h * W : phases.data() + h * S * len;
+          for (int j = 0; j < KW; ++j) tap_at[i * KW + j] = std::int32_t(h * W + j);
+        }
+        T* yr = y + (pl * p.H_out + oh) * W_out;
+        std::int64_t* ir = idx + (pl * p.H_out + oh) * W_out;
+        if (W_out >= kFixedBlock) {
+          for (index_t o0 = 0; o0 < W_out; o0 += kFixedBlock) {
+            const index_t o = std::min(o0, W_out - kFixedBlock);
+            if (direct)
+              max_block_fixed<KH, KW, S, true>(yr + o, ir + o, ph, tap_at, len, o, p.pW);
+            else
+              max_block_fixed<KH, KW, S, false>(yr + o, ir + o, ph, tap_at, len, o, p.pW);
+          }
+        } else {
+          max_block_fixed<KH, KW, S, false>(yb.data(), ib.data(), ph, tap_at, len, 0, p.pW);
+          std::copy(yb.data(), yb.data() + W_out, yr);
+          std::copy(ib.data(), ib.data() + W_out, ir);
+        }
+        const auto clamp_position = [&](index_t o) {
+          const index_t at = ir[o] - (o * S - p.pW), row = at / W * W;  // at - row = j < W
+          ir[o] = row + std::clamp<index_t>(o * S - p.pW + at - row, 0, W - 1);
+        };
+        for (index_t o = 0; o < in.lo; ++o) clamp_position(o);
+        for (index_t o = std::max(in.hi, in.lo); o < W_out; ++o) clamp_position(o);
+      }
     }
   }
 }
@@ -374,12 +493,83 @@ void avg_pool_backward_planes(T* dx, const T* dy, const Pool2dParams& p,
   }
 }
 
+// avg_pool_backward_planes for a column stride S (compile-time) and kW taps at p.pW padding.
+// Per output row, g = dy / divisor is scattered into S phase rows (phase q, position m: padded
+// column m*S + q, so tap j of output o lands in phase j % S at o + j / S: contiguous adds),
+// interleaved back into a padded row (padding columns are dropped), and added to the window's
+// rows.  Every window has kW taps here; those outside the input only reach the padding.
+template <int S, typename T>
+void avg_pool_backward_planes_strided(T* dx, const T* dy, const Pool2dParams& p,
+                                      const std::vector<Span>& rows, const std::vector<Span>& cols,
+                                      index_t divisor_override) {
+  const index_t in = p.in_plane(), W = p.W, W_out = p.W_out, kW = p.kW;
+  const index_t len = W_out + (kW - 1) / S;            // phase row length
+  const index_t padded = std::max(S * len, W + p.pW);  // padded row length
+  // divisor = row factor * cdiv[ow]; live[ow] = 0 where the window has no input column (its
+  // share is 0; cdiv is then 1, so that the division never meets 0)
+  std::vector<T> cdiv(W_out), live(W_out);
+  for (index_t ow = 0; ow < W_out; ++ow) {
+    const bool has_input = cols[ow].begin < cols[ow].end;
+    live[ow] = T(has_input);
+    cdiv[ow] = has_input ? T(divisor_override != 0 ? divisor_override : cols[ow].count) : T(1);
+  }
+  const T* cd = cdiv.data();
+  const T* lv = live.data();
+#pragma omp parallel if (p.planes() * in > kParallelMin)
+  {
+    std::vector<T> g(W_out), phases(S * len), rowgrad(padded, T(0));
+    T* gp = g.data();
+    T* ph = phases.data();
+    T* rg = rowgrad.data();
+#pragma omp for schedule(static)
+    for (index_t pl = 0; pl < p.planes(); ++pl) {
+      T* dxp = dx + pl * in;
+      const T* dyp = dy + pl * p.out_plane();
+      std::memset(dxp, 0, sizeof(T) * in);
+      for (index_t oh = 0; oh < p.H_out; ++oh) {
+        const Span rs = rows[oh];
+        if (rs.begin >= rs.end) continue;
+        const T* dyr = dyp + oh * W_out;
+        const T row_factor = T(divisor_override != 0 ? 1 : rs.count);
+#pragma omp simd
+        for (index_t ow = 0; ow < W_out; ++ow)  // no division under a branch: SIMD
+          gp[ow] = dyr[ow] * lv[ow] / (row_factor * cd[ow]);
+        std::fill(ph, ph + S * len, T(0));
+        for (index_t j = 0; j < kW; ++j) {
+          T* dst = ph + (j % S) * len + j / S;
+#pragma omp simd
+          for (index_t ow = 0; ow < W_out; ++ow) dst[ow] += gp[ow];
+        }
+#pragma omp simd
+        for (index_t m = 0; m < len; ++m)
+          for (int q = 0; q < S; ++q) rg[m * S + q] = ph[q * len + m];
+        const T* rgw = rg + p.pW;  // column 0
+        for (index_t h = rs.begin; h < rs.end; ++h) {
+          T* dr = dxp + h * W;
+#pragma omp simd
+          for (index_t w = 0; w < W; ++w) dr[w] += rgw[w];
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 template <typename T>
 void max_pool2d_forward_cpu(T* y, std::int64_t* idx, const T* x, const Pool2dParams& p) {
-  max_pool_rows(y, idx, x, p, pool_taps(p.H_out, p.H, p.kH, p.sH, p.pH, p.dH),
-                pool_taps(p.W_out, p.W, p.kW, p.sW, p.pW, p.dW), p.dH, p.dW, p.sW, p.kW);
+  const auto rows = pool_taps(p.H_out, p.H, p.kH, p.sH, p.pH, p.dH);
+  const auto cols = pool_taps(p.W_out, p.W, p.kW, p.sW, p.pW, p.dW);
+  // the common windows get compile-time kernels (their positions are int32)
+  const bool fixed = p.dW == 1 && p.kW <= p.W &&
+                     p.in_plane() <= index_t(std::numeric_limits<std::int32_t>::max());
+  const auto is = [&](index_t kH, index_t kW, index_t sW) {
+    return fixed && p.kH == kH && p.kW == kW && p.sW == sW;
+  };
+  if (is(2, 2, 2)) return max_pool_rows_fixed<2, 2, 2>(y, idx, x, p, rows, cols);
+  if (is(3, 3, 2)) return max_pool_rows_fixed<3, 3, 2>(y, idx, x, p, rows, cols);
+  if (is(3, 3, 1)) return max_pool_rows_fixed<3, 3, 1>(y, idx, x, p, rows, cols);
+  max_pool_rows(y, idx, x, p, rows, cols, p.dH, p.dW, p.sW, p.kW);
 }
 
 template <typename T>
@@ -398,9 +588,13 @@ void avg_pool2d_forward_cpu(T* y, const T* x, const Pool2dParams& p, bool count_
 template <typename T>
 void avg_pool2d_backward_cpu(T* dx, const T* dy, const Pool2dParams& p, bool count_include_pad,
                              index_t divisor_override) {
-  avg_pool_backward_planes(dx, dy, p, avg_spans(p.H_out, p.H, p.kH, p.sH, p.pH, count_include_pad),
-                           avg_spans(p.W_out, p.W, p.kW, p.sW, p.pW, count_include_pad),
-                           divisor_override);
+  const auto rows = avg_spans(p.H_out, p.H, p.kH, p.sH, p.pH, count_include_pad);
+  const auto cols = avg_spans(p.W_out, p.W, p.kW, p.sW, p.pW, count_include_pad);
+  if (p.sW == 1)
+    return avg_pool_backward_planes_strided<1>(dx, dy, p, rows, cols, divisor_override);
+  if (p.sW == 2)
+    return avg_pool_backward_planes_strided<2>(dx, dy, p, rows, cols, divisor_override);
+  avg_pool_backward_planes(dx, dy, p, rows, cols, divisor_override);
 }
 
 template <typename T>
