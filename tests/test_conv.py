@@ -180,6 +180,46 @@ def test_every_thread_split_matches_reference(threads):
         pycnn.set_num_threads(old)
 
 
+# Stride-1 unpadded convs with a narrow output (W_out <= 32, W <= 1.5 W_out) take the "wide"
+# im2col path (one contiguous run per kernel tap); N * groups below and above the thread count.
+WIDE_CASES = [
+    dict(N=5, C_in=6, C_out=16, groups=1, H=14, W=14, k=(5, 5), dilation=(1, 1)),  # LeNet C3
+    dict(N=3, C_in=4, C_out=6, groups=2, H=9, W=13, k=(3, 2), dilation=(2, 3)),
+    dict(N=1, C_in=3, C_out=5, groups=1, H=1, W=7, k=(1, 3), dilation=(1, 1)),     # conv1d-like
+    dict(N=2, C_in=2, C_out=3, groups=1, H=6, W=33, k=(2, 2), dilation=(1, 1)),    # W_out 32
+]
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("c", WIDE_CASES, ids=lambda c: f"N{c['N']}-g{c['groups']}-{c['H']}x{c['W']}")
+def test_wide_im2col_path_matches_reference(c, dtype, threads):
+    old = pycnn.get_num_threads()
+    pycnn.set_num_threads(threads)
+    try:
+        x, w, b = _conv_arrays(c, dtype)
+        args = ((1, 1), (0, 0), c["dilation"], c["groups"])
+        y = _C.conv2d_forward(x, w, b, *args)
+        assert_close(y, ref.conv2d(x, w, b, *args), dtype, what="forward")
+        dy = randn(*y.shape, dtype=dtype)
+        for got, want, what in zip(_C.conv2d_backward(dy, x, w, *args), ref.conv2d_backward(dy, x, w, *args),
+                                   ("grad input", "grad weight", "grad bias")):
+            assert_close(got, want, dtype, what=what)
+        # the transpose with the same weight maps y's shape back to x's (forward = grad input)
+        targs = ((1, 1), (0, 0), (0, 0), c["groups"], c["dilation"])
+        bt = randn(c["C_in"], dtype=dtype)
+        t = _C.conv_transpose2d_forward(dy, w, bt, *targs)
+        assert t.shape == x.shape
+        assert_close(t, ref.conv_transpose2d(dy, w, bt, *targs), dtype, what="transpose forward")
+        dt = randn(*x.shape, dtype=dtype)
+        for got, want, what in zip(_C.conv_transpose2d_backward(dt, dy, w, *targs),
+                                   ref.conv_transpose2d_backward(dt, dy, w, *targs),
+                                   ("transpose grad input", "transpose grad weight", "transpose grad bias")):
+            assert_close(got, want, dtype, what=what)
+    finally:
+        pycnn.set_num_threads(old)
+
+
 # ----------------------------------------------------------------------------- functional API
 def _t(a, grad=True):
     return pycnn.tensor(a, dtype=a.dtype, requires_grad=grad)

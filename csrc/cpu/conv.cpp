@@ -45,30 +45,108 @@ struct ColRanges {
   }
 };
 
-// col (K, H_out*W_out) <- one image-group x (C_in/groups, H, W); rows ordered (c, kh, kw).
+// One im2col row segment: dst[0, Wo) = the taps src[(ow - lo) * sw] for ow in [lo, hi), zero
+// elsewhere.  Plain loops, not memset/memcpy calls: the segments are short (a row of W_out).
 template <typename T>
-void im2col(T* col, const T* x, const Conv2dParams& p, const ColRanges& r, bool parallel) {
-  const index_t K = p.col_rows(), hwo = p.out_hw(), Wo = p.W_out, sw = p.stride_w;
+inline void gather_row(T* dst, const T* src, index_t lo, index_t hi, index_t Wo, index_t sw) {
+  for (index_t i = 0; i < lo; ++i) dst[i] = T(0);
+  dst += lo;
+  const index_t cnt = hi - lo;
+  if (sw == 1) {
+#pragma omp simd
+    for (index_t i = 0; i < cnt; ++i) dst[i] = src[i];
+  } else {
+    for (index_t i = 0; i < cnt; ++i) dst[i] = src[i * sw];
+  }
+  for (index_t i = cnt; i < Wo - lo; ++i) dst[i] = T(0);
+}
+
+// col (K, ldc) <- one image-group x (C_in/groups, H, W); rows ordered (c, kh, kw), each
+// row's first H_out*W_out entries written (ldc > H_out*W_out: several images side by side).
+template <typename T>
+void im2col(T* col, index_t ldc, const T* x, const Conv2dParams& p, const ColRanges& r,
+            bool parallel) {
+  const index_t K = p.col_rows(), Wo = p.W_out, sw = p.stride_w;
 #pragma omp parallel for schedule(static) if (parallel)
   for (index_t row = 0; row < K; ++row) {
     const index_t kw = row % p.kW, kh = row / p.kW % p.kH, c = row / (p.kW * p.kH);
-    const index_t lo = r.lo[kw], hi = r.hi[kw], cnt = hi - lo;
-    T* dst = col + row * hwo;
+    const index_t lo = r.lo[kw], hi = r.hi[kw];
+    const T* xc = x + c * p.H * p.W + r.first[kw];
+    T* dst = col + row * ldc;
     for (index_t oh = 0; oh < p.H_out; ++oh, dst += Wo) {
       const index_t ih = oh * p.stride_h - p.pad_top + kh * p.dilation_h;
-      if (ih < 0 || ih >= p.H) {
-        std::fill(dst, dst + Wo, T(0));
-        continue;
-      }
-      const T* src = x + (c * p.H + ih) * p.W + r.first[kw];
-      std::fill(dst, dst + lo, T(0));
-      if (sw == 1)
-        std::copy(src, src + cnt, dst + lo);
+      if (ih < 0 || ih >= p.H)
+        gather_row(dst, xc, 0, 0, Wo, sw);
       else
-        for (index_t i = 0; i < cnt; ++i) dst[lo + i] = src[i * sw];
-      std::fill(dst + hi, dst + Wo, T(0));
+        gather_row(dst, xc + ih * p.W, lo, hi, Wo, sw);
     }
   }
+}
+
+// ------------------------------------------------------------------ wide im2col
+// With stride 1 and no padding, output (oh, ow) of tap (c, kh, kw) reads
+//   x[c].flat[off + oh*W + ow],  off = kh*dh*W + kw*dw.
+// On the "wide" output grid, rows of length W whose columns ow >= W_out are junk, im2col row
+// (c, kh, kw) is the one contiguous run x[c].flat[off + j], j < L = (H_out-1)*W + W_out
+// (it ends inside the plane), instead of H_out short runs.  The GEMM does W/W_out times the
+// work, so this is for narrow outputs (LeNet: 10 of 14 columns), where the per-run cost of
+// im2col dominates.
+bool use_wide(const Conv2dParams& p) {
+  return p.stride_h == 1 && p.stride_w == 1 && p.pad_top == 0 && p.pad_left == 0 &&
+         p.H_out > 0 && p.W_out > 0 && p.H_out == p.H - p.dilation_h * (p.kH - 1) &&
+         p.W_out == p.W - p.dilation_w * (p.kW - 1) && !p.is_pointwise() && p.W_out <= 32 &&
+         2 * p.W <= 3 * p.W_out;
+}
+
+index_t wide_len(const Conv2dParams& p) { return (p.H_out - 1) * p.W + p.W_out; }
+
+// col (K, L) <- one image-group x (C_in/groups, H, W), rows ordered (c, kh, kw).
+template <typename T>
+void im2col_wide(T* col, const T* x, const Conv2dParams& p, bool parallel) {
+  const index_t K = p.col_rows(), L = wide_len(p);
+#pragma omp parallel for schedule(static) if (parallel)
+  for (index_t row = 0; row < K; ++row) {
+    const index_t kw = row % p.kW, kh = row / p.kW % p.kH, c = row / (p.kW * p.kH);
+    std::copy_n(x + c * p.H * p.W + kh * p.dilation_h * p.W + kw * p.dilation_w, L, col + row * L);
+  }
+}
+
+// dx (C_in/groups, H, W) = the adjoint of im2col_wide (the junk columns of dcol are ignored
+// by the caller zeroing them in dy, so every run is added whole).  Parallel over channels.
+template <typename T>
+void col2im_wide(T* dx, const T* dcol, const Conv2dParams& p, bool parallel) {
+  const index_t L = wide_len(p), kk = p.kH * p.kW;
+#pragma omp parallel for schedule(static) if (parallel)
+  for (index_t c = 0; c < p.cin_g(); ++c) {
+    T* plane = dx + c * p.H * p.W;
+    std::fill(plane, plane + p.H * p.W, T(0));
+    for (index_t k = 0; k < kk; ++k) {
+      T* dst = plane + k / p.kW * p.dilation_h * p.W + k % p.kW * p.dilation_w;
+      const T* src = dcol + (c * kk + k) * L;
+#pragma omp simd
+      for (index_t j = 0; j < L; ++j) dst[j] += src[j];
+    }
+  }
+}
+
+// (C, L) wide rows <-> (C, H_out, W_out) planes; widen zeroes the junk columns.
+template <typename T>
+void narrow_rows(T* y, const T* wide, index_t C, const Conv2dParams& p) {
+  const index_t L = wide_len(p), Wo = p.W_out;
+  for (index_t c = 0; c < C; ++c)
+    for (index_t oh = 0; oh < p.H_out; ++oh)
+      std::copy_n(wide + c * L + oh * p.W, Wo, y + (c * p.H_out + oh) * Wo);
+}
+
+template <typename T>
+void widen_rows(T* wide, const T* y, index_t C, const Conv2dParams& p) {
+  const index_t L = wide_len(p), Wo = p.W_out;
+  for (index_t c = 0; c < C; ++c)
+    for (index_t oh = 0; oh < p.H_out; ++oh) {
+      T* dst = wide + c * L + oh * p.W;
+      std::copy_n(y + (c * p.H_out + oh) * Wo, Wo, dst);
+      if (oh + 1 < p.H_out) std::fill(dst + Wo, dst + p.W, T(0));
+    }
 }
 
 // dx (C_in/groups, H, W) = col2im(dcol): the adjoint of im2col (overlapping taps add up).
@@ -153,10 +231,23 @@ void forward_gemm(T* y, const T* x, const T* w, const Conv2dParams& p) {
   const index_t hw = p.H * p.W, hwo = p.out_hw();
   const bool pw = p.is_pointwise();
   const ColRanges r(p);
+  if (use_wide(p)) {
+    // col (K, L), then y_wide (cog, L) = W_g @ col, narrowed into y[n,g].
+    const index_t L = wide_len(p);
+    run_jobs<T>(p.N * G, (K + cog) * L, [&](index_t j, T* col, bool serial) {
+      const index_t n = j / G, g = j % G;
+      T* y_wide = col + K * L;
+      im2col_wide(col, x + (n * p.C_in + g * cig) * hw, p, !serial);
+      gemm_for<T>(serial)(false, false, cog, L, K, T(1), w + g * cog * K, K, col, L, T(0),
+                          y_wide, L);
+      narrow_rows(y + (n * p.C_out + g * cog) * hwo, y_wide, cog, p);
+    });
+    return;
+  }
   run_jobs<T>(p.N * G, pw ? 0 : K * hwo, [&](index_t j, T* col, bool serial) {
     const index_t n = j / G, g = j % G;
     const T* xg = x + (n * p.C_in + g * cig) * hw;
-    if (!pw) im2col(col, xg, p, r, !serial);
+    if (!pw) im2col(col, hwo, xg, p, r, !serial);
     gemm_for<T>(serial)(false, false, cog, hwo, K, T(1), w + g * cog * K, K, pw ? xg : col, hwo,
                         T(0), y + (n * p.C_out + g * cog) * hwo, hwo);
   });
@@ -168,6 +259,19 @@ void backward_input_gemm(T* dx, const T* dy, const T* w, const Conv2dParams& p) 
   const index_t hw = p.H * p.W, hwo = p.out_hw();
   const bool pw = p.is_pointwise();
   const ColRanges r(p);
+  if (use_wide(p)) {
+    // dy_wide (cog, L) with zero junk columns, dcol (K, L) = W_g^T @ dy_wide, col2im_wide.
+    const index_t L = wide_len(p);
+    run_jobs<T>(p.N * G, (K + cog) * L, [&](index_t j, T* dcol, bool serial) {
+      const index_t n = j / G, g = j % G;
+      T* dy_wide = dcol + K * L;
+      widen_rows(dy_wide, dy + (n * p.C_out + g * cog) * hwo, cog, p);
+      gemm_for<T>(serial)(true, false, K, L, cog, T(1), w + g * cog * K, K, dy_wide, L, T(0),
+                          dcol, L);
+      col2im_wide(dx + (n * p.C_in + g * cig) * hw, dcol, p, !serial);
+    });
+    return;
+  }
   run_jobs<T>(p.N * G, pw ? 0 : K * hwo, [&](index_t j, T* dcol, bool serial) {
     const index_t n = j / G, g = j % G;
     T* dxg = dx + (n * p.C_in + g * cig) * hw;
@@ -182,13 +286,23 @@ template <typename T>
 void backward_weight_gemm(T* dw, const T* dy, const T* x, const Conv2dParams& p) {
   const index_t G = p.groups, cig = p.cin_g(), cog = p.cout_g(), K = p.col_rows();
   const index_t hw = p.H * p.W, hwo = p.out_hw(), N = p.N, wsize = p.C_out * K;
-  const bool pw = p.is_pointwise();
-  const index_t scratch = pw ? 0 : K * hwo;
+  const bool pw = p.is_pointwise(), wide = use_wide(p);
+  const index_t L = wide ? wide_len(p) : 0;
+  const index_t scratch = wide ? (K + cog) * L : pw ? 0 : K * hwo;
   const ColRanges r(p);
-  // dW_g (+)= dy[n,g] (cog, hwo) @ col^T, col stored (K, hwo).
+  // dW_g (+)= dy[n,g] (cog, hwo) @ col^T, col stored (K, hwo); or, wide, the same product
+  // over L columns, the junk ones zero in dy_wide.
   auto accumulate = [&](T* dwg, index_t n, index_t g, T* col, bool serial, bool first) {
     const T* xg = x + (n * p.C_in + g * cig) * hw;
-    if (!pw) im2col(col, xg, p, r, !serial);
+    if (wide) {
+      T* dy_wide = col + K * L;
+      im2col_wide(col, xg, p, !serial);
+      widen_rows(dy_wide, dy + (n * p.C_out + g * cog) * hwo, cog, p);
+      gemm_for<T>(serial)(false, true, cog, K, L, T(1), dy_wide, L, col, L, first ? T(0) : T(1),
+                          dwg, K);
+      return;
+    }
+    if (!pw) im2col(col, hwo, xg, p, r, !serial);
     gemm_for<T>(serial)(false, true, cog, K, hwo, T(1), dy + (n * p.C_out + g * cog) * hwo, hwo,
                         pw ? xg : col, hwo, first ? T(0) : T(1), dwg, K);
   };
