@@ -45,40 +45,78 @@ struct ColRanges {
   }
 };
 
-// One im2col row segment: dst[0, Wo) = the taps src[(ow - lo) * sw] for ow in [lo, hi), zero
-// elsewhere.  Plain loops, not memset/memcpy calls: the segments are short (a row of W_out).
+// Column phases, for stride_w = s > 1: input column iw = j*s + ph of a plane row is stored
+// at phased[ph*Wq + j] (Wq = ceil(W/s)), so the taps of one kernel column (every s-th input
+// column) are one contiguous run and im2col/col2im move whole runs instead of strided elements.
+struct Phases {
+  index_t s, Wq, ld;  // ld: the row stride of the phased plane (the plane's W when s == 1)
+  explicit Phases(const Conv2dParams& p)
+      : s(p.stride_w), Wq(ceil_div(p.W, p.stride_w)), ld(p.stride_w > 1 ? p.stride_w * Wq : p.W) {}
+  // Where the tap of output column lo of a kernel column whose input column is `first` sits.
+  index_t at(index_t first) const { return s > 1 ? first % s * Wq + first / s : first; }
+};
+
 template <typename T>
-inline void gather_row(T* dst, const T* src, index_t lo, index_t hi, index_t Wo, index_t sw) {
+void to_phases(T* phased, const T* plane, index_t H, index_t W, const Phases& f) {
+  for (index_t ih = 0; ih < H; ++ih)
+    for (index_t ph = 0; ph < f.s; ++ph) {
+      const T* src = plane + ih * W + ph;
+      T* dst = phased + ih * f.ld + ph * f.Wq;
+      for (index_t j = 0; j < (W - ph + f.s - 1) / f.s; ++j) dst[j] = src[j * f.s];
+    }
+}
+
+template <typename T>
+void from_phases(T* plane, const T* phased, index_t H, index_t W, const Phases& f) {
+  for (index_t ih = 0; ih < H; ++ih)
+    for (index_t ph = 0; ph < f.s; ++ph) {
+      T* dst = plane + ih * W + ph;
+      const T* src = phased + ih * f.ld + ph * f.Wq;
+      for (index_t j = 0; j < (W - ph + f.s - 1) / f.s; ++j) dst[j * f.s] = src[j];
+    }
+}
+
+// One im2col row segment: dst[0, Wo) = src[ow - lo] for ow in [lo, hi), zero elsewhere.
+// Plain loops, not memset/memcpy calls: the segments are short (a row of W_out).
+template <typename T>
+inline void gather_row(T* dst, const T* src, index_t lo, index_t hi, index_t Wo) {
   for (index_t i = 0; i < lo; ++i) dst[i] = T(0);
   dst += lo;
   const index_t cnt = hi - lo;
-  if (sw == 1) {
 #pragma omp simd
-    for (index_t i = 0; i < cnt; ++i) dst[i] = src[i];
-  } else {
-    for (index_t i = 0; i < cnt; ++i) dst[i] = src[i * sw];
-  }
+  for (index_t i = 0; i < cnt; ++i) dst[i] = src[i];
   for (index_t i = cnt; i < Wo - lo; ++i) dst[i] = T(0);
 }
 
 // col (K, ldc) <- one image-group x (C_in/groups, H, W); rows ordered (c, kh, kw), each
-// row's first H_out*W_out entries written (ldc > H_out*W_out: several images side by side).
+// row's first H_out*W_out entries written.  Parallel over channels.
 template <typename T>
 void im2col(T* col, index_t ldc, const T* x, const Conv2dParams& p, const ColRanges& r,
             bool parallel) {
-  const index_t K = p.col_rows(), Wo = p.W_out, sw = p.stride_w;
-#pragma omp parallel for schedule(static) if (parallel)
-  for (index_t row = 0; row < K; ++row) {
-    const index_t kw = row % p.kW, kh = row / p.kW % p.kH, c = row / (p.kW * p.kH);
-    const index_t lo = r.lo[kw], hi = r.hi[kw];
-    const T* xc = x + c * p.H * p.W + r.first[kw];
-    T* dst = col + row * ldc;
-    for (index_t oh = 0; oh < p.H_out; ++oh, dst += Wo) {
-      const index_t ih = oh * p.stride_h - p.pad_top + kh * p.dilation_h;
-      if (ih < 0 || ih >= p.H)
-        gather_row(dst, xc, 0, 0, Wo, sw);
-      else
-        gather_row(dst, xc + ih * p.W, lo, hi, Wo, sw);
+  const index_t Wo = p.W_out, kk = p.kH * p.kW;
+  const Phases f(p);
+#pragma omp parallel if (parallel)
+  {
+    std::vector<T> phased(f.s > 1 ? p.H * f.ld : 0);
+#pragma omp for schedule(static)
+    for (index_t c = 0; c < p.cin_g(); ++c) {
+      const T* xc = x + c * p.H * p.W;
+      if (f.s > 1) {
+        to_phases(phased.data(), xc, p.H, p.W, f);
+        xc = phased.data();
+      }
+      for (index_t k = 0; k < kk; ++k) {
+        const index_t kh = k / p.kW, kw = k % p.kW, lo = r.lo[kw], hi = r.hi[kw];
+        const T* src = xc + f.at(r.first[kw]);
+        T* dst = col + (c * kk + k) * ldc;
+        for (index_t oh = 0; oh < p.H_out; ++oh, dst += Wo) {
+          const index_t ih = oh * p.stride_h - p.pad_top + kh * p.dilation_h;
+          if (ih < 0 || ih >= p.H)
+            gather_row(dst, src, 0, 0, Wo);
+          else
+            gather_row(dst, src + ih * f.ld, lo, hi, Wo);
+        }
+      }
     }
   }
 }
@@ -149,28 +187,34 @@ void widen_rows(T* wide, const T* y, index_t C, const Conv2dParams& p) {
     }
 }
 
-// dx (C_in/groups, H, W) = col2im(dcol): the adjoint of im2col (overlapping taps add up).
-// Parallel over channels: the rows of one channel all write that channel's plane.
+// dx (C_in/groups, H, W) = col2im(dcol): the adjoint of im2col (overlapping taps add up),
+// accumulated in column phases when stride_w > 1.  Parallel over channels.
 template <typename T>
 void col2im(T* dx, const T* dcol, const Conv2dParams& p, const ColRanges& r, bool parallel) {
-  const index_t hwo = p.out_hw(), Wo = p.W_out, sw = p.stride_w, kk = p.kH * p.kW;
-#pragma omp parallel for schedule(static) if (parallel)
-  for (index_t c = 0; c < p.cin_g(); ++c) {
-    T* plane = dx + c * p.H * p.W;
-    std::fill(plane, plane + p.H * p.W, T(0));
-    for (index_t k = 0; k < kk; ++k) {
-      const index_t kh = k / p.kW, kw = k % p.kW;
-      const index_t cnt = r.hi[kw] - r.lo[kw];
-      const T* src = dcol + (c * kk + k) * hwo + r.lo[kw];
-      for (index_t oh = 0; oh < p.H_out; ++oh, src += Wo) {
-        const index_t ih = oh * p.stride_h - p.pad_top + kh * p.dilation_h;
-        if (ih < 0 || ih >= p.H) continue;
-        T* dst = plane + ih * p.W + r.first[kw];
-        if (sw == 1)
+  const index_t hwo = p.out_hw(), Wo = p.W_out, kk = p.kH * p.kW;
+  const Phases f(p);
+#pragma omp parallel if (parallel)
+  {
+    std::vector<T> phased(f.s > 1 ? p.H * f.ld : 0);
+#pragma omp for schedule(static)
+    for (index_t c = 0; c < p.cin_g(); ++c) {
+      T* plane = dx + c * p.H * p.W;
+      T* acc = f.s > 1 ? phased.data() : plane;
+      std::fill(acc, acc + p.H * f.ld, T(0));
+      for (index_t k = 0; k < kk; ++k) {
+        const index_t kh = k / p.kW, kw = k % p.kW;
+        const index_t cnt = r.hi[kw] - r.lo[kw];
+        const T* src = dcol + (c * kk + k) * hwo + r.lo[kw];
+        T* dst0 = acc + f.at(r.first[kw]);
+        for (index_t oh = 0; oh < p.H_out; ++oh, src += Wo) {
+          const index_t ih = oh * p.stride_h - p.pad_top + kh * p.dilation_h;
+          if (ih < 0 || ih >= p.H) continue;
+          T* dst = dst0 + ih * f.ld;
+#pragma omp simd
           for (index_t i = 0; i < cnt; ++i) dst[i] += src[i];
-        else
-          for (index_t i = 0; i < cnt; ++i) dst[i * sw] += src[i];
+        }
       }
+      if (f.s > 1) from_phases(plane, phased.data(), p.H, p.W, f);
     }
   }
 }
