@@ -220,6 +220,31 @@ def test_wide_im2col_path_matches_reference(c, dtype, threads):
         pycnn.set_num_threads(old)
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_transpose_backward_with_both_grads_matches_reference(threads):
+    """conv_transpose2d's grad input and grad weight share one im2col of dy per image when both
+    are wanted and the weight grad is a sum of per-thread partials; each alone takes the
+    separate paths.  The result is the same on every call (fixed partial sums per thread)."""
+    old = pycnn.get_num_threads()
+    pycnn.set_num_threads(threads)
+    try:
+        for N, C_in, C_out, groups in [(4, 6, 4, 1), (5, 4, 6, 2), (2, 3, 5, 1)]:
+            x, w = randn(N, C_in, 5, 6), randn(C_in, C_out // groups, 4, 3)
+            targs = ((2, 3), (1, 0), (1, 2), groups, (1, 1))
+            dy = randn(*ref.conv_transpose2d(x, w, None, *targs).shape)
+            want = ref.conv_transpose2d_backward(dy, x, w, *targs)
+            got = _C.conv_transpose2d_backward(dy, x, w, *targs)
+            for g, r, what in zip(got, want, ("grad input", "grad weight", "grad bias")):
+                assert_close(g, r, what=what)
+            again = _C.conv_transpose2d_backward(dy, x, w, *targs)
+            assert all(np.array_equal(a, b) for a, b in zip(got, again))
+            only_x = _C.conv_transpose2d_backward(dy, x, w, *targs, weight_grad=False, bias_grad=False)
+            assert only_x[1] is None
+            assert_close(only_x[0], want[0], what="grad input alone")
+    finally:
+        pycnn.set_num_threads(old)
+
+
 # ----------------------------------------------------------------------------- functional API
 def _t(a, grad=True):
     return pycnn.tensor(a, dtype=a.dtype, requires_grad=grad)

@@ -326,6 +326,40 @@ void backward_input_gemm(T* dx, const T* dy, const T* w, const Conv2dParams& p) 
   });
 }
 
+// Whether backward_weight_gemm sums thread-local partials over (image, group) jobs: fewer
+// groups than threads but enough jobs (the usual training batch).
+bool weight_uses_partials(const Conv2dParams& p) {
+  const int nt = num_threads();
+  return p.N > 0 && p.groups < nt && p.N * p.groups >= nt;
+}
+
+// dw (C_out, K) = the sum over jobs j < N*groups of job(j, dW_g partial, col scratch), with
+// one zeroed partial per thread and one parallel reduction.  static schedule: each thread's
+// set of jobs, hence its partial sum, is the same every run, so the weight gradient (and
+// training) is reproducible for a given thread count.
+template <typename T, typename Job>
+void weight_partials(T* dw, const Conv2dParams& p, index_t scratch, Job&& job) {
+  const int nt = num_threads();
+  const index_t jobs = p.N * p.groups, wsize = p.C_out * p.col_rows();
+  const index_t gsize = p.cout_g() * p.col_rows();
+  std::vector<std::vector<T>> partial(nt);
+#pragma omp parallel num_threads(nt)
+  {
+    std::vector<T>& mine = partial[omp_get_thread_num()];
+    mine.assign(wsize, T(0));
+    std::unique_ptr<T[]> col(new T[scratch]);
+#pragma omp for schedule(static)
+    for (index_t j = 0; j < jobs; ++j) job(j, mine.data() + j % p.groups * gsize, col.get());
+  }
+#pragma omp parallel for schedule(static)
+  for (index_t i = 0; i < wsize; ++i) {
+    T s = 0;
+    for (const auto& part : partial)
+      if (!part.empty()) s += part[i];
+    dw[i] = s;
+  }
+}
+
 template <typename T>
 void backward_weight_gemm(T* dw, const T* dy, const T* x, const Conv2dParams& p) {
   const index_t G = p.groups, cig = p.cin_g(), cog = p.cout_g(), K = p.col_rows();
@@ -350,37 +384,38 @@ void backward_weight_gemm(T* dw, const T* dy, const T* x, const Conv2dParams& p)
     gemm_for<T>(serial)(false, true, cog, K, hwo, T(1), dy + (n * p.C_out + g * cog) * hwo, hwo,
                         pw ? xg : col, hwo, first ? T(0) : T(1), dwg, K);
   };
-  const int nt = num_threads();
   if (N == 0) {
     std::fill(dw, dw + wsize, T(0));
-  } else if (G >= nt || N * G < nt) {
+  } else if (!weight_uses_partials(p)) {
     // A job is a whole group (no reduction): per thread when there are enough groups,
     // else one group at a time on the parallel gemm.
     run_jobs<T>(G, scratch, [&](index_t g, T* col, bool serial) {
       for (index_t n = 0; n < N; ++n) accumulate(dw + g * cog * K, n, g, col, serial, n == 0);
     });
   } else {
-    // Thread-local partial sums over (image, group) jobs, then one parallel reduction.
-    std::vector<std::vector<T>> partial(nt);
-#pragma omp parallel num_threads(nt)
-    {
-      std::vector<T>& mine = partial[omp_get_thread_num()];
-      mine.assign(wsize, T(0));
-      std::unique_ptr<T[]> col(new T[scratch]);
-      // static: each thread's set of images, hence its partial sum, is the same every run,
-      // so the weight gradient (and training) is reproducible for a given thread count.
-#pragma omp for schedule(static)
-      for (index_t j = 0; j < N * G; ++j)
-        accumulate(mine.data() + (j % G) * cog * K, j / G, j % G, col.get(), true, false);
-    }
-#pragma omp parallel for schedule(static)
-    for (index_t i = 0; i < wsize; ++i) {
-      T s = 0;
-      for (const auto& part : partial)
-        if (!part.empty()) s += part[i];
-      dw[i] = s;
-    }
+    weight_partials<T>(dw, p, scratch, [&](index_t j, T* dwg, T* col) {
+      accumulate(dwg, j / G, j % G, col, true, false);
+    });
   }
+}
+
+// dx_t and dW of conv_transpose2d from one im2col per (image, group) of dy_t (p's x) instead
+// of two: col = im2col(dy_t[n,g]); dx_t[n,g] = W_g @ col (the conv forward);
+// dW_g += x_t[n,g] @ col^T (the conv's grad weight with x_t as its dy).
+template <typename T>
+void transpose_backward_fused(T* dx, T* dw, const T* dy, const T* x, const T* w,
+                              const Conv2dParams& p) {
+  const index_t G = p.groups, cig = p.cin_g(), cog = p.cout_g(), K = p.col_rows();
+  const index_t hw = p.H * p.W, hwo = p.out_hw();
+  const ColRanges r(p);
+  weight_partials<T>(dw, p, K * hwo, [&](index_t j, T* dwg, T* col) {
+    const index_t n = j / G, g = j % G;
+    im2col(col, hwo, dy + (n * p.C_in + g * cig) * hw, p, r, false);
+    const index_t out = (n * p.C_out + g * cog) * hwo;
+    gemm_serial<T>(false, false, cog, hwo, K, T(1), w + g * cog * K, K, col, hwo, T(0), dx + out,
+                   hwo);
+    gemm_serial<T>(false, true, cog, K, hwo, T(1), x + out, hwo, col, hwo, T(1), dwg, K);
+  });
 }
 
 // ------------------------------------------------------------------ depthwise (direct)
@@ -535,8 +570,14 @@ void conv_transpose2d_forward_cpu(T* y, const T* x, const T* w, const T* b,
 template <typename T>
 void conv_transpose2d_backward_cpu(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w,
                                    const Conv2dParams& p) {
-  if (dx) forward(dx, dy, w, p);
-  if (dw) backward_weight(dw, x, dy, p);
+  // Fused where the weight gradient is a sum of per-thread partials (one thread: one sum).
+  if (dx && dw && !p.is_depthwise() && !p.is_pointwise() && !use_wide(p) && p.N > 0 &&
+      (weight_uses_partials(p) || num_threads() == 1)) {
+    transpose_backward_fused(dx, dw, dy, x, w, p);
+  } else {
+    if (dx) forward(dx, dy, w, p);
+    if (dw) backward_weight(dw, x, dy, p);
+  }
   if (db) channel_sums(db, dy, p.N, p.C_in, p.H * p.W);
 }
 
