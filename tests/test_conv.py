@@ -181,7 +181,8 @@ def test_every_thread_split_matches_reference(threads):
 
 
 # Stride-1 unpadded convs with a narrow output (W_out <= 32, W <= 1.5 W_out) take the "wide"
-# im2col path (one contiguous run per kernel tap); N * groups below and above the thread count.
+# im2col path (one contiguous run per kernel tap, blocks of images side by side, the last block
+# short); N * groups below and above the thread count.
 WIDE_CASES = [
     dict(N=5, C_in=6, C_out=16, groups=1, H=14, W=14, k=(5, 5), dilation=(1, 1)),  # LeNet C3
     dict(N=3, C_in=4, C_out=6, groups=2, H=9, W=13, k=(3, 2), dilation=(2, 3)),
@@ -190,7 +191,7 @@ WIDE_CASES = [
 ]
 
 
-@pytest.mark.parametrize("threads", [1, 3])
+@pytest.mark.parametrize("threads", [1, 2, 3])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("c", WIDE_CASES, ids=lambda c: f"N{c['N']}-g{c['groups']}-{c['H']}x{c['W']}")
 def test_wide_im2col_path_matches_reference(c, dtype, threads):

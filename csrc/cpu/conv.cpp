@@ -14,7 +14,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <memory>
 #include <vector>
 
 #include "conv.h"
@@ -138,53 +137,86 @@ bool use_wide(const Conv2dParams& p) {
 
 index_t wide_len(const Conv2dParams& p) { return (p.H_out - 1) * p.W + p.W_out; }
 
-// col (K, L) <- one image-group x (C_in/groups, H, W), rows ordered (c, kh, kw).
+// A wide job takes a block of B images side by side (matrices (rows, B*L), image b in
+// columns [b*L, (b+1)*L)): one GEMM with B times the columns, so fewer, wider calls.  B keeps
+// a job's scratch ((K + C_out/groups) x B*L) within about a third of a 1 MB L2, and leaves a
+// block per thread.
+struct WideBlocks {
+  index_t L, B, blocks;
+  WideBlocks(const Conv2dParams& p, index_t elem_bytes) : L(wide_len(p)) {
+    const index_t per_image = std::max<index_t>(1, (p.col_rows() + p.cout_g()) * L * elem_bytes);
+    B = std::max<index_t>(1, std::min<index_t>((index_t(384) << 10) / per_image,
+                                               p.N / num_threads()));
+    blocks = ceil_div(p.N, B);
+  }
+  index_t images(index_t block, index_t N) const { return std::min(B, N - block * B); }
+  index_t scratch(const Conv2dParams& p) const { return (p.col_rows() + p.cout_g()) * B * L; }
+};
+
+// col (K, ld) <- nb image-groups x (C_in/groups, H, W) img_stride apart, rows ordered
+// (c, kh, kw), image b in columns [b*L, (b+1)*L).
 template <typename T>
-void im2col_wide(T* col, const T* x, const Conv2dParams& p, bool parallel) {
+void im2col_wide(T* col, index_t ld, const T* x, index_t img_stride, index_t nb,
+                 const Conv2dParams& p, bool parallel) {
   const index_t K = p.col_rows(), L = wide_len(p);
 #pragma omp parallel for schedule(static) if (parallel)
   for (index_t row = 0; row < K; ++row) {
     const index_t kw = row % p.kW, kh = row / p.kW % p.kH, c = row / (p.kW * p.kH);
-    std::copy_n(x + c * p.H * p.W + kh * p.dilation_h * p.W + kw * p.dilation_w, L, col + row * L);
+    const T* src = x + c * p.H * p.W + kh * p.dilation_h * p.W + kw * p.dilation_w;
+    for (index_t b = 0; b < nb; ++b) std::copy_n(src + b * img_stride, L, col + row * ld + b * L);
   }
 }
 
-// dx (C_in/groups, H, W) = the adjoint of im2col_wide (the junk columns of dcol are ignored
-// by the caller zeroing them in dy, so every run is added whole).  Parallel over channels.
+// dx (nb image-groups, img_stride apart) = the adjoint of im2col_wide (the caller zeroes the
+// junk columns in dy, so every run is added whole).  Parallel over channels.
 template <typename T>
-void col2im_wide(T* dx, const T* dcol, const Conv2dParams& p, bool parallel) {
+void col2im_wide(T* dx, index_t img_stride, const T* dcol, index_t ld, index_t nb,
+                 const Conv2dParams& p, bool parallel) {
   const index_t L = wide_len(p), kk = p.kH * p.kW;
 #pragma omp parallel for schedule(static) if (parallel)
-  for (index_t c = 0; c < p.cin_g(); ++c) {
-    T* plane = dx + c * p.H * p.W;
-    std::fill(plane, plane + p.H * p.W, T(0));
-    for (index_t k = 0; k < kk; ++k) {
-      T* dst = plane + k / p.kW * p.dilation_h * p.W + k % p.kW * p.dilation_w;
-      const T* src = dcol + (c * kk + k) * L;
+  for (index_t c = 0; c < p.cin_g(); ++c)
+    for (index_t b = 0; b < nb; ++b) {
+      T* plane = dx + b * img_stride + c * p.H * p.W;
+      std::fill(plane, plane + p.H * p.W, T(0));
+      for (index_t k = 0; k < kk; ++k) {
+        T* dst = plane + k / p.kW * p.dilation_h * p.W + k % p.kW * p.dilation_w;
+        const T* src = dcol + (c * kk + k) * ld + b * L;
 #pragma omp simd
-      for (index_t j = 0; j < L; ++j) dst[j] += src[j];
+        for (index_t j = 0; j < L; ++j) dst[j] += src[j];
+      }
     }
-  }
 }
 
-// (C, L) wide rows <-> (C, H_out, W_out) planes; widen zeroes the junk columns.
+// Wide rows (C, ld) <-> nb blocks of (C, H_out, W_out) planes img_stride apart; widen zeroes
+// the junk columns.
 template <typename T>
-void narrow_rows(T* y, const T* wide, index_t C, const Conv2dParams& p) {
+void narrow_rows(T* y, index_t img_stride, const T* wide, index_t ld, index_t nb, index_t C,
+                 const Conv2dParams& p) {
   const index_t L = wide_len(p), Wo = p.W_out;
-  for (index_t c = 0; c < C; ++c)
-    for (index_t oh = 0; oh < p.H_out; ++oh)
-      std::copy_n(wide + c * L + oh * p.W, Wo, y + (c * p.H_out + oh) * Wo);
+  for (index_t b = 0; b < nb; ++b)
+    for (index_t c = 0; c < C; ++c)
+      for (index_t oh = 0; oh < p.H_out; ++oh) {
+        const T* src = wide + c * ld + b * L + oh * p.W;
+        T* dst = y + b * img_stride + (c * p.H_out + oh) * Wo;
+#pragma omp simd
+        for (index_t i = 0; i < Wo; ++i) dst[i] = src[i];
+      }
 }
 
 template <typename T>
-void widen_rows(T* wide, const T* y, index_t C, const Conv2dParams& p) {
+void widen_rows(T* wide, index_t ld, const T* y, index_t img_stride, index_t nb, index_t C,
+                const Conv2dParams& p) {
   const index_t L = wide_len(p), Wo = p.W_out;
-  for (index_t c = 0; c < C; ++c)
-    for (index_t oh = 0; oh < p.H_out; ++oh) {
-      T* dst = wide + c * L + oh * p.W;
-      std::copy_n(y + (c * p.H_out + oh) * Wo, Wo, dst);
-      if (oh + 1 < p.H_out) std::fill(dst + Wo, dst + p.W, T(0));
-    }
+  for (index_t b = 0; b < nb; ++b)
+    for (index_t c = 0; c < C; ++c)
+      for (index_t oh = 0; oh < p.H_out; ++oh) {
+        const T* src = y + b * img_stride + (c * p.H_out + oh) * Wo;
+        T* dst = wide + c * ld + b * L + oh * p.W;
+#pragma omp simd
+        for (index_t i = 0; i < Wo; ++i) dst[i] = src[i];
+        if (oh + 1 < p.H_out)
+          for (index_t i = Wo; i < p.W; ++i) dst[i] = T(0);
+      }
 }
 
 // dx (C_in/groups, H, W) = col2im(dcol): the adjoint of im2col (overlapping taps add up),
@@ -217,6 +249,16 @@ void col2im(T* dx, const T* dcol, const Conv2dParams& p, const ColRanges& r, boo
       if (f.s > 1) from_phases(plane, phased.data(), p.H, p.W, f);
     }
   }
+}
+
+// This thread's im2col scratch of at least `count` elements, kept between calls (it only
+// grows): a fresh allocation per call is an mmap beyond 128 KB, and its page faults cost
+// about as much as the im2col itself.  Uninitialised use is fine: im2col writes all of it.
+template <typename T>
+T* thread_scratch(index_t count) {
+  thread_local std::vector<T> buf;
+  if (index_t(buf.size()) < count) buf.resize(count);
+  return buf.data();
 }
 
 template <typename T>
@@ -258,13 +300,13 @@ void run_jobs(index_t jobs, index_t scratch_size, Job&& job) {
   if (jobs >= num_threads()) {
 #pragma omp parallel
     {
-      std::unique_ptr<T[]> scratch(new T[scratch_size]);  // uninitialised: im2col writes all of it
+      T* scratch = thread_scratch<T>(scratch_size);
 #pragma omp for schedule(dynamic)
-      for (index_t j = 0; j < jobs; ++j) job(j, scratch.get(), true);
+      for (index_t j = 0; j < jobs; ++j) job(j, scratch, true);
     }
   } else {
-    std::unique_ptr<T[]> scratch(new T[scratch_size]);
-    for (index_t j = 0; j < jobs; ++j) job(j, scratch.get(), false);
+    T* scratch = thread_scratch<T>(scratch_size);
+    for (index_t j = 0; j < jobs; ++j) job(j, scratch, false);
   }
 }
 
@@ -276,15 +318,15 @@ void forward_gemm(T* y, const T* x, const T* w, const Conv2dParams& p) {
   const bool pw = p.is_pointwise();
   const ColRanges r(p);
   if (use_wide(p)) {
-    // col (K, L), then y_wide (cog, L) = W_g @ col, narrowed into y[n,g].
-    const index_t L = wide_len(p);
-    run_jobs<T>(p.N * G, (K + cog) * L, [&](index_t j, T* col, bool serial) {
-      const index_t n = j / G, g = j % G;
-      T* y_wide = col + K * L;
-      im2col_wide(col, x + (n * p.C_in + g * cig) * hw, p, !serial);
-      gemm_for<T>(serial)(false, false, cog, L, K, T(1), w + g * cog * K, K, col, L, T(0),
-                          y_wide, L);
-      narrow_rows(y + (n * p.C_out + g * cog) * hwo, y_wide, cog, p);
+    // col (K, nb*L) for a block of nb images, y_wide (cog, nb*L) = W_g @ col, narrowed into y.
+    const WideBlocks wb(p, sizeof(T));
+    run_jobs<T>(wb.blocks * G, wb.scratch(p), [&](index_t j, T* col, bool serial) {
+      const index_t n = j / G * wb.B, g = j % G, nb = wb.images(j / G, p.N), ld = nb * wb.L;
+      T* y_wide = col + K * ld;
+      im2col_wide(col, ld, x + (n * p.C_in + g * cig) * hw, p.C_in * hw, nb, p, !serial);
+      gemm_for<T>(serial)(false, false, cog, ld, K, T(1), w + g * cog * K, K, col, ld, T(0),
+                          y_wide, ld);
+      narrow_rows(y + (n * p.C_out + g * cog) * hwo, p.C_out * hwo, y_wide, ld, nb, cog, p);
     });
     return;
   }
@@ -304,15 +346,15 @@ void backward_input_gemm(T* dx, const T* dy, const T* w, const Conv2dParams& p) 
   const bool pw = p.is_pointwise();
   const ColRanges r(p);
   if (use_wide(p)) {
-    // dy_wide (cog, L) with zero junk columns, dcol (K, L) = W_g^T @ dy_wide, col2im_wide.
-    const index_t L = wide_len(p);
-    run_jobs<T>(p.N * G, (K + cog) * L, [&](index_t j, T* dcol, bool serial) {
-      const index_t n = j / G, g = j % G;
-      T* dy_wide = dcol + K * L;
-      widen_rows(dy_wide, dy + (n * p.C_out + g * cog) * hwo, cog, p);
-      gemm_for<T>(serial)(true, false, K, L, cog, T(1), w + g * cog * K, K, dy_wide, L, T(0),
-                          dcol, L);
-      col2im_wide(dx + (n * p.C_in + g * cig) * hw, dcol, p, !serial);
+    // dy_wide (cog, nb*L) with zero junk columns, dcol = W_g^T @ dy_wide, col2im_wide.
+    const WideBlocks wb(p, sizeof(T));
+    run_jobs<T>(wb.blocks * G, wb.scratch(p), [&](index_t j, T* dcol, bool serial) {
+      const index_t n = j / G * wb.B, g = j % G, nb = wb.images(j / G, p.N), ld = nb * wb.L;
+      T* dy_wide = dcol + K * ld;
+      widen_rows(dy_wide, ld, dy + (n * p.C_out + g * cog) * hwo, p.C_out * hwo, nb, cog, p);
+      gemm_for<T>(serial)(true, false, K, ld, cog, T(1), w + g * cog * K, K, dy_wide, ld, T(0),
+                          dcol, ld);
+      col2im_wide(dx + (n * p.C_in + g * cig) * hw, p.C_in * hw, dcol, ld, nb, p, !serial);
     });
     return;
   }
@@ -328,28 +370,29 @@ void backward_input_gemm(T* dx, const T* dy, const T* w, const Conv2dParams& p) 
 
 // Whether backward_weight_gemm sums thread-local partials over (image, group) jobs: fewer
 // groups than threads but enough jobs (the usual training batch).
-bool weight_uses_partials(const Conv2dParams& p) {
+bool weight_uses_partials(const Conv2dParams& p, index_t images) {
   const int nt = num_threads();
-  return p.N > 0 && p.groups < nt && p.N * p.groups >= nt;
+  return images > 0 && p.groups < nt && images * p.groups >= nt;
 }
 
-// dw (C_out, K) = the sum over jobs j < N*groups of job(j, dW_g partial, col scratch), with
+// dw (C_out, K) = the sum over jobs j < images*groups (images: or blocks) of job(j, dW_g
+// partial, col scratch), with
 // one zeroed partial per thread and one parallel reduction.  static schedule: each thread's
 // set of jobs, hence its partial sum, is the same every run, so the weight gradient (and
 // training) is reproducible for a given thread count.
 template <typename T, typename Job>
-void weight_partials(T* dw, const Conv2dParams& p, index_t scratch, Job&& job) {
+void weight_partials(T* dw, const Conv2dParams& p, index_t images, index_t scratch, Job&& job) {
   const int nt = num_threads();
-  const index_t jobs = p.N * p.groups, wsize = p.C_out * p.col_rows();
+  const index_t jobs = images * p.groups, wsize = p.C_out * p.col_rows();
   const index_t gsize = p.cout_g() * p.col_rows();
   std::vector<std::vector<T>> partial(nt);
 #pragma omp parallel num_threads(nt)
   {
     std::vector<T>& mine = partial[omp_get_thread_num()];
     mine.assign(wsize, T(0));
-    std::unique_ptr<T[]> col(new T[scratch]);
+    T* col = thread_scratch<T>(scratch);
 #pragma omp for schedule(static)
-    for (index_t j = 0; j < jobs; ++j) job(j, mine.data() + j % p.groups * gsize, col.get());
+    for (index_t j = 0; j < jobs; ++j) job(j, mine.data() + j % p.groups * gsize, col);
   }
 #pragma omp parallel for schedule(static)
   for (index_t i = 0; i < wsize; ++i) {
@@ -365,35 +408,38 @@ void backward_weight_gemm(T* dw, const T* dy, const T* x, const Conv2dParams& p)
   const index_t G = p.groups, cig = p.cin_g(), cog = p.cout_g(), K = p.col_rows();
   const index_t hw = p.H * p.W, hwo = p.out_hw(), N = p.N, wsize = p.C_out * K;
   const bool pw = p.is_pointwise(), wide = use_wide(p);
-  const index_t L = wide ? wide_len(p) : 0;
-  const index_t scratch = wide ? (K + cog) * L : pw ? 0 : K * hwo;
+  const WideBlocks wb(p, sizeof(T));
+  // A job's unit is an image, or a block of wb.B images on the wide path.
+  const index_t units = wide ? wb.blocks : N;
+  const index_t scratch = wide ? wb.scratch(p) : pw ? 0 : K * hwo;
   const ColRanges r(p);
   // dW_g (+)= dy[n,g] (cog, hwo) @ col^T, col stored (K, hwo); or, wide, the same product
-  // over L columns, the junk ones zero in dy_wide.
-  auto accumulate = [&](T* dwg, index_t n, index_t g, T* col, bool serial, bool first) {
-    const T* xg = x + (n * p.C_in + g * cig) * hw;
+  // over the nb*L columns of a block, the junk ones zero in dy_wide.
+  auto accumulate = [&](T* dwg, index_t u, index_t g, T* col, bool serial, bool first) {
+    const T beta = first ? T(0) : T(1);
     if (wide) {
-      T* dy_wide = col + K * L;
-      im2col_wide(col, xg, p, !serial);
-      widen_rows(dy_wide, dy + (n * p.C_out + g * cog) * hwo, cog, p);
-      gemm_for<T>(serial)(false, true, cog, K, L, T(1), dy_wide, L, col, L, first ? T(0) : T(1),
-                          dwg, K);
+      const index_t n = u * wb.B, nb = wb.images(u, N), ld = nb * wb.L;
+      T* dy_wide = col + K * ld;
+      im2col_wide(col, ld, x + (n * p.C_in + g * cig) * hw, p.C_in * hw, nb, p, !serial);
+      widen_rows(dy_wide, ld, dy + (n * p.C_out + g * cog) * hwo, p.C_out * hwo, nb, cog, p);
+      gemm_for<T>(serial)(false, true, cog, K, ld, T(1), dy_wide, ld, col, ld, beta, dwg, K);
       return;
     }
+    const T* xg = x + (u * p.C_in + g * cig) * hw;
     if (!pw) im2col(col, hwo, xg, p, r, !serial);
-    gemm_for<T>(serial)(false, true, cog, K, hwo, T(1), dy + (n * p.C_out + g * cog) * hwo, hwo,
-                        pw ? xg : col, hwo, first ? T(0) : T(1), dwg, K);
+    gemm_for<T>(serial)(false, true, cog, K, hwo, T(1), dy + (u * p.C_out + g * cog) * hwo, hwo,
+                        pw ? xg : col, hwo, beta, dwg, K);
   };
   if (N == 0) {
     std::fill(dw, dw + wsize, T(0));
-  } else if (!weight_uses_partials(p)) {
+  } else if (!weight_uses_partials(p, units)) {
     // A job is a whole group (no reduction): per thread when there are enough groups,
     // else one group at a time on the parallel gemm.
     run_jobs<T>(G, scratch, [&](index_t g, T* col, bool serial) {
-      for (index_t n = 0; n < N; ++n) accumulate(dw + g * cog * K, n, g, col, serial, n == 0);
+      for (index_t u = 0; u < units; ++u) accumulate(dw + g * cog * K, u, g, col, serial, u == 0);
     });
   } else {
-    weight_partials<T>(dw, p, scratch, [&](index_t j, T* dwg, T* col) {
+    weight_partials<T>(dw, p, units, scratch, [&](index_t j, T* dwg, T* col) {
       accumulate(dwg, j / G, j % G, col, true, false);
     });
   }
@@ -408,7 +454,7 @@ void transpose_backward_fused(T* dx, T* dw, const T* dy, const T* x, const T* w,
   const index_t G = p.groups, cig = p.cin_g(), cog = p.cout_g(), K = p.col_rows();
   const index_t hw = p.H * p.W, hwo = p.out_hw();
   const ColRanges r(p);
-  weight_partials<T>(dw, p, K * hwo, [&](index_t j, T* dwg, T* col) {
+  weight_partials<T>(dw, p, p.N, K * hwo, [&](index_t j, T* dwg, T* col) {
     const index_t n = j / G, g = j % G;
     im2col(col, hwo, dy + (n * p.C_in + g * cig) * hw, p, r, false);
     const index_t out = (n * p.C_out + g * cog) * hwo;
@@ -572,7 +618,7 @@ void conv_transpose2d_backward_cpu(T* dx, T* dw, T* db, const T* dy, const T* x,
                                    const Conv2dParams& p) {
   // Fused where the weight gradient is a sum of per-thread partials (one thread: one sum).
   if (dx && dw && !p.is_depthwise() && !p.is_pointwise() && !use_wide(p) && p.N > 0 &&
-      (weight_uses_partials(p) || num_threads() == 1)) {
+      (weight_uses_partials(p, p.N) || num_threads() == 1)) {
     transpose_backward_fused(dx, dw, dy, x, w, p);
   } else {
     if (dx) forward(dx, dy, w, p);
