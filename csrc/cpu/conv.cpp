@@ -279,7 +279,8 @@ void channel_sums(T* s, const T* a, index_t N, index_t C, index_t HW) {
     T acc = 0;
     for (index_t n = 0; n < N; ++n) {
       const T* row = a + (n * C + c) * HW;
-      T part = 0;
+      T part = 0;  // simd reduction: lane-wise partial sums in a fixed order (deterministic)
+#pragma omp simd reduction(+ : part)
       for (index_t i = 0; i < HW; ++i) part += row[i];
       acc += part;
     }
@@ -548,11 +549,14 @@ void depthwise_backward_weight(T* dw, const T* dy, const T* x, const Conv2dParam
             const T* src = xp + ih * p.W + r.first[kw];
             const T* d = drow + r.lo[kw];
             const index_t cnt = r.hi[kw] - r.lo[kw];
+            // simd reduction: lane-wise partial sums (a fixed order, so still deterministic)
             T s = 0;
-            if (sw == 1)
+            if (sw == 1) {
+#pragma omp simd reduction(+ : s)
               for (index_t i = 0; i < cnt; ++i) s += d[i] * src[i];
-            else
+            } else {
               for (index_t i = 0; i < cnt; ++i) s += d[i] * src[i * sw];
+            }
             acc[kh * p.kW + kw] += s;
           }
         }
