@@ -55,24 +55,46 @@ struct Phases {
   index_t at(index_t first) const { return s > 1 ? first % s * Wq + first / s : first; }
 };
 
+// Plane rows to (To) or from column phases: plane column j*s + ph <-> phased[ph*Wq + j].
+// Whole groups of s columns first, then the partial last group; S = s when it is known at
+// compile time (0: read s at run time), so the common stride 2 becomes unrolled interleaves
+// that the compiler vectorizes.
+template <index_t S, bool To, typename T>
+void phase_rows(T* dst, const T* src, index_t H, index_t W, const Phases& f) {
+  const index_t s = S ? S : f.s, groups = W / s;
+  for (index_t ih = 0; ih < H; ++ih) {
+    T* d = dst + ih * (To ? f.ld : W);
+    const T* r = src + ih * (To ? W : f.ld);
+    for (index_t j = 0; j < groups; ++j)
+      for (index_t ph = 0; ph < s; ++ph) {
+        if (To)
+          d[ph * f.Wq + j] = r[j * s + ph];
+        else
+          d[j * s + ph] = r[ph * f.Wq + j];
+      }
+    for (index_t ph = 0; groups * s + ph < W; ++ph) {
+      if (To)
+        d[ph * f.Wq + groups] = r[groups * s + ph];
+      else
+        d[groups * s + ph] = r[ph * f.Wq + groups];
+    }
+  }
+}
+
 template <typename T>
 void to_phases(T* phased, const T* plane, index_t H, index_t W, const Phases& f) {
-  for (index_t ih = 0; ih < H; ++ih)
-    for (index_t ph = 0; ph < f.s; ++ph) {
-      const T* src = plane + ih * W + ph;
-      T* dst = phased + ih * f.ld + ph * f.Wq;
-      for (index_t j = 0; j < (W - ph + f.s - 1) / f.s; ++j) dst[j] = src[j * f.s];
-    }
+  if (f.s == 2)
+    phase_rows<2, true>(phased, plane, H, W, f);
+  else
+    phase_rows<0, true>(phased, plane, H, W, f);
 }
 
 template <typename T>
 void from_phases(T* plane, const T* phased, index_t H, index_t W, const Phases& f) {
-  for (index_t ih = 0; ih < H; ++ih)
-    for (index_t ph = 0; ph < f.s; ++ph) {
-      T* dst = plane + ih * W + ph;
-      const T* src = phased + ih * f.ld + ph * f.Wq;
-      for (index_t j = 0; j < (W - ph + f.s - 1) / f.s; ++j) dst[j * f.s] = src[j];
-    }
+  if (f.s == 2)
+    phase_rows<2, false>(plane, phased, H, W, f);
+  else
+    phase_rows<0, false>(plane, phased, H, W, f);
 }
 
 // One im2col row segment: dst[0, Wo) = src[ow - lo] for ow in [lo, hi), zero elsewhere.
