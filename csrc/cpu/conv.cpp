@@ -6,11 +6,16 @@
 //   grad weight  dW_g = sum_n dy[n,g] @ col^T              (thread-local partials, then a sum)
 //   grad bias    db[c] = sum over n, h, w of dy[n,c]
 // With at least as many jobs as threads each thread runs whole jobs on gemm_serial and its
-// own col buffer; otherwise jobs run one after another on the parallel gemm.
+// own col buffer (kept between calls); otherwise jobs run one after another on the parallel
+// gemm.  im2col/col2im copy whole runs: with stride_w > 1 through a copy of the plane split
+// into column phases.
 // 1x1 stride-1 unpadded convs use x[n,g] itself as col (no im2col, no col2im).
+// Stride-1 unpadded convs with narrow outputs use a "wide" im2col (one contiguous run per
+// tap, junk columns between output rows) on blocks of images side by side.
 // Depthwise convs (groups == C_in > 1, C_out = m * C_in) use direct loops over planes.
 // conv_transpose2d is the same three pieces swapped: forward = grad input, grad input =
-// forward, grad weight = grad weight with x and dy exchanged.
+// forward, grad weight = grad weight with x and dy exchanged; its grad input and grad weight
+// share one im2col of dy per image.
 #include <omp.h>
 
 #include <algorithm>
@@ -109,12 +114,11 @@ inline void gather_row(T* dst, const T* src, index_t lo, index_t hi, index_t Wo)
   for (index_t i = cnt; i < Wo - lo; ++i) dst[i] = T(0);
 }
 
-// col (K, ldc) <- one image-group x (C_in/groups, H, W); rows ordered (c, kh, kw), each
-// row's first H_out*W_out entries written.  Parallel over channels.
+// col (K, H_out*W_out) <- one image-group x (C_in/groups, H, W); rows ordered (c, kh, kw).
+// Parallel over channels.
 template <typename T>
-void im2col(T* col, index_t ldc, const T* x, const Conv2dParams& p, const ColRanges& r,
-            bool parallel) {
-  const index_t Wo = p.W_out, kk = p.kH * p.kW;
+void im2col(T* col, const T* x, const Conv2dParams& p, const ColRanges& r, bool parallel) {
+  const index_t Wo = p.W_out, kk = p.kH * p.kW, hwo = p.out_hw();
   const Phases f(p);
 #pragma omp parallel if (parallel)
   {
@@ -129,7 +133,7 @@ void im2col(T* col, index_t ldc, const T* x, const Conv2dParams& p, const ColRan
       for (index_t k = 0; k < kk; ++k) {
         const index_t kh = k / p.kW, kw = k % p.kW, lo = r.lo[kw], hi = r.hi[kw];
         const T* src = xc + f.at(r.first[kw]);
-        T* dst = col + (c * kk + k) * ldc;
+        T* dst = col + (c * kk + k) * hwo;
         for (index_t oh = 0; oh < p.H_out; ++oh, dst += Wo) {
           const index_t ih = oh * p.stride_h - p.pad_top + kh * p.dilation_h;
           if (ih < 0 || ih >= p.H)
@@ -356,7 +360,7 @@ void forward_gemm(T* y, const T* x, const T* w, const Conv2dParams& p) {
   run_jobs<T>(p.N * G, pw ? 0 : K * hwo, [&](index_t j, T* col, bool serial) {
     const index_t n = j / G, g = j % G;
     const T* xg = x + (n * p.C_in + g * cig) * hw;
-    if (!pw) im2col(col, hwo, xg, p, r, !serial);
+    if (!pw) im2col(col, xg, p, r, !serial);
     gemm_for<T>(serial)(false, false, cog, hwo, K, T(1), w + g * cog * K, K, pw ? xg : col, hwo,
                         T(0), y + (n * p.C_out + g * cog) * hwo, hwo);
   });
@@ -449,7 +453,7 @@ void backward_weight_gemm(T* dw, const T* dy, const T* x, const Conv2dParams& p)
       return;
     }
     const T* xg = x + (u * p.C_in + g * cig) * hw;
-    if (!pw) im2col(col, hwo, xg, p, r, !serial);
+    if (!pw) im2col(col, xg, p, r, !serial);
     gemm_for<T>(serial)(false, true, cog, K, hwo, T(1), dy + (u * p.C_out + g * cog) * hwo, hwo,
                         pw ? xg : col, hwo, beta, dwg, K);
   };
@@ -479,7 +483,7 @@ void transpose_backward_fused(T* dx, T* dw, const T* dy, const T* x, const T* w,
   const ColRanges r(p);
   weight_partials<T>(dw, p, p.N, K * hwo, [&](index_t j, T* dwg, T* col) {
     const index_t n = j / G, g = j % G;
-    im2col(col, hwo, dy + (n * p.C_in + g * cig) * hw, p, r, false);
+    im2col(col, dy + (n * p.C_in + g * cig) * hw, p, r, false);
     const index_t out = (n * p.C_out + g * cog) * hwo;
     gemm_serial<T>(false, false, cog, hwo, K, T(1), w + g * cog * K, K, col, hwo, T(0), dx + out,
                    hwo);
