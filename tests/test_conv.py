@@ -246,6 +246,18 @@ def test_transpose_backward_with_both_grads_matches_reference(threads):
         pycnn.set_num_threads(old)
 
 
+def test_im2col_scratch_beyond_the_kept_buffer():
+    """An im2col buffer over 8 MB (72 x 128*128 doubles) is allocated per call, not kept."""
+    x, w, b = randn(1, 8, 128, 128), randn(2, 8, 3, 3), randn(2)
+    args = ((1, 1), (1, 1), (1, 1), 1)
+    y = _C.conv2d_forward(x, w, b, *args)
+    assert_close(y, ref.conv2d(x, w, b, *args), what="forward")
+    dy = randn(*y.shape)
+    for got, want, what in zip(_C.conv2d_backward(dy, x, w, *args), ref.conv2d_backward(dy, x, w, *args),
+                               ("grad input", "grad weight", "grad bias")):
+        assert_close(got, want, what=what)
+
+
 # ----------------------------------------------------------------------------- functional API
 def _t(a, grad=True):
     return pycnn.tensor(a, dtype=a.dtype, requires_grad=grad)

@@ -19,6 +19,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <memory>
 #include <vector>
 
 #include "conv.h"
@@ -277,15 +278,30 @@ void col2im(T* dx, const T* dcol, const Conv2dParams& p, const ColRanges& r, boo
   }
 }
 
-// This thread's im2col scratch of at least `count` elements, kept between calls (it only
-// grows): a fresh allocation per call is an mmap beyond 128 KB, and its page faults cost
-// about as much as the im2col itself.  Uninitialised use is fine: im2col writes all of it.
+// A thread's im2col scratch of at least `count` elements (uninitialised: im2col writes all
+// of it).  Up to 8 MB it is this thread's buffer, kept between calls (it only grows): a fresh
+// allocation per call is an mmap beyond 128 KB whose page faults cost about as much as the
+// im2col itself.  Larger requests get a buffer of their own, freed with the Scratch, so a
+// one-off huge conv does not pin its memory.
 template <typename T>
-T* thread_scratch(index_t count) {
-  thread_local std::vector<T> buf;
-  if (index_t(buf.size()) < count) buf.resize(count);
-  return buf.data();
-}
+class Scratch {
+ public:
+  explicit Scratch(index_t count) {
+    thread_local std::vector<T> kept;
+    if (count * index_t(sizeof(T)) <= (index_t(8) << 20)) {
+      if (index_t(kept.size()) < count) kept.resize(count);
+      ptr_ = kept.data();
+    } else {
+      own_.reset(new T[count]);
+      ptr_ = own_.get();
+    }
+  }
+  T* get() const { return ptr_; }
+
+ private:
+  std::unique_ptr<T[]> own_;
+  T* ptr_ = nullptr;
+};
 
 template <typename T>
 void add_channel_bias(T* y, const T* b, index_t N, index_t C, index_t HW) {
@@ -327,13 +343,13 @@ void run_jobs(index_t jobs, index_t scratch_size, Job&& job) {
   if (jobs >= num_threads()) {
 #pragma omp parallel
     {
-      T* scratch = thread_scratch<T>(scratch_size);
+      const Scratch<T> scratch(scratch_size);
 #pragma omp for schedule(dynamic)
-      for (index_t j = 0; j < jobs; ++j) job(j, scratch, true);
+      for (index_t j = 0; j < jobs; ++j) job(j, scratch.get(), true);
     }
   } else {
-    T* scratch = thread_scratch<T>(scratch_size);
-    for (index_t j = 0; j < jobs; ++j) job(j, scratch, false);
+    const Scratch<T> scratch(scratch_size);
+    for (index_t j = 0; j < jobs; ++j) job(j, scratch.get(), false);
   }
 }
 
@@ -417,9 +433,9 @@ void weight_partials(T* dw, const Conv2dParams& p, index_t images, index_t scrat
   {
     std::vector<T>& mine = partial[omp_get_thread_num()];
     mine.assign(wsize, T(0));
-    T* col = thread_scratch<T>(scratch);
+    const Scratch<T> col(scratch);
 #pragma omp for schedule(static)
-    for (index_t j = 0; j < jobs; ++j) job(j, mine.data() + j % p.groups * gsize, col);
+    for (index_t j = 0; j < jobs; ++j) job(j, mine.data() + j % p.groups * gsize, col.get());
   }
 #pragma omp parallel for schedule(static)
   for (index_t i = 0; i < wsize; ++i) {
