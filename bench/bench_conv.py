@@ -7,7 +7,7 @@ layers, plus conv1d, conv_transpose2d, depthwise 3x3 and pointwise 1x1.  GFLOP/s
 aten.convolution_backward) measured in the same run with the same thread count
 (> 1: pycnn is faster); "-" when torch is not importable.
 
-    python bench/bench_conv.py [--quick] [--threads N]
+    python bench/bench_conv.py [--quick] [--threads N] [--only SUBSTRING]
 """
 from __future__ import annotations
 
@@ -59,6 +59,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="three layers, few repeats (a smoke run)")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--only", default=None, help="only the layers whose name contains this")
     args = ap.parse_args()
     if args.threads:
         pycnn.set_num_threads(args.threads)
@@ -71,7 +72,7 @@ def main():
     print("| layer | input | pass | median ms | GFLOP/s | x torch |")
     print("|---|---|---|---|---|---|")
     for name, xs, ws, stride, padding, groups, transposed in LAYERS:
-        if args.quick and name not in QUICK:
+        if (args.quick and name not in QUICK) or (args.only and args.only not in name):
             continue
         x = rng.standard_normal(xs, dtype=np.float32)
         w = rng.standard_normal(ws, dtype=np.float32)

@@ -180,6 +180,84 @@ def test_every_thread_split_matches_reference(threads):
         pycnn.set_num_threads(old)
 
 
+# Stride-1 unpadded convs with a narrow output (W_out <= 32, W <= 1.5 W_out) take the "wide"
+# im2col path (one contiguous run per kernel tap, blocks of images side by side, the last block
+# short); N * groups below and above the thread count.
+WIDE_CASES = [
+    dict(N=5, C_in=6, C_out=16, groups=1, H=14, W=14, k=(5, 5), dilation=(1, 1)),  # LeNet C3
+    dict(N=3, C_in=4, C_out=6, groups=2, H=9, W=13, k=(3, 2), dilation=(2, 3)),
+    dict(N=1, C_in=3, C_out=5, groups=1, H=1, W=7, k=(1, 3), dilation=(1, 1)),     # conv1d-like
+    dict(N=2, C_in=2, C_out=3, groups=1, H=6, W=33, k=(2, 2), dilation=(1, 1)),    # W_out 32
+]
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("c", WIDE_CASES, ids=lambda c: f"N{c['N']}-g{c['groups']}-{c['H']}x{c['W']}")
+def test_wide_im2col_path_matches_reference(c, dtype, threads):
+    old = pycnn.get_num_threads()
+    pycnn.set_num_threads(threads)
+    try:
+        x, w, b = _conv_arrays(c, dtype)
+        args = ((1, 1), (0, 0), c["dilation"], c["groups"])
+        y = _C.conv2d_forward(x, w, b, *args)
+        assert_close(y, ref.conv2d(x, w, b, *args), dtype, what="forward")
+        dy = randn(*y.shape, dtype=dtype)
+        for got, want, what in zip(_C.conv2d_backward(dy, x, w, *args), ref.conv2d_backward(dy, x, w, *args),
+                                   ("grad input", "grad weight", "grad bias")):
+            assert_close(got, want, dtype, what=what)
+        # the transpose with the same weight maps y's shape back to x's (forward = grad input)
+        targs = ((1, 1), (0, 0), (0, 0), c["groups"], c["dilation"])
+        bt = randn(c["C_in"], dtype=dtype)
+        t = _C.conv_transpose2d_forward(dy, w, bt, *targs)
+        assert t.shape == x.shape
+        assert_close(t, ref.conv_transpose2d(dy, w, bt, *targs), dtype, what="transpose forward")
+        dt = randn(*x.shape, dtype=dtype)
+        for got, want, what in zip(_C.conv_transpose2d_backward(dt, dy, w, *targs),
+                                   ref.conv_transpose2d_backward(dt, dy, w, *targs),
+                                   ("transpose grad input", "transpose grad weight", "transpose grad bias")):
+            assert_close(got, want, dtype, what=what)
+    finally:
+        pycnn.set_num_threads(old)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_transpose_backward_with_both_grads_matches_reference(threads):
+    """conv_transpose2d's grad input and grad weight share one im2col of dy per image when both
+    are wanted and the weight grad is a sum of per-thread partials; each alone takes the
+    separate paths.  The result is the same on every call (fixed partial sums per thread)."""
+    old = pycnn.get_num_threads()
+    pycnn.set_num_threads(threads)
+    try:
+        for N, C_in, C_out, groups in [(4, 6, 4, 1), (5, 4, 6, 2), (2, 3, 5, 1)]:
+            x, w = randn(N, C_in, 5, 6), randn(C_in, C_out // groups, 4, 3)
+            targs = ((2, 3), (1, 0), (1, 2), groups, (1, 1))
+            dy = randn(*ref.conv_transpose2d(x, w, None, *targs).shape)
+            want = ref.conv_transpose2d_backward(dy, x, w, *targs)
+            got = _C.conv_transpose2d_backward(dy, x, w, *targs)
+            for g, r, what in zip(got, want, ("grad input", "grad weight", "grad bias")):
+                assert_close(g, r, what=what)
+            again = _C.conv_transpose2d_backward(dy, x, w, *targs)
+            assert all(np.array_equal(a, b) for a, b in zip(got, again))
+            only_x = _C.conv_transpose2d_backward(dy, x, w, *targs, weight_grad=False, bias_grad=False)
+            assert only_x[1] is None
+            assert_close(only_x[0], want[0], what="grad input alone")
+    finally:
+        pycnn.set_num_threads(old)
+
+
+def test_im2col_scratch_beyond_the_kept_buffer():
+    """An im2col buffer over 8 MB (72 x 128*128 doubles) is allocated per call, not kept."""
+    x, w, b = randn(1, 8, 128, 128), randn(2, 8, 3, 3), randn(2)
+    args = ((1, 1), (1, 1), (1, 1), 1)
+    y = _C.conv2d_forward(x, w, b, *args)
+    assert_close(y, ref.conv2d(x, w, b, *args), what="forward")
+    dy = randn(*y.shape)
+    for got, want, what in zip(_C.conv2d_backward(dy, x, w, *args), ref.conv2d_backward(dy, x, w, *args),
+                               ("grad input", "grad weight", "grad bias")):
+        assert_close(got, want, what=what)
+
+
 # ----------------------------------------------------------------------------- functional API
 def _t(a, grad=True):
     return pycnn.tensor(a, dtype=a.dtype, requires_grad=grad)

@@ -6,11 +6,16 @@
 //   grad weight  dW_g = sum_n dy[n,g] @ col^T              (thread-local partials, then a sum)
 //   grad bias    db[c] = sum over n, h, w of dy[n,c]
 // With at least as many jobs as threads each thread runs whole jobs on gemm_serial and its
-// own col buffer; otherwise jobs run one after another on the parallel gemm.
+// own col buffer (kept between calls); otherwise jobs run one after another on the parallel
+// gemm.  im2col/col2im copy whole runs: with stride_w > 1 through a copy of the plane split
+// into column phases.
 // 1x1 stride-1 unpadded convs use x[n,g] itself as col (no im2col, no col2im).
+// Stride-1 unpadded convs with narrow outputs use a "wide" im2col (one contiguous run per
+// tap, junk columns between output rows) on blocks of images side by side.
 // Depthwise convs (groups == C_in > 1, C_out = m * C_in) use direct loops over planes.
 // conv_transpose2d is the same three pieces swapped: forward = grad input, grad input =
-// forward, grad weight = grad weight with x and dy exchanged.
+// forward, grad weight = grad weight with x and dy exchanged; its grad input and grad weight
+// share one im2col of dy per image.
 #include <omp.h>
 
 #include <algorithm>
@@ -45,57 +50,258 @@ struct ColRanges {
   }
 };
 
-// col (K, H_out*W_out) <- one image-group x (C_in/groups, H, W); rows ordered (c, kh, kw).
-template <typename T>
-void im2col(T* col, const T* x, const Conv2dParams& p, const ColRanges& r, bool parallel) {
-  const index_t K = p.col_rows(), hwo = p.out_hw(), Wo = p.W_out, sw = p.stride_w;
-#pragma omp parallel for schedule(static) if (parallel)
-  for (index_t row = 0; row < K; ++row) {
-    const index_t kw = row % p.kW, kh = row / p.kW % p.kH, c = row / (p.kW * p.kH);
-    const index_t lo = r.lo[kw], hi = r.hi[kw], cnt = hi - lo;
-    T* dst = col + row * hwo;
-    for (index_t oh = 0; oh < p.H_out; ++oh, dst += Wo) {
-      const index_t ih = oh * p.stride_h - p.pad_top + kh * p.dilation_h;
-      if (ih < 0 || ih >= p.H) {
-        std::fill(dst, dst + Wo, T(0));
-        continue;
+// Column phases, for stride_w = s > 1: input column iw = j*s + ph of a plane row is stored
+// at phased[ph*Wq + j] (Wq = ceil(W/s)), so the taps of one kernel column (every s-th input
+// column) are one contiguous run and im2col/col2im move whole runs instead of strided elements.
+struct Phases {
+  index_t s, Wq, ld;  // ld: the row stride of the phased plane (the plane's W when s == 1)
+  explicit Phases(const Conv2dParams& p)
+      : s(p.stride_w), Wq(ceil_div(p.W, p.stride_w)), ld(p.stride_w > 1 ? p.stride_w * Wq : p.W) {}
+  // Where the tap of output column lo of a kernel column whose input column is `first` sits.
+  index_t at(index_t first) const { return s > 1 ? first % s * Wq + first / s : first; }
+};
+
+// Plane rows to (To) or from column phases: plane column j*s + ph <-> phased[ph*Wq + j].
+// Whole groups of s columns first, then the partial last group; S = s when it is known at
+// compile time (0: read s at run time), so the common stride 2 becomes unrolled interleaves
+// that the compiler vectorizes.
+template <index_t S, bool To, typename T>
+void phase_rows(T* dst, const T* src, index_t H, index_t W, const Phases& f) {
+  const index_t s = S ? S : f.s, groups = W / s;
+  for (index_t ih = 0; ih < H; ++ih) {
+    T* d = dst + ih * (To ? f.ld : W);
+    const T* r = src + ih * (To ? W : f.ld);
+    for (index_t j = 0; j < groups; ++j)
+      for (index_t ph = 0; ph < s; ++ph) {
+        if (To)
+          d[ph * f.Wq + j] = r[j * s + ph];
+        else
+          d[j * s + ph] = r[ph * f.Wq + j];
       }
-      const T* src = x + (c * p.H + ih) * p.W + r.first[kw];
-      std::fill(dst, dst + lo, T(0));
-      if (sw == 1)
-        std::copy(src, src + cnt, dst + lo);
+    for (index_t ph = 0; groups * s + ph < W; ++ph) {
+      if (To)
+        d[ph * f.Wq + groups] = r[groups * s + ph];
       else
-        for (index_t i = 0; i < cnt; ++i) dst[lo + i] = src[i * sw];
-      std::fill(dst + hi, dst + Wo, T(0));
+        d[groups * s + ph] = r[ph * f.Wq + groups];
     }
   }
 }
 
-// dx (C_in/groups, H, W) = col2im(dcol): the adjoint of im2col (overlapping taps add up).
-// Parallel over channels: the rows of one channel all write that channel's plane.
 template <typename T>
-void col2im(T* dx, const T* dcol, const Conv2dParams& p, const ColRanges& r, bool parallel) {
-  const index_t hwo = p.out_hw(), Wo = p.W_out, sw = p.stride_w, kk = p.kH * p.kW;
-#pragma omp parallel for schedule(static) if (parallel)
-  for (index_t c = 0; c < p.cin_g(); ++c) {
-    T* plane = dx + c * p.H * p.W;
-    std::fill(plane, plane + p.H * p.W, T(0));
-    for (index_t k = 0; k < kk; ++k) {
-      const index_t kh = k / p.kW, kw = k % p.kW;
-      const index_t cnt = r.hi[kw] - r.lo[kw];
-      const T* src = dcol + (c * kk + k) * hwo + r.lo[kw];
-      for (index_t oh = 0; oh < p.H_out; ++oh, src += Wo) {
-        const index_t ih = oh * p.stride_h - p.pad_top + kh * p.dilation_h;
-        if (ih < 0 || ih >= p.H) continue;
-        T* dst = plane + ih * p.W + r.first[kw];
-        if (sw == 1)
-          for (index_t i = 0; i < cnt; ++i) dst[i] += src[i];
-        else
-          for (index_t i = 0; i < cnt; ++i) dst[i * sw] += src[i];
+void to_phases(T* phased, const T* plane, index_t H, index_t W, const Phases& f) {
+  if (f.s == 2)
+    phase_rows<2, true>(phased, plane, H, W, f);
+  else
+    phase_rows<0, true>(phased, plane, H, W, f);
+}
+
+template <typename T>
+void from_phases(T* plane, const T* phased, index_t H, index_t W, const Phases& f) {
+  if (f.s == 2)
+    phase_rows<2, false>(plane, phased, H, W, f);
+  else
+    phase_rows<0, false>(plane, phased, H, W, f);
+}
+
+// One im2col row segment: dst[0, Wo) = src[ow - lo] for ow in [lo, hi), zero elsewhere.
+// Plain loops, not memset/memcpy calls: the segments are short (a row of W_out).
+template <typename T>
+inline void gather_row(T* dst, const T* src, index_t lo, index_t hi, index_t Wo) {
+  for (index_t i = 0; i < lo; ++i) dst[i] = T(0);
+  dst += lo;
+  const index_t cnt = hi - lo;
+#pragma omp simd
+  for (index_t i = 0; i < cnt; ++i) dst[i] = src[i];
+  for (index_t i = cnt; i < Wo - lo; ++i) dst[i] = T(0);
+}
+
+// col (K, H_out*W_out) <- one image-group x (C_in/groups, H, W); rows ordered (c, kh, kw).
+// Parallel over channels.
+template <typename T>
+void im2col(T* col, const T* x, const Conv2dParams& p, const ColRanges& r, bool parallel) {
+  const index_t Wo = p.W_out, kk = p.kH * p.kW, hwo = p.out_hw();
+  const Phases f(p);
+#pragma omp parallel if (parallel)
+  {
+    std::vector<T> phased(f.s > 1 ? p.H * f.ld : 0);
+#pragma omp for schedule(static)
+    for (index_t c = 0; c < p.cin_g(); ++c) {
+      const T* xc = x + c * p.H * p.W;
+      if (f.s > 1) {
+        to_phases(phased.data(), xc, p.H, p.W, f);
+        xc = phased.data();
+      }
+      for (index_t k = 0; k < kk; ++k) {
+        const index_t kh = k / p.kW, kw = k % p.kW, lo = r.lo[kw], hi = r.hi[kw];
+        const T* src = xc + f.at(r.first[kw]);
+        T* dst = col + (c * kk + k) * hwo;
+        for (index_t oh = 0; oh < p.H_out; ++oh, dst += Wo) {
+          const index_t ih = oh * p.stride_h - p.pad_top + kh * p.dilation_h;
+          if (ih < 0 || ih >= p.H)
+            gather_row(dst, src, 0, 0, Wo);
+          else
+            gather_row(dst, src + ih * f.ld, lo, hi, Wo);
+        }
       }
     }
   }
 }
+
+// ------------------------------------------------------------------ wide im2col
+// With stride 1 and no padding, output (oh, ow) of tap (c, kh, kw) reads
+//   x[c].flat[off + oh*W + ow],  off = kh*dh*W + kw*dw.
+// On the "wide" output grid, rows of length W whose columns ow >= W_out are junk, im2col row
+// (c, kh, kw) is the one contiguous run x[c].flat[off + j], j < L = (H_out-1)*W + W_out
+// (it ends inside the plane), instead of H_out short runs.  The GEMM does W/W_out times the
+// work, so this is for narrow outputs (LeNet: 10 of 14 columns), where the per-run cost of
+// im2col dominates.
+bool use_wide(const Conv2dParams& p) {
+  return p.stride_h == 1 && p.stride_w == 1 && p.pad_top == 0 && p.pad_left == 0 &&
+         p.H_out > 0 && p.W_out > 0 && p.H_out == p.H - p.dilation_h * (p.kH - 1) &&
+         p.W_out == p.W - p.dilation_w * (p.kW - 1) && !p.is_pointwise() && p.W_out <= 32 &&
+         2 * p.W <= 3 * p.W_out;
+}
+
+index_t wide_len(const Conv2dParams& p) { return (p.H_out - 1) * p.W + p.W_out; }
+
+// A wide job takes a block of B images side by side (matrices (rows, B*L), image b in
+// columns [b*L, (b+1)*L)): one GEMM with B times the columns, so fewer, wider calls.  B keeps
+// a job's scratch ((K + C_out/groups) x B*L) within about a third of a 1 MB L2, and leaves a
+// block per thread.
+struct WideBlocks {
+  index_t L, B, blocks;
+  WideBlocks(const Conv2dParams& p, index_t elem_bytes) : L(wide_len(p)) {
+    const index_t per_image = std::max<index_t>(1, (p.col_rows() + p.cout_g()) * L * elem_bytes);
+    B = std::max<index_t>(1, std::min<index_t>((index_t(384) << 10) / per_image,
+                                               p.N / num_threads()));
+    blocks = ceil_div(p.N, B);
+  }
+  index_t images(index_t block, index_t N) const { return std::min(B, N - block * B); }
+  index_t scratch(const Conv2dParams& p) const { return (p.col_rows() + p.cout_g()) * B * L; }
+};
+
+// col (K, ld) <- nb image-groups x (C_in/groups, H, W) img_stride apart, rows ordered
+// (c, kh, kw), image b in columns [b*L, (b+1)*L).
+template <typename T>
+void im2col_wide(T* col, index_t ld, const T* x, index_t img_stride, index_t nb,
+                 const Conv2dParams& p, bool parallel) {
+  const index_t K = p.col_rows(), L = wide_len(p);
+#pragma omp parallel for schedule(static) if (parallel)
+  for (index_t row = 0; row < K; ++row) {
+    const index_t kw = row % p.kW, kh = row / p.kW % p.kH, c = row / (p.kW * p.kH);
+    const T* src = x + c * p.H * p.W + kh * p.dilation_h * p.W + kw * p.dilation_w;
+    for (index_t b = 0; b < nb; ++b) std::copy_n(src + b * img_stride, L, col + row * ld + b * L);
+  }
+}
+
+// dx (nb image-groups, img_stride apart) = the adjoint of im2col_wide (the caller zeroes the
+// junk columns in dy, so every run is added whole).  Parallel over channels.
+template <typename T>
+void col2im_wide(T* dx, index_t img_stride, const T* dcol, index_t ld, index_t nb,
+                 const Conv2dParams& p, bool parallel) {
+  const index_t L = wide_len(p), kk = p.kH * p.kW;
+#pragma omp parallel for schedule(static) if (parallel)
+  for (index_t c = 0; c < p.cin_g(); ++c)
+    for (index_t b = 0; b < nb; ++b) {
+      T* plane = dx + b * img_stride + c * p.H * p.W;
+      std::fill(plane, plane + p.H * p.W, T(0));
+      for (index_t k = 0; k < kk; ++k) {
+        T* dst = plane + k / p.kW * p.dilation_h * p.W + k % p.kW * p.dilation_w;
+        const T* src = dcol + (c * kk + k) * ld + b * L;
+#pragma omp simd
+        for (index_t j = 0; j < L; ++j) dst[j] += src[j];
+      }
+    }
+}
+
+// Wide rows (C, ld) <-> nb blocks of (C, H_out, W_out) planes img_stride apart; widen zeroes
+// the junk columns.
+template <typename T>
+void narrow_rows(T* y, index_t img_stride, const T* wide, index_t ld, index_t nb, index_t C,
+                 const Conv2dParams& p) {
+  const index_t L = wide_len(p), Wo = p.W_out;
+  for (index_t b = 0; b < nb; ++b)
+    for (index_t c = 0; c < C; ++c)
+      for (index_t oh = 0; oh < p.H_out; ++oh) {
+        const T* src = wide + c * ld + b * L + oh * p.W;
+        T* dst = y + b * img_stride + (c * p.H_out + oh) * Wo;
+#pragma omp simd
+        for (index_t i = 0; i < Wo; ++i) dst[i] = src[i];
+      }
+}
+
+template <typename T>
+void widen_rows(T* wide, index_t ld, const T* y, index_t img_stride, index_t nb, index_t C,
+                const Conv2dParams& p) {
+  const index_t L = wide_len(p), Wo = p.W_out;
+  for (index_t b = 0; b < nb; ++b)
+    for (index_t c = 0; c < C; ++c)
+      for (index_t oh = 0; oh < p.H_out; ++oh) {
+        const T* src = y + b * img_stride + (c * p.H_out + oh) * Wo;
+        T* dst = wide + c * ld + b * L + oh * p.W;
+#pragma omp simd
+        for (index_t i = 0; i < Wo; ++i) dst[i] = src[i];
+        if (oh + 1 < p.H_out)
+          for (index_t i = Wo; i < p.W; ++i) dst[i] = T(0);
+      }
+}
+
+// dx (C_in/groups, H, W) = col2im(dcol): the adjoint of im2col (overlapping taps add up),
+// accumulated in column phases when stride_w > 1.  Parallel over channels.
+template <typename T>
+void col2im(T* dx, const T* dcol, const Conv2dParams& p, const ColRanges& r, bool parallel) {
+  const index_t hwo = p.out_hw(), Wo = p.W_out, kk = p.kH * p.kW;
+  const Phases f(p);
+#pragma omp parallel if (parallel)
+  {
+    std::vector<T> phased(f.s > 1 ? p.H * f.ld : 0);
+#pragma omp for schedule(static)
+    for (index_t c = 0; c < p.cin_g(); ++c) {
+      T* plane = dx + c * p.H * p.W;
+      T* acc = f.s > 1 ? phased.data() : plane;
+      std::fill(acc, acc + p.H * f.ld, T(0));
+      for (index_t k = 0; k < kk; ++k) {
+        const index_t kh = k / p.kW, kw = k % p.kW;
+        const index_t cnt = r.hi[kw] - r.lo[kw];
+        const T* src = dcol + (c * kk + k) * hwo + r.lo[kw];
+        T* dst0 = acc + f.at(r.first[kw]);
+        for (index_t oh = 0; oh < p.H_out; ++oh, src += Wo) {
+          const index_t ih = oh * p.stride_h - p.pad_top + kh * p.dilation_h;
+          if (ih < 0 || ih >= p.H) continue;
+          T* dst = dst0 + ih * f.ld;
+#pragma omp simd
+          for (index_t i = 0; i < cnt; ++i) dst[i] += src[i];
+        }
+      }
+      if (f.s > 1) from_phases(plane, phased.data(), p.H, p.W, f);
+    }
+  }
+}
+
+// A thread's im2col scratch of at least `count` elements (uninitialised: im2col writes all
+// of it).  Up to 8 MB it is this thread's buffer, kept between calls (it only grows): a fresh
+// allocation per call is an mmap beyond 128 KB whose page faults cost about as much as the
+// im2col itself.  Larger requests get a buffer of their own, freed with the Scratch, so a
+// one-off huge conv does not pin its memory.
+template <typename T>
+class Scratch {
+ public:
+  explicit Scratch(index_t count) {
+    thread_local std::vector<T> kept;
+    if (count * index_t(sizeof(T)) <= (index_t(8) << 20)) {
+      if (index_t(kept.size()) < count) kept.resize(count);
+      ptr_ = kept.data();
+    } else {
+      own_.reset(new T[count]);
+      ptr_ = own_.get();
+    }
+  }
+  T* get() const { return ptr_; }
+
+ private:
+  std::unique_ptr<T[]> own_;
+  T* ptr_ = nullptr;
+};
 
 template <typename T>
 void add_channel_bias(T* y, const T* b, index_t N, index_t C, index_t HW) {
@@ -115,7 +321,8 @@ void channel_sums(T* s, const T* a, index_t N, index_t C, index_t HW) {
     T acc = 0;
     for (index_t n = 0; n < N; ++n) {
       const T* row = a + (n * C + c) * HW;
-      T part = 0;
+      T part = 0;  // simd reduction: lane-wise partial sums in a fixed order (deterministic)
+#pragma omp simd reduction(+ : part)
       for (index_t i = 0; i < HW; ++i) part += row[i];
       acc += part;
     }
@@ -136,12 +343,12 @@ void run_jobs(index_t jobs, index_t scratch_size, Job&& job) {
   if (jobs >= num_threads()) {
 #pragma omp parallel
     {
-      std::unique_ptr<T[]> scratch(new T[scratch_size]);  // uninitialised: im2col writes all of it
+      const Scratch<T> scratch(scratch_size);
 #pragma omp for schedule(dynamic)
       for (index_t j = 0; j < jobs; ++j) job(j, scratch.get(), true);
     }
   } else {
-    std::unique_ptr<T[]> scratch(new T[scratch_size]);
+    const Scratch<T> scratch(scratch_size);
     for (index_t j = 0; j < jobs; ++j) job(j, scratch.get(), false);
   }
 }
@@ -153,6 +360,19 @@ void forward_gemm(T* y, const T* x, const T* w, const Conv2dParams& p) {
   const index_t hw = p.H * p.W, hwo = p.out_hw();
   const bool pw = p.is_pointwise();
   const ColRanges r(p);
+  if (use_wide(p)) {
+    // col (K, nb*L) for a block of nb images, y_wide (cog, nb*L) = W_g @ col, narrowed into y.
+    const WideBlocks wb(p, sizeof(T));
+    run_jobs<T>(wb.blocks * G, wb.scratch(p), [&](index_t j, T* col, bool serial) {
+      const index_t n = j / G * wb.B, g = j % G, nb = wb.images(j / G, p.N), ld = nb * wb.L;
+      T* y_wide = col + K * ld;
+      im2col_wide(col, ld, x + (n * p.C_in + g * cig) * hw, p.C_in * hw, nb, p, !serial);
+      gemm_for<T>(serial)(false, false, cog, ld, K, T(1), w + g * cog * K, K, col, ld, T(0),
+                          y_wide, ld);
+      narrow_rows(y + (n * p.C_out + g * cog) * hwo, p.C_out * hwo, y_wide, ld, nb, cog, p);
+    });
+    return;
+  }
   run_jobs<T>(p.N * G, pw ? 0 : K * hwo, [&](index_t j, T* col, bool serial) {
     const index_t n = j / G, g = j % G;
     const T* xg = x + (n * p.C_in + g * cig) * hw;
@@ -168,6 +388,19 @@ void backward_input_gemm(T* dx, const T* dy, const T* w, const Conv2dParams& p) 
   const index_t hw = p.H * p.W, hwo = p.out_hw();
   const bool pw = p.is_pointwise();
   const ColRanges r(p);
+  if (use_wide(p)) {
+    // dy_wide (cog, nb*L) with zero junk columns, dcol = W_g^T @ dy_wide, col2im_wide.
+    const WideBlocks wb(p, sizeof(T));
+    run_jobs<T>(wb.blocks * G, wb.scratch(p), [&](index_t j, T* dcol, bool serial) {
+      const index_t n = j / G * wb.B, g = j % G, nb = wb.images(j / G, p.N), ld = nb * wb.L;
+      T* dy_wide = dcol + K * ld;
+      widen_rows(dy_wide, ld, dy + (n * p.C_out + g * cog) * hwo, p.C_out * hwo, nb, cog, p);
+      gemm_for<T>(serial)(true, false, K, ld, cog, T(1), w + g * cog * K, K, dy_wide, ld, T(0),
+                          dcol, ld);
+      col2im_wide(dx + (n * p.C_in + g * cig) * hw, p.C_in * hw, dcol, ld, nb, p, !serial);
+    });
+    return;
+  }
   run_jobs<T>(p.N * G, pw ? 0 : K * hwo, [&](index_t j, T* dcol, bool serial) {
     const index_t n = j / G, g = j % G;
     T* dxg = dx + (n * p.C_in + g * cig) * hw;
@@ -178,51 +411,100 @@ void backward_input_gemm(T* dx, const T* dy, const T* w, const Conv2dParams& p) 
   });
 }
 
+// Whether backward_weight_gemm sums thread-local partials over (image, group) jobs: fewer
+// groups than threads but enough jobs (the usual training batch).
+bool weight_uses_partials(const Conv2dParams& p, index_t images) {
+  const int nt = num_threads();
+  return images > 0 && p.groups < nt && images * p.groups >= nt;
+}
+
+// dw (C_out, K) = the sum over jobs j < images*groups (images: or blocks) of job(j, dW_g
+// partial, col scratch), with
+// one zeroed partial per thread and one parallel reduction.  static schedule: each thread's
+// set of jobs, hence its partial sum, is the same every run, so the weight gradient (and
+// training) is reproducible for a given thread count.
+template <typename T, typename Job>
+void weight_partials(T* dw, const Conv2dParams& p, index_t images, index_t scratch, Job&& job) {
+  const int nt = num_threads();
+  const index_t jobs = images * p.groups, wsize = p.C_out * p.col_rows();
+  const index_t gsize = p.cout_g() * p.col_rows();
+  std::vector<std::vector<T>> partial(nt);
+#pragma omp parallel num_threads(nt)
+  {
+    std::vector<T>& mine = partial[omp_get_thread_num()];
+    mine.assign(wsize, T(0));
+    const Scratch<T> col(scratch);
+#pragma omp for schedule(static)
+    for (index_t j = 0; j < jobs; ++j) job(j, mine.data() + j % p.groups * gsize, col.get());
+  }
+#pragma omp parallel for schedule(static)
+  for (index_t i = 0; i < wsize; ++i) {
+    T s = 0;
+    for (const auto& part : partial)
+      if (!part.empty()) s += part[i];
+    dw[i] = s;
+  }
+}
+
 template <typename T>
 void backward_weight_gemm(T* dw, const T* dy, const T* x, const Conv2dParams& p) {
   const index_t G = p.groups, cig = p.cin_g(), cog = p.cout_g(), K = p.col_rows();
   const index_t hw = p.H * p.W, hwo = p.out_hw(), N = p.N, wsize = p.C_out * K;
-  const bool pw = p.is_pointwise();
-  const index_t scratch = pw ? 0 : K * hwo;
+  const bool pw = p.is_pointwise(), wide = use_wide(p);
+  const WideBlocks wb(p, sizeof(T));
+  // A job's unit is an image, or a block of wb.B images on the wide path.
+  const index_t units = wide ? wb.blocks : N;
+  const index_t scratch = wide ? wb.scratch(p) : pw ? 0 : K * hwo;
   const ColRanges r(p);
-  // dW_g (+)= dy[n,g] (cog, hwo) @ col^T, col stored (K, hwo).
-  auto accumulate = [&](T* dwg, index_t n, index_t g, T* col, bool serial, bool first) {
-    const T* xg = x + (n * p.C_in + g * cig) * hw;
+  // dW_g (+)= dy[n,g] (cog, hwo) @ col^T, col stored (K, hwo); or, wide, the same product
+  // over the nb*L columns of a block, the junk ones zero in dy_wide.
+  auto accumulate = [&](T* dwg, index_t u, index_t g, T* col, bool serial, bool first) {
+    const T beta = first ? T(0) : T(1);
+    if (wide) {
+      const index_t n = u * wb.B, nb = wb.images(u, N), ld = nb * wb.L;
+      T* dy_wide = col + K * ld;
+      im2col_wide(col, ld, x + (n * p.C_in + g * cig) * hw, p.C_in * hw, nb, p, !serial);
+      widen_rows(dy_wide, ld, dy + (n * p.C_out + g * cog) * hwo, p.C_out * hwo, nb, cog, p);
+      gemm_for<T>(serial)(false, true, cog, K, ld, T(1), dy_wide, ld, col, ld, beta, dwg, K);
+      return;
+    }
+    const T* xg = x + (u * p.C_in + g * cig) * hw;
     if (!pw) im2col(col, xg, p, r, !serial);
-    gemm_for<T>(serial)(false, true, cog, K, hwo, T(1), dy + (n * p.C_out + g * cog) * hwo, hwo,
-                        pw ? xg : col, hwo, first ? T(0) : T(1), dwg, K);
+    gemm_for<T>(serial)(false, true, cog, K, hwo, T(1), dy + (u * p.C_out + g * cog) * hwo, hwo,
+                        pw ? xg : col, hwo, beta, dwg, K);
   };
-  const int nt = num_threads();
   if (N == 0) {
     std::fill(dw, dw + wsize, T(0));
-  } else if (G >= nt || N * G < nt) {
+  } else if (!weight_uses_partials(p, units)) {
     // A job is a whole group (no reduction): per thread when there are enough groups,
     // else one group at a time on the parallel gemm.
     run_jobs<T>(G, scratch, [&](index_t g, T* col, bool serial) {
-      for (index_t n = 0; n < N; ++n) accumulate(dw + g * cog * K, n, g, col, serial, n == 0);
+      for (index_t u = 0; u < units; ++u) accumulate(dw + g * cog * K, u, g, col, serial, u == 0);
     });
   } else {
-    // Thread-local partial sums over (image, group) jobs, then one parallel reduction.
-    std::vector<std::vector<T>> partial(nt);
-#pragma omp parallel num_threads(nt)
-    {
-      std::vector<T>& mine = partial[omp_get_thread_num()];
-      mine.assign(wsize, T(0));
-      std::unique_ptr<T[]> col(new T[scratch]);
-      // static: each thread's set of images, hence its partial sum, is the same every run,
-      // so the weight gradient (and training) is reproducible for a given thread count.
-#pragma omp for schedule(static)
-      for (index_t j = 0; j < N * G; ++j)
-        accumulate(mine.data() + (j % G) * cog * K, j / G, j % G, col.get(), true, false);
-    }
-#pragma omp parallel for schedule(static)
-    for (index_t i = 0; i < wsize; ++i) {
-      T s = 0;
-      for (const auto& part : partial)
-        if (!part.empty()) s += part[i];
-      dw[i] = s;
-    }
+    weight_partials<T>(dw, p, units, scratch, [&](index_t j, T* dwg, T* col) {
+      accumulate(dwg, j / G, j % G, col, true, false);
+    });
   }
+}
+
+// dx_t and dW of conv_transpose2d from one im2col per (image, group) of dy_t (p's x) instead
+// of two: col = im2col(dy_t[n,g]); dx_t[n,g] = W_g @ col (the conv forward);
+// dW_g += x_t[n,g] @ col^T (the conv's grad weight with x_t as its dy).
+template <typename T>
+void transpose_backward_fused(T* dx, T* dw, const T* dy, const T* x, const T* w,
+                              const Conv2dParams& p) {
+  const index_t G = p.groups, cig = p.cin_g(), cog = p.cout_g(), K = p.col_rows();
+  const index_t hw = p.H * p.W, hwo = p.out_hw();
+  const ColRanges r(p);
+  weight_partials<T>(dw, p, p.N, K * hwo, [&](index_t j, T* dwg, T* col) {
+    const index_t n = j / G, g = j % G;
+    im2col(col, dy + (n * p.C_in + g * cig) * hw, p, r, false);
+    const index_t out = (n * p.C_out + g * cog) * hwo;
+    gemm_serial<T>(false, false, cog, hwo, K, T(1), w + g * cog * K, K, col, hwo, T(0), dx + out,
+                   hwo);
+    gemm_serial<T>(false, true, cog, K, hwo, T(1), x + out, hwo, col, hwo, T(1), dwg, K);
+  });
 }
 
 // ------------------------------------------------------------------ depthwise (direct)
@@ -309,11 +591,14 @@ void depthwise_backward_weight(T* dw, const T* dy, const T* x, const Conv2dParam
             const T* src = xp + ih * p.W + r.first[kw];
             const T* d = drow + r.lo[kw];
             const index_t cnt = r.hi[kw] - r.lo[kw];
+            // simd reduction: lane-wise partial sums (a fixed order, so still deterministic)
             T s = 0;
-            if (sw == 1)
+            if (sw == 1) {
+#pragma omp simd reduction(+ : s)
               for (index_t i = 0; i < cnt; ++i) s += d[i] * src[i];
-            else
+            } else {
               for (index_t i = 0; i < cnt; ++i) s += d[i] * src[i * sw];
+            }
             acc[kh * p.kW + kw] += s;
           }
         }
@@ -377,8 +662,14 @@ void conv_transpose2d_forward_cpu(T* y, const T* x, const T* w, const T* b,
 template <typename T>
 void conv_transpose2d_backward_cpu(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w,
                                    const Conv2dParams& p) {
-  if (dx) forward(dx, dy, w, p);
-  if (dw) backward_weight(dw, x, dy, p);
+  // Fused where the weight gradient is a sum of per-thread partials (one thread: one sum).
+  if (dx && dw && !p.is_depthwise() && !p.is_pointwise() && !use_wide(p) && p.N > 0 &&
+      (weight_uses_partials(p, p.N) || num_threads() == 1)) {
+    transpose_backward_fused(dx, dw, dy, x, w, p);
+  } else {
+    if (dx) forward(dx, dy, w, p);
+    if (dw) backward_weight(dw, x, dy, p);
+  }
   if (db) channel_sums(db, dy, p.N, p.C_in, p.H * p.W);
 }
 
