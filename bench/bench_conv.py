@@ -11,7 +11,6 @@ aten.convolution_backward) measured in the same run with the same thread count
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
@@ -21,7 +20,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import pycnn  # noqa: E402
 from pycnn import _C  # noqa: E402
 
-from common import median_ms  # noqa: E402
+from common import bench_arguments, median_ms  # noqa: E402
 
 try:
     import torch
@@ -56,15 +55,8 @@ def flops(xs, ws, stride, padding, groups, transposed):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="three layers, few repeats (a smoke run)")
-    ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--only", default=None, help="only the layers whose name contains this")
-    args = ap.parse_args()
-    if args.threads:
-        pycnn.set_num_threads(args.threads)
-    if torch is not None:
-        torch.set_num_threads(pycnn.get_num_threads())
+    args = bench_arguments(__doc__.splitlines()[0], lambda ap: ap.add_argument(
+        "--only", default=None, help="only the layers whose name contains this"))
     repeat = 3 if args.quick else 10
     rng = np.random.default_rng(0)
     print(f"pycnn {pycnn.build_info()['version']}, threads={pycnn.get_num_threads()}, "

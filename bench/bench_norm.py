@@ -12,7 +12,6 @@ measured in the same run with the same thread count.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
@@ -22,7 +21,7 @@ import pycnn
 from pycnn import _C
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import copy_bandwidth, median_ms, torch_backward, torch_forward  # noqa: E402,E501
+from common import bench_arguments, copy_bandwidth, median_ms, torch_backward, torch_forward  # noqa: E402,E501
 
 try:
     import torch
@@ -94,15 +93,8 @@ def cases(x, dy):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="few repeats (a smoke run)")
-    ap.add_argument("--threads", type=int, default=None, help="threads for pycnn and torch")
-    args = ap.parse_args()
-    if args.threads:
-        pycnn.set_num_threads(args.threads)
-    threads = pycnn.get_num_threads()
-    if torch is not None:
-        torch.set_num_threads(threads)
+    args = bench_arguments(__doc__.splitlines()[0])
+    threads = args.threads
     repeat = 3 if args.quick else 20
 
     rng = np.random.default_rng(0)

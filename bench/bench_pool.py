@@ -17,11 +17,10 @@ may exceed 100%.
 """
 from __future__ import annotations
 
-import argparse
 import numpy as np
 
 import pycnn
-from common import copy_bandwidth, median_ms, torch_backward, torch_forward  # bench/ is on sys.path
+from common import bench_arguments, copy_bandwidth, median_ms, torch_backward, torch_forward  # bench/ is on sys.path
 from pycnn import _C
 
 try:
@@ -113,15 +112,8 @@ def lenet_cases():
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="few repeats (a smoke run)")
-    ap.add_argument("--threads", type=int, default=None, help="threads for pycnn and torch")
-    args = ap.parse_args()
-    if args.threads:
-        pycnn.set_num_threads(args.threads)
-    threads = pycnn.get_num_threads()
-    if torch is not None:
-        torch.set_num_threads(threads)
+    args = bench_arguments(__doc__.splitlines()[0])
+    threads = args.threads
     repeat = 3 if args.quick else 30
 
     x = np.random.default_rng(0).standard_normal(SHAPE).astype(np.float32)

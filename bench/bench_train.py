@@ -4,7 +4,6 @@ Reports median ms per step and images/s for pycnn, and the ratio to the same
 network and step in PyTorch's CPU build when torch is importable (same threads).
 Usage: python bench/bench_train.py [--quick]
 """
-import argparse
 import os
 import sys
 
@@ -16,7 +15,7 @@ from pycnn import optim
 from pycnn.models import LeNet5
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import median_ms, table, torch_or_none  # noqa: E402
+from common import bench_arguments, median_ms, table, torch_or_none  # noqa: E402
 
 
 def pycnn_step(batch):
@@ -61,9 +60,7 @@ def torch_step(torch, batch):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true")
-    args = ap.parse_args()
+    args = bench_arguments(__doc__.splitlines()[0])
     repeat = 5 if args.quick else 30
     torch = torch_or_none()
     rows = []

@@ -13,7 +13,6 @@ thread count.
 """
 from __future__ import annotations
 
-import argparse
 
 import numpy as np
 
@@ -21,7 +20,7 @@ import pycnn
 from pycnn import _C
 
 # bench/ is on sys.path when this runs as a script.
-from common import copy_bandwidth, median_ms, torch_backward, torch_forward
+from common import bench_arguments, copy_bandwidth, median_ms, torch_backward, torch_forward
 
 try:
     import torch
@@ -78,15 +77,8 @@ def _torch_bed_of_nails(t):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="few repeats (a smoke run)")
-    ap.add_argument("--threads", type=int, default=None, help="threads for pycnn and torch")
-    args = ap.parse_args()
-    if args.threads:
-        pycnn.set_num_threads(args.threads)
-    threads = pycnn.get_num_threads()
-    if torch is not None:
-        torch.set_num_threads(threads)
+    args = bench_arguments(__doc__.splitlines()[0])
+    threads = args.threads
     repeat = 3 if args.quick else 20
 
     rng = np.random.default_rng(0)

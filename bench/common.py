@@ -60,6 +60,26 @@ def torch_backward(f, tx, tdy):
     return run
 
 
+def bench_arguments(description, configure=None):
+    """Parses --quick and --threads (plus whatever configure(parser) adds), sets pycnn's and
+    torch's thread counts to the same number, and returns the arguments with .threads filled in."""
+    import argparse
+
+    import pycnn
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--quick", action="store_true", help="few repeats (a smoke run)")
+    ap.add_argument("--threads", type=int, default=None, help="threads for pycnn and torch (default: all)")
+    if configure is not None:
+        configure(ap)
+    args = ap.parse_args()
+    if args.threads:
+        pycnn.set_num_threads(args.threads)
+    args.threads = pycnn.get_num_threads()
+    torch = torch_or_none(args.threads)
+    del torch  # imported only to set its threads
+    return args
+
+
 def table(rows, header):
     """A markdown table of string cells."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
