@@ -172,6 +172,14 @@ def test_activation_modules():
     np.testing.assert_allclose(nn.Sigmoid()(t).numpy(), 1 / (1 + np.exp(-x)), rtol=1e-12)
     np.testing.assert_allclose(nn.LeakyReLU(0.2)(t).numpy(), np.where(x > 0, x, 0.2 * x), rtol=1e-12)
     np.testing.assert_allclose(nn.Softmax(dim=1)(t).numpy().sum(1), 1.0, rtol=1e-12)
+    # dim=None: torch's legacy implicit dim (1 for 2-D and 4-D input, 0 for 1-D and 3-D), with a warning
+    for shape, axis in (((4, 3), 1), ((2, 3, 4, 5), 1), ((3, 4, 5), 0), ((7,), 0)):
+        x = np.random.default_rng(0).standard_normal(shape)
+        with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):
+            np.testing.assert_allclose(nn.Softmax()(pycnn.tensor(x)).numpy().sum(axis), 1.0, rtol=1e-12)
+        with pytest.warns(UserWarning, match="Implicit dimension choice for logsoftmax"):
+            np.testing.assert_allclose(np.exp(nn.LogSoftmax()(pycnn.tensor(x)).numpy()).sum(axis), 1.0,
+                                       rtol=1e-12)
     assert nn.Flatten()(pycnn.ones(2, 3, 4)).shape == (2, 12)
     assert nn.Flatten(0)(pycnn.ones(2, 3)).shape == (6,)
     assert nn.Identity()(t) is t

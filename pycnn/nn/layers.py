@@ -2,6 +2,7 @@
 pycnn.functional (each mirrors the torch.nn class of the same name)."""
 from __future__ import annotations
 
+import warnings
 
 from .. import functional as F
 from ..creation import zeros
@@ -96,7 +97,11 @@ class Sigmoid(Module):
         return F.sigmoid(x)
 
 
-class Softmax(Module):
+class _SoftmaxBase(Module):
+    """dim=None picks torch's legacy implicit dim (0 for 0-, 1- and 3-D input, else 1), with
+    torch's deprecation warning, so that a module written for torch gives the same numbers."""
+    _fn = None
+
     def __init__(self, dim=None):
         super().__init__()
         self.dim = dim
@@ -105,19 +110,21 @@ class Softmax(Module):
         return f"dim={self.dim}"
 
     def forward(self, x):
-        return F.softmax(x, self.dim if self.dim is not None else -1)
+        dim = self.dim
+        if dim is None:
+            name = type(self).__name__.lower()
+            warnings.warn(f"Implicit dimension choice for {name} has been deprecated. "
+                          "Change the call to include dim=X as an argument.", stacklevel=2)
+            dim = 0 if x.ndim in (0, 1, 3) else 1
+        return type(self)._fn(x, dim)
 
 
-class LogSoftmax(Module):
-    def __init__(self, dim=None):
-        super().__init__()
-        self.dim = dim
+class Softmax(_SoftmaxBase):
+    _fn = staticmethod(F.softmax)
 
-    def extra_repr(self):
-        return f"dim={self.dim}"
 
-    def forward(self, x):
-        return F.log_softmax(x, self.dim if self.dim is not None else -1)
+class LogSoftmax(_SoftmaxBase):
+    _fn = staticmethod(F.log_softmax)
 
 
 class CrossEntropyLoss(Module):
