@@ -1,6 +1,7 @@
 """Norm family: every native kernel (fused OpenMP and the plain-loop spec) forward and backward
 against the numpy float64 reference on the shared awkward sizes, the Python ops and modules,
 gradchecks, running statistics, state_dicts, equivalences, numerical stability, bad input."""
+import contextlib
 import math
 import warnings
 
@@ -50,10 +51,49 @@ def spatial(shape):
     return math.prod(shape[2:])
 
 
+def cpu_simd_levels():
+    """The SIMD levels this CPU runs, from /proc/cpuinfo (so a level the module wrongly refuses
+    fails instead of being left out); without /proc, the ones the module accepts."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = set(next((ln.split(":", 1)[1].split() for ln in f if ln.startswith("flags")), []))
+    except OSError:
+        flags = None
+    if flags is None:
+        levels = []
+        for level in ("generic", "avx2", "avx512"):
+            with contextlib.suppress(ValueError), simd(level):
+                levels.append(level)
+        return levels
+    levels = ["generic"]
+    if {"avx2", "fma"} <= flags:
+        levels.append("avx2")
+        if {"avx512f", "avx512dq", "avx512bw", "avx512vl"} <= flags:
+            levels.append("avx512")
+    return levels
+
+
+@contextlib.contextmanager
+def simd(level):
+    before = _C.simd_level()
+    _C.set_simd_level(level)
+    try:
+        yield
+    finally:
+        _C.set_simd_level(before)
+
+
+@pytest.fixture(params=cpu_simd_levels())
+def simd_level(request):
+    """Runs the test with the fused kernels' loops at each SIMD level (norm_loops.h)."""
+    with simd(request.param):
+        yield request.param
+
+
 # ============================================================================ native kernels
 @pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_batch_norm_kernels(dtype, impl):
+def test_batch_norm_kernels(dtype, impl, simd_level):
     reference = IMPLS[impl]
     for shape in SHAPES:
         N, C = shape[:2]
@@ -102,7 +142,7 @@ def group_cases():
 
 @pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_group_norm_kernels(dtype, impl):
+def test_group_norm_kernels(dtype, impl, simd_level):
     reference = IMPLS[impl]
     for shape, G in group_cases():
         C = shape[1]
@@ -149,7 +189,7 @@ BIG_CASES = [((3, 5, 47, 53), 5), ((1031, 33), 3), ((257, 129), 1), ((2, 6, 61, 
 
 @pytest.mark.parametrize("threads", [1, 3])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_kernels_multithreaded(dtype, threads):
+def test_kernels_multithreaded(dtype, threads, simd_level):
     saved = pycnn.get_num_threads()
     pycnn.set_num_threads(threads)
     try:
@@ -172,6 +212,30 @@ def test_kernels_multithreaded(dtype, threads):
             y, rstd = _C.pixel_norm_forward(x, 1e-8)
             check(y, ref.pixel_norm(x), dtype, what=f"pixel_norm {shape}")
             check(_C.pixel_norm_backward(dy, x, rstd), ref.pixel_norm_backward(dy, x), dtype, 10.0)
+    finally:
+        pycnn.set_num_threads(saved)
+
+
+@pytest.mark.parametrize("shape,G", [((9, 4099), 1), ((1031, 33), 3), ((3, 5, 47, 53), 5)])
+def test_kernels_deterministic(shape, G, simd_level):
+    """Same inputs, same thread count and level: bitwise the same results (fixed reduction
+    order, thread partials added in thread order)."""
+    saved = pycnn.get_num_threads()
+    pycnn.set_num_threads(2)
+    try:
+        C = shape[1]
+        x, dy = rand(*shape, dtype="float32", loc=1.0), rand(*shape, dtype="float32")
+        w, b = rand(C, dtype="float32", loc=1.0), rand(C, dtype="float32")
+        runs = []
+        for _ in range(2):
+            y, mean, rstd = _C.group_norm_forward(x, G, w, b, EPS)
+            rm, rv = np.zeros(C, "float32"), np.ones(C, "float32")
+            _, bmean, brstd = _C.batch_norm_forward(x, w, b, rm, rv, True, 0.1, EPS)
+            runs.append([np.asarray(a) for a in (y, mean, rstd, bmean, brstd,
+                                                 *_C.group_norm_backward(dy, x, mean, rstd, w, G),
+                                                 *_C.batch_norm_backward(dy, x, bmean, brstd, w, True))])
+        for a, b2 in zip(*runs):
+            np.testing.assert_array_equal(a, b2)
     finally:
         pycnn.set_num_threads(saved)
 
@@ -449,7 +513,7 @@ STABILITY_CASES = {  # op on a Tensor, and the axes its numpy naive version redu
 
 
 @pytest.mark.parametrize("op", STABILITY_CASES)
-def test_float32_large_mean_small_spread(op):
+def test_float32_large_mean_small_spread(op, simd_level):
     fn, axes = STABILITY_CASES[op]
     x32 = (1e4 + rng.standard_normal((4, 8, 16, 16))).astype(np.float32)
     x64 = x32.astype(np.float64)  # exactly the values the kernel sees
@@ -476,7 +540,7 @@ def test_float32_large_mean_small_spread(op):
 
 
 @pytest.mark.parametrize("op", ["batch_norm", "layer_norm"])
-def test_float32_first_element_outlier(op):
+def test_float32_first_element_outlier(op, simd_level):
     """The kernels shift by each set's first element; make it as far out as a set allows
     (|x0 - mean| <= sqrt(n) std) on a large mean: values and grads still match float64."""
     x32 = (1e4 + rng.standard_normal((4, 4, 32, 32))).astype(np.float32)

@@ -23,17 +23,17 @@
 #include <new>
 
 #include "gemm_kernels.h"
+#include "simd_level.h"
 
 namespace pycnn {
 namespace {
 
 // ------------------------------------------------------------------ dispatch
-enum SimdLevel : int { kGeneric = 0, kAvx2 = 1, kAvx512 = 2 };
 const char* const kLevelNames[] = {"generic", "avx2", "avx512"};
 
 // -1 for an unknown name.
 int parse_level(const std::string& name) {
-  for (int l = kGeneric; l <= kAvx512; ++l)
+  for (int l = kSimdGeneric; l <= kSimdAvx512; ++l)
     if (name == kLevelNames[l]) return l;
   return -1;
 }
@@ -44,10 +44,10 @@ int best_supported_level() {
   const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   if (avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
       __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
-    return kAvx512;
-  if (avx2) return kAvx2;
+    return kSimdAvx512;
+  if (avx2) return kSimdAvx2;
 #endif
-  return kGeneric;
+  return kSimdGeneric;
 }
 
 // The best level the CPU has, capped by PYCNN_SIMD when set.
@@ -108,9 +108,9 @@ Microkernel<T> microkernel_for(int level);
 template <>
 Microkernel<float> microkernel_for<float>(int level) {
   switch (level) {
-    case kAvx512: return {kGemmAvx512MrF32, kGemmAvx512NrF32, &gemm_microkernel_f32_avx512,
+    case kSimdAvx512: return {kGemmAvx512MrF32, kGemmAvx512NrF32, &gemm_microkernel_f32_avx512,
                           &gemm_transpose_pack_f32_avx512, &gemm_copy_pack_f32_avx512, true};
-    case kAvx2: return {kGemmAvx2MrF32, kGemmAvx2NrF32, &gemm_microkernel_f32_avx2,
+    case kSimdAvx2: return {kGemmAvx2MrF32, kGemmAvx2NrF32, &gemm_microkernel_f32_avx2,
                         &gemm_transpose_pack_f32_avx2, &gemm_copy_pack_f32_avx2};
     default: return {4, 8, &microkernel_generic<float, 4, 8>};
   }
@@ -119,9 +119,9 @@ Microkernel<float> microkernel_for<float>(int level) {
 template <>
 Microkernel<double> microkernel_for<double>(int level) {
   switch (level) {
-    case kAvx512: return {kGemmAvx512MrF64, kGemmAvx512NrF64, &gemm_microkernel_f64_avx512,
+    case kSimdAvx512: return {kGemmAvx512MrF64, kGemmAvx512NrF64, &gemm_microkernel_f64_avx512,
                           &gemm_transpose_pack_f64_avx512, &gemm_copy_pack_f64_avx512, true};
-    case kAvx2: return {kGemmAvx2MrF64, kGemmAvx2NrF64, &gemm_microkernel_f64_avx2,
+    case kSimdAvx2: return {kGemmAvx2MrF64, kGemmAvx2NrF64, &gemm_microkernel_f64_avx2,
                         &gemm_transpose_pack_f64_avx2, &gemm_copy_pack_f64_avx2};
     default: return {4, 4, &microkernel_generic<double, 4, 4>};
   }
@@ -367,6 +367,8 @@ void gemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, 
                  beta, C + m0 * ldc + n0, ldc);
   }
 }
+
+int active_simd_level() { return active_level().load(std::memory_order_relaxed); }
 
 const char* simd_level() { return kLevelNames[active_level().load()]; }
 

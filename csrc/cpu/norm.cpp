@@ -13,7 +13,8 @@
 //   pixel_norm_forward   2 reads + 1 write (over a block of pixels, all channels)
 //   pixel_norm_backward  2 reads + 1 write
 // Statistics are one-pass shifted sums (K = the set's first element, see norm.h) summed in T
-// lanes and folded into double every 1024 values (lane_sums).  |K - mean| <= sqrt(n) * std
+// lanes and folded into double every 1024 values (lane_sums).  The inner loops over a run are
+// in norm_loops.h, compiled once per SIMD level and picked at run time (active_loops).  |K - mean| <= sqrt(n) * std
 // (Samuelson), so a set whose first element is an extreme outlier loses at most about sqrt(n)
 // float ulps of its variance; typical data loses nothing measurable (float32 1e4 + N(0,1)).
 #include <omp.h>
@@ -23,6 +24,8 @@
 #include <vector>
 
 #include "norm.h"
+#include "norm_loops.h"
+#include "simd_level.h"
 
 namespace pycnn {
 
@@ -40,68 +43,6 @@ struct SplitMean {
   explicit SplitMean(double mean) : hi(T(mean)), lo(T(mean - double(T(mean)))) {}
 };
 
-// Reductions keep kLanes accumulators in T, which vectorize and hide the add latency, and fold
-// them into double every kFold elements: T-speed inner loops, double accuracy over a whole set
-// (each float lane sums only kFold / kLanes = 64 terms).
-constexpr index_t kLanes = 16;
-constexpr index_t kFold = 1024;
-
-// s1 += sum_k a_k, s2 += sum_k b_k over k in [0, n), where term(k, a, b) adds a_k to a, b_k to b.
-template <typename T, typename Term>
-inline void lane_sums(index_t n, double& s1, double& s2, Term term) {
-  for (index_t k0 = 0; k0 < n; k0 += kFold) {
-    const index_t k1 = std::min(n, k0 + kFold);
-    T a[kLanes] = {}, b[kLanes] = {};
-    index_t k = k0;
-    for (; k + kLanes <= k1; k += kLanes) {
-#pragma omp simd
-      for (index_t l = 0; l < kLanes; ++l) term(k + l, a[l], b[l]);
-    }
-    for (; k < k1; ++k) term(k, a[0], b[0]);
-    double sa = 0, sb = 0;
-    for (index_t l = 0; l < kLanes; ++l) {
-      sa += double(a[l]);
-      sb += double(b[l]);
-    }
-    s1 += sa;
-    s2 += sb;
-  }
-}
-
-// s1 += sum(x-K), s2 += sum((x-K)^2) over a contiguous run of n values; K is one of the set's
-// values, so x - K is exact in T wherever x is near K.
-template <typename T>
-inline void shifted_sums(const T* x, index_t n, T K, double& s1, double& s2) {
-  lane_sums<T>(n, s1, s2, [=](index_t k, T& a, T& b) {
-    const T d = x[k] - K;
-    a += d;
-    b += d * d;
-  });
-}
-
-// a += sum dy, b += sum dy*(x-mean) over a contiguous run, from
-// sum dy*(x-mean) = sum dy*(x-hi) - lo*sum dy (x - hi is exact near the mean; one op less).
-// dx_k, when given, gets k1*dy_k in the same sweep.
-template <typename T>
-inline void dy_sums(const T* dy, const T* x, index_t n, SplitMean<T> m, double& a, double& b,
-                    T* dx = nullptr, T k1 = T(0)) {
-  double sa = 0, sb = 0;
-  if (dx) {
-    lane_sums<T>(n, sa, sb, [=](index_t k, T& u, T& v) {
-      u += dy[k];
-      v += dy[k] * (x[k] - m.hi);
-      dx[k] = k1 * dy[k];
-    });
-  } else {
-    lane_sums<T>(n, sa, sb, [=](index_t k, T& u, T& v) {
-      u += dy[k];
-      v += dy[k] * (x[k] - m.hi);
-    });
-  }
-  a += sa;
-  b += sb - double(m.lo) * sa;
-}
-
 // Mean and biased variance of cnt values from their shifted sums.
 inline void shifted_moments(double K, double s1, double s2, double cnt, double& mean,
                             double& var) {
@@ -116,10 +57,43 @@ inline void shifted_moments(double K, double s1, double s2, double cnt, double& 
 
 // y = (x - mean) * scale + shift = (x - hi) * scale + (shift - lo * scale) over a run.
 template <typename T>
-inline void affine_run(T* y, const T* x, index_t n, SplitMean<T> m, T scale, T shift) {
-  const T hi = m.hi, c = T(double(shift) - double(m.lo) * double(scale));
-#pragma omp simd
-  for (index_t k = 0; k < n; ++k) y[k] = (x[k] - hi) * scale + c;
+inline void affine_run(const NormLoops<T>& L, T* y, const T* x, index_t n, SplitMean<T> m,
+                       T scale, T shift) {
+  L.affine_run(y, x, n, m.hi, scale, T(double(shift) - double(m.lo) * double(scale)));
+}
+
+// a += sum dy, b += sum dy*(x-mean), from sum dy*(x-mean) = sum dy*(x-hi) - lo*sum dy (x - hi
+// is exact near the mean; one op less).  dx_k, when given, gets k1*dy_k in the same sweep.
+template <typename T>
+inline void dy_sums(const NormLoops<T>& L, const T* dy, const T* x, index_t n, SplitMean<T> m,
+                    double& a, double& b, T* dx = nullptr, T k1 = T(0)) {
+  double sa = 0, sb = 0;
+  L.dy_sums(dy, x, n, m.hi, &sa, &sb, dx, k1);
+  a += sa;
+  b += sb - double(m.lo) * sa;
+}
+
+// The loops of the active SIMD level (norm_loops.h; the generic ones are this file's copy).
+constexpr NormLoops<float> kGenericLoopsF32 = norm_loop_table<float>();
+constexpr NormLoops<double> kGenericLoopsF64 = norm_loop_table<double>();
+
+template <typename T>
+const NormLoops<T>& active_loops();
+template <>
+const NormLoops<float>& active_loops<float>() {
+  switch (active_simd_level()) {
+    case kSimdAvx512: return norm_loops_f32_avx512;
+    case kSimdAvx2: return norm_loops_f32_avx2;
+    default: return kGenericLoopsF32;
+  }
+}
+template <>
+const NormLoops<double>& active_loops<double>() {
+  switch (active_simd_level()) {
+    case kSimdAvx512: return norm_loops_f64_avx512;
+    case kSimdAvx2: return norm_loops_f64_avx2;
+    default: return kGenericLoopsF64;
+  }
 }
 
 // gamma / beta, or ones / zeros when the layer has no affine.
@@ -143,13 +117,14 @@ void batch_norm_forward_cpu(T* y, double* save_mean, double* save_rstd, T* runni
   const index_t N = p.N, C = p.C, S = p.S;
   const double cnt = double(N * S);
   const Affine<T> af(gamma, beta, C);
+  const NormLoops<T>& L = active_loops<T>();
 #pragma omp parallel for schedule(static) if (p.numel() >= kParallelMin)
   for (index_t c = 0; c < C; ++c) {
     double mean, var;
     if (training) {  // read 1: shifted sums
       const T K = N * S > 0 ? x[c * S] : T(0);
       double s1 = 0, s2 = 0;
-      for (index_t i = 0; i < N; ++i) shifted_sums(x + (i * C + c) * S, S, K, s1, s2);
+      for (index_t i = 0; i < N; ++i) L.shifted_sums(x + (i * C + c) * S, S, K, &s1, &s2);
       shifted_moments(double(K), s1, s2, cnt, mean, var);
       if (running_mean)
         running_mean[c] = T((1 - momentum) * double(running_mean[c]) + momentum * mean);
@@ -166,7 +141,7 @@ void batch_norm_forward_cpu(T* y, double* save_mean, double* save_rstd, T* runni
     const SplitMean<T> m(mean);
     const T scale = T(double(af.gamma[c]) * rstd), shift = af.beta[c];
     for (index_t i = 0; i < N; ++i)  // read 2 + write: normalize
-      affine_run(y + (i * C + c) * S, x + (i * C + c) * S, S, m, scale, shift);
+      affine_run(L, y + (i * C + c) * S, x + (i * C + c) * S, S, m, scale, shift);
   }
 }
 
@@ -189,6 +164,7 @@ void batch_norm_backward_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x
   const Affine<T> af(gamma, nullptr, C);
   const index_t per_channel = std::max(index_t(1), N * S * index_t(2 * sizeof(T)));
   const index_t cb = per_channel <= kChannelReuseBytes ? 1 : C;  // channels per block
+  const NormLoops<T>& L = active_loops<T>();
 #pragma omp parallel if (p.numel() >= kParallelMin)
   {
     const index_t nt = omp_get_num_threads(), t = omp_get_thread_num();
@@ -207,10 +183,10 @@ void batch_norm_backward_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x
           double& a = sdy[size_t(c - b0)];
           double& b = sdyx[size_t(c - b0)];
           if (training) {  // read 1
-            dy_sums(dyr, xr, S, m, a, b);
+            dy_sums(L, dyr, xr, S, m, a, b);
           } else {  // the only read: dx = rstd*gamma*dy needs no statistics of dy
             const T k1 = T(save_rstd[c] * double(af.gamma[c]));
-            dy_sums(dyr, xr, S, m, a, b, dx + o, k1);
+            dy_sums(L, dyr, xr, S, m, a, b, dx + o, k1);
           }
         }
       }
@@ -228,12 +204,7 @@ void batch_norm_backward_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x
           const T k1 = T(rstd * g), k2t = T(k2), hi = m.hi,
                   k3 = T(-g * rstd * sdy[size_t(c - b0)] / cnt - k2 * double(m.lo));
           const index_t o = (i * C + c) * S;
-          const T* dyr = dy + o;
-          const T* xr = x + o;
-          T* dxr = dx + o;
-#pragma omp simd
-          for (index_t s = 0; s < S; ++s)
-            dxr[s] = k1 * dyr[s] + k2t * (xr[s] - hi) + k3;
+          L.dx_run(dx + o, dy + o, x + o, S, k1, k2t, hi, k3);
         }
       }
     }
@@ -246,13 +217,14 @@ void group_norm_forward_cpu(T* y, double* save_mean, double* save_rstd, const T*
                             const T* gamma, const T* beta, const NormParams& p) {
   const index_t N = p.N, C = p.C, S = p.S, G = p.G, Cg = C / G, len = Cg * S;
   const Affine<T> af(gamma, beta, C);
+  const NormLoops<T>& L = active_loops<T>();
 #pragma omp parallel for schedule(static) if (p.numel() >= kParallelMin)
   for (index_t i = 0; i < N * G; ++i) {  // group (n, g) is the contiguous x[i*len, (i+1)*len)
     const T* xg = x + i * len;
     T* yg = y + i * len;
     const T K = len > 0 ? xg[0] : T(0);
     double s1 = 0, s2 = 0, mean, var;
-    shifted_sums(xg, len, K, s1, s2);  // read 1
+    L.shifted_sums(xg, len, K, &s1, &s2);  // read 1
     shifted_moments(double(K), s1, s2, double(len), mean, var);
     const double rstd = 1.0 / std::sqrt(var + p.eps);
     save_mean[i] = mean;
@@ -260,14 +232,10 @@ void group_norm_forward_cpu(T* y, double* save_mean, double* save_rstd, const T*
     const SplitMean<T> m(mean);
     const index_t c0 = (i % G) * Cg;
     if (S == 1) {  // elementwise affine (LayerNorm): vectorize across channels
-      const T r = T(rstd);
-      const T* gm = af.gamma + c0;
-      const T* bt = af.beta + c0;
-#pragma omp simd
-      for (index_t j = 0; j < Cg; ++j) yg[j] = ((xg[j] - m.hi) - m.lo) * r * gm[j] + bt[j];
+      L.layer_norm_forward_row(yg, xg, af.gamma + c0, af.beta + c0, Cg, m.hi, m.lo, T(rstd));
     } else {
       for (index_t j = 0; j < Cg; ++j)  // read 2 + write
-        affine_run(yg + j * S, xg + j * S, S, m, T(double(af.gamma[c0 + j]) * rstd),
+        affine_run(L, yg + j * S, xg + j * S, S, m, T(double(af.gamma[c0 + j]) * rstd),
                    af.beta[c0 + j]);
     }
   }
@@ -293,6 +261,7 @@ void layer_norm_backward_columns(T* dx, T* dgamma, T* dbeta, const T* dy, const 
                                  const double* save_mean, const double* save_rstd,
                                  const T* gamma, index_t M, index_t D, bool parallel) {
   std::vector<double> partial(size_t(2 * M * num_threads()));
+  const NormLoops<T>& L = active_loops<T>();
 #pragma omp parallel if (parallel)
   {
     const index_t nt = omp_get_num_threads(), t = omp_get_thread_num();
@@ -318,18 +287,8 @@ void layer_norm_backward_columns(T* dx, T* dgamma, T* dbeta, const T* dy, const 
         std::fill(gf, gf + w, T(0));
         std::fill(bf, bf + w, T(0));
         for (index_t n = n0; n < std::min(M, n0 + kFoldRows); ++n) {
-          const T* dyr = dy + n * D + c0;
-          const T* xr = x + n * D + c0;
-          const T rn = r[n], hn = hi[n], ln = lo[n];
-          T* gp = gf;
-          T* bp = bf;
-          lane_sums<T>(w, ra[n], rb[n], [=](index_t j, T& sa, T& sb) {
-            const T d = (xr[j] - hn) - ln, v = dyr[j] * gm[j];
-            sa += v;
-            sb += v * d;
-            gp[j] += dyr[j] * (d * rn);
-            bp[j] += dyr[j];
-          });
+          L.layer_norm_column_sums(dy + n * D + c0, x + n * D + c0, gm, w, r[n], hi[n], lo[n],
+                                   &ra[n], &rb[n], gf, bf);
         }
         for (index_t j = 0; j < w; ++j) {
           g[j] += double(gf[j]);
@@ -357,12 +316,8 @@ void layer_norm_backward_columns(T* dx, T* dgamma, T* dbeta, const T* dy, const 
       const T rn = r[n], hn = hi[n], ln = lo[n];
       const double k2d = -rstd * rstd * rstd * B / double(D);
       const T k2 = T(k2d), k3 = T(-rstd * A / double(D) - k2d * double(ln));
-      const T* dyr = dy + n * D;
-      const T* xr = x + n * D;
-      T* dxr = dx + n * D;
-#pragma omp simd
-      for (index_t j = j0; j < j1; ++j)
-        dxr[j] = rn * gamma[j] * dyr[j] + k2 * (xr[j] - hn) + k3;
+      L.layer_norm_column_dx(dx + n * D + j0, dy + n * D + j0, x + n * D + j0, gamma + j0, j1 - j0,
+                             rn, k2, k3, hn);
     }
   }
 }
@@ -383,6 +338,7 @@ void group_norm_backward_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x
   // into the double partials once every group has had kFoldRows more rows.
   const int nt = num_threads();
   std::vector<double> partial(size_t(2 * nt * C), 0.0);
+  const NormLoops<T>& L = active_loops<T>();
 #pragma omp parallel if (p.numel() >= kParallelMin)
   {
     double* pg = partial.data() + size_t(2 * omp_get_thread_num() * C);
@@ -405,21 +361,14 @@ void group_norm_backward_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x
       const T* gm = af.gamma + c0;
       double A = 0, B = 0;  // sum dy*gamma, sum dy*gamma*(x-mean)
       if (S == 1) {  // read 1
-        const T* dyr = dy + base;
-        const T* xr = x + base;
-        const T hi = m.hi;
-        lane_sums<T>(Cg, A, B, [=](index_t j, T& a, T& b) {
-          const T v = dyr[j] * gm[j];
-          a += v;
-          b += v * (xr[j] - hi);
-        });
+        L.layer_norm_row_sums(dy + base, x + base, gm, Cg, m.hi, &A, &B);
         B -= double(m.lo) * A;
       } else {
         for (index_t j = 0; j < Cg; ++j) {
           const T* dyr = dy + base + j * S;
           const T* xr = x + base + j * S;
           double a = 0, b = 0;
-          dy_sums(dyr, xr, S, m, a, b);
+          dy_sums(L, dyr, xr, S, m, a, b);
           pg[c0 + j] += b * rstd;
           pb[c0 + j] += a;
           A += a * double(gm[j]);
@@ -431,25 +380,13 @@ void group_norm_backward_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x
       const double k2d = -rstd * rstd * rstd * B / double(len);
       const T k2 = T(k2d), k3 = T(-rstd * A / double(len) - k2d * double(m.lo)), hi = m.hi;
       if (S == 1) {  // read 2 + write; dgamma += dy*xhat, xhat = (x-hi)*r - lo*r
-        const T r = T(rstd), cr = T(-double(m.lo) * rstd);
-        T* gp = gf.data() + c0;
-        T* bp = bf.data() + c0;
-#pragma omp simd
-        for (index_t j = 0; j < Cg; ++j) {
-          const T d = x[base + j] - hi, v = dy[base + j];
-          dx[base + j] = r * gm[j] * v + k2 * d + k3;
-          gp[j] += v * (d * r + cr);
-          bp[j] += v;
-        }
+        L.layer_norm_row_backward(dx + base, dy + base, x + base, gm, Cg, T(rstd), k2, k3, hi,
+                                  T(-double(m.lo) * rstd), gf.data() + c0, bf.data() + c0);
         if (++unfolded == kFoldRows * G) fold();
       } else {
         for (index_t j = 0; j < Cg; ++j) {
-          const T k1 = T(rstd * double(gm[j]));
-          const T* dyr = dy + base + j * S;
-          const T* xr = x + base + j * S;
-          T* dxr = dx + base + j * S;
-#pragma omp simd
-          for (index_t s = 0; s < S; ++s) dxr[s] = k1 * dyr[s] + k2 * (xr[s] - hi) + k3;
+          const index_t o = base + j * S;
+          L.dx_run(dx + o, dy + o, x + o, S, T(rstd * double(gm[j])), k2, hi, k3);
         }
       }
     }
