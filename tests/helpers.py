@@ -1,4 +1,5 @@
 """Finite-difference gradient checking and comparison helpers for the tests."""
+import contextlib
 import subprocess
 import sys
 import tempfile
@@ -65,3 +66,37 @@ def run_python(*args, **kwargs):
     on sys.path, and the source tree's pycnn/ (no compiled module) would shadow the installed one."""
     kwargs.setdefault("cwd", tempfile.gettempdir())
     return subprocess.run([sys.executable, *args], capture_output=True, text=True, **kwargs)
+
+
+SIMD_LEVELS = ("generic", "avx2", "avx512")
+
+
+@contextlib.contextmanager
+def simd(level):
+    """Runs the block with the native kernels' SIMD level forced to `level` (then restores it)."""
+    before = pycnn._C.simd_level()
+    pycnn._C.set_simd_level(level)
+    try:
+        yield
+    finally:
+        pycnn._C.set_simd_level(before)
+
+
+def cpu_simd_levels():
+    """The SIMD levels this CPU runs, from /proc/cpuinfo (so a level the module wrongly refuses
+    fails instead of being left out); without /proc, the ones the module accepts."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = set(next((ln.split(":", 1)[1].split() for ln in f if ln.startswith("flags")), []))
+    except OSError:
+        levels = []
+        for level in SIMD_LEVELS:
+            with contextlib.suppress(ValueError), simd(level):
+                levels.append(level)
+        return tuple(levels)
+    levels = ["generic"]
+    if {"avx2", "fma"} <= flags:
+        levels.append("avx2")
+        if {"avx512f", "avx512dq", "avx512bw", "avx512vl"} <= flags:
+            levels.append("avx512")
+    return tuple(levels)

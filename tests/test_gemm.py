@@ -6,7 +6,6 @@ widths, the blocking and thread-split paths, gemm_serial (and gemm) inside an Op
 no access past the arrays (guard pages), SIMD level selection (set_simd_level, PYCNN_SIMD)
 and bad-input errors.
 """
-import contextlib
 import itertools
 import os
 import sys
@@ -16,45 +15,14 @@ import pytest
 
 import pycnn
 from cases import DTYPES, GEMM_SIZES, TOLERANCE
-from helpers import run_python
+from helpers import SIMD_LEVELS, cpu_simd_levels, run_python, simd
 from pycnn import _C
 
-ALL_LEVELS = ("generic", "avx2", "avx512")
+ALL_LEVELS = SIMD_LEVELS
 TRANS = list(itertools.product((False, True), repeat=2))
 
 
-def cpu_levels():
-    """The SIMD levels this CPU supports, from /proc/cpuinfo (or by asking, elsewhere)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
-    except OSError:
-        flags = None
-    if flags is None:  # no /proc: trust the module's own probe
-        levels = []
-        for level in ALL_LEVELS:
-            with contextlib.suppress(ValueError), simd(level):
-                levels.append(level)
-        return tuple(levels)
-    levels = ["generic"]
-    if {"avx2", "fma"} <= set(flags):
-        levels.append("avx2")
-        if {"avx512f", "avx512dq", "avx512bw", "avx512vl"} <= set(flags):
-            levels.append("avx512")
-    return tuple(levels)
-
-
-@contextlib.contextmanager
-def simd(level):
-    before = _C.simd_level()
-    _C.set_simd_level(level)
-    try:
-        yield
-    finally:
-        _C.set_simd_level(before)
-
-
-LEVELS = cpu_levels()
+LEVELS = cpu_simd_levels()
 
 # Sizes from the shared table: 1, primes, tile +- 1 (MR is 4, 6 or 14; NR 4 to 32).
 M_SIZES = (1, 2, 7, 17, 33, 65)

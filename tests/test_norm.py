@@ -1,7 +1,6 @@
 """Norm family: every native kernel (fused OpenMP and the plain-loop spec) forward and backward
 against the numpy float64 reference on the shared awkward sizes, the Python ops and modules,
 gradchecks, running statistics, state_dicts, equivalences, numerical stability, bad input."""
-import contextlib
 import math
 import warnings
 
@@ -12,7 +11,7 @@ import pycnn
 import pycnn.functional as F
 from pycnn import _C, nn
 from cases import BATCH, CHANNELS, DTYPES, GEMM_SIZES, TOLERANCE
-from helpers import gradcheck
+from helpers import cpu_simd_levels, gradcheck, simd
 from reference import norm as ref
 
 EPS = 1e-5
@@ -49,38 +48,6 @@ def T(a, requires_grad=False):
 
 def spatial(shape):
     return math.prod(shape[2:])
-
-
-def cpu_simd_levels():
-    """The SIMD levels this CPU runs, from /proc/cpuinfo (so a level the module wrongly refuses
-    fails instead of being left out); without /proc, the ones the module accepts."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = set(next((ln.split(":", 1)[1].split() for ln in f if ln.startswith("flags")), []))
-    except OSError:
-        flags = None
-    if flags is None:
-        levels = []
-        for level in ("generic", "avx2", "avx512"):
-            with contextlib.suppress(ValueError), simd(level):
-                levels.append(level)
-        return levels
-    levels = ["generic"]
-    if {"avx2", "fma"} <= flags:
-        levels.append("avx2")
-        if {"avx512f", "avx512dq", "avx512bw", "avx512vl"} <= flags:
-            levels.append("avx512")
-    return levels
-
-
-@contextlib.contextmanager
-def simd(level):
-    before = _C.simd_level()
-    _C.set_simd_level(level)
-    try:
-        yield
-    finally:
-        _C.set_simd_level(before)
 
 
 @pytest.fixture(params=cpu_simd_levels())
