@@ -203,12 +203,15 @@ class Abs(Function):
 
 
 class Relu(Function):
+    """max(x, 0): relu(-inf) = 0 and NaN propagates; the gradient is zero where x <= 0
+    (a select, not a product with a mask, so an infinite dy there gives 0, not NaN)."""
+
     def forward(self, x):
-        self.mask = x > 0
-        return x * self.mask
+        self.dead = x <= 0
+        return self.xp.maximum(x, x.dtype.type(0))
 
     def backward(self, g):
-        return g * self.mask
+        return self.xp.where(self.dead, g.dtype.type(0), g)
 
 
 class LeakyRelu(Function):

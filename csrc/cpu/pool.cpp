@@ -335,8 +335,13 @@ void max_pool_rows_fixed(T* y, std::int64_t* idx, const T* x, const Pool2dParams
       const index_t oh1 = std::min(oh0 + rows_per_block, p.H_out);
       if (oh0 >= oh1) continue;
       const T* xp = x + pl * p.in_plane();
-      const index_t h0 = rows[oh0].first;
-      const index_t h1 = rows[oh1 - 1].first + (rows[oh1 - 1].n - 1) * p.dH + 1;
+      // The input rows the block's windows read.  With padding and row dilation an earlier
+      // output can start lower than a later one (its first tap clipped), so take the extremes.
+      index_t h0 = rows[oh0].first, h1 = 0;
+      for (index_t oh = oh0; oh < oh1; ++oh) {
+        h0 = std::min(h0, rows[oh].first);
+        h1 = std::max(h1, rows[oh].first + (rows[oh].n - 1) * p.dH + 1);
+      }
       for (index_t h = h0; h < (direct ? h0 : h1); ++h) {
         T* dst = phases.data() + h * S * len;
         const T* xr = xp + h * W;

@@ -85,7 +85,8 @@ class NLLLoss(Function):
             return losses.reshape(target.shape).astype(logp.dtype)
         if reduction == "sum":
             return xp.asarray(losses.sum(), dtype=logp.dtype)
-        return xp.asarray(losses.sum() / self.denominator, dtype=logp.dtype)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return xp.asarray(losses.sum() / self.denominator, dtype=logp.dtype)
 
     def backward(self, g):
         xp = self.xp
@@ -95,6 +96,8 @@ class NLLLoss(Function):
             coef = -self.w * g.reshape(-1)
         elif self.reduction == "sum":
             coef = -self.w * g
+        elif self.denominator == 0:  # every target ignored: the loss is NaN (0/0), its gradient 0
+            coef = xp.zeros_like(self.w)
         else:
             coef = -self.w * g / self.denominator
         d = xp.zeros((M, C), dtype=g.dtype)
@@ -163,7 +166,10 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         smooth = ops.where(Tensor._wrap(~ignored, input.device), smooth, 0.0)
     if reduction == "mean":
         kept = target._array[~ignored]
-        smooth = smooth.sum() / float(weight._array[kept].sum() if weight is not None else kept.size)
+        total = float(weight._array[kept].sum() if weight is not None else kept.size)
+        if total == 0:  # every target ignored: NaN, as nll's mean, with a zero gradient
+            return loss * (1 - label_smoothing) + float("nan")
+        smooth = smooth.sum() / total
     elif reduction == "sum":
         smooth = smooth.sum()
     return loss * (1 - label_smoothing) + smooth * (label_smoothing / C)
