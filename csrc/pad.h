@@ -7,9 +7,10 @@
 //     circular:  i mod n                 (needs pad <= n)
 //   Backward: dinp[src] += dout[o] over every output o that reads src (fresh dinp, `=` contract).
 //
-// Implementations: pad2d_*_ref (csrc/ref, plain loops, the spec) and pad2d_*_cpu
-// (csrc/cpu, OpenMP over (plane, row), race-free gather in backward).
+// Implementations: pad2d_*_ref (csrc/ref, plain loops, the spec), pad2d_*_cpu (csrc/cpu, OpenMP
+// over (plane, row), race-free gather in backward) and pad2d_*_cuda (csrc/cuda).
 #pragma once
+#include <array>
 #include <string>
 
 #include "common.h"
@@ -30,16 +31,18 @@ inline const char* pad_mode_name(PadMode m) {
 }
 
 struct Pad2dParams {
-  index_t N = 1, C = 1, H = 1, W = 1;             // input sizes
-  index_t left = 0, right = 0, top = 0, bottom = 0;  // torch order: (left, right, top, bottom)
+  index_t N = 1, C = 1, H = 1, W = 1;  // input sizes
+  index_t pad_top = 0, pad_bottom = 0, pad_left = 0, pad_right = 0;
   PadMode mode = PadMode::reflect;
 
-  index_t H_out() const { return H + top + bottom; }
-  index_t W_out() const { return W + left + right; }
+  PYCNN_HD index_t H_out() const { return H + pad_top + pad_bottom; }
+  PYCNN_HD index_t W_out() const { return W + pad_left + pad_right; }
+  PYCNN_HD index_t in_numel() const { return N * C * H * W; }
+  PYCNN_HD index_t out_numel() const { return N * C * H_out() * W_out(); }
 };
 
 // Source index in [0, n) that output coordinate i (already shifted by the low pad) reads.
-inline index_t pad_source_index(index_t i, index_t n, PadMode mode) {
+PYCNN_HD index_t pad_source_index(index_t i, index_t n, PadMode mode) {
   if (i >= 0 && i < n) return i;
   switch (mode) {
     case PadMode::reflect:
@@ -53,26 +56,11 @@ inline index_t pad_source_index(index_t i, index_t n, PadMode mode) {
 }
 
 // PyTorch's limits: non-negative pads, non-empty dims, reflect pad < size, circular pad <= size.
-inline void validate(const Pad2dParams& p) {
-  const char* mode = pad_mode_name(p.mode);
-  PYCNN_CHECK(p.N >= 0 && p.C >= 0, "pad: batch/channel sizes must be >= 0, got N=", p.N, " C=", p.C);
-  PYCNN_CHECK(p.left >= 0 && p.right >= 0 && p.top >= 0 && p.bottom >= 0, "pad: ", mode,
-              " padding must be non-negative, got (left, right, top, bottom) = (", p.left, ", ",
-              p.right, ", ", p.top, ", ", p.bottom, ")");
-  PYCNN_CHECK(p.H >= 1 && p.W >= 1, "pad: ", mode, " padding needs non-empty padded dims, got (H, W) = (",
-              p.H, ", ", p.W, ")");
-  const index_t sizes[2] = {p.H, p.W};
-  const index_t lo[2] = {p.top, p.left}, hi[2] = {p.bottom, p.right};
-  const char* dim[2] = {"-2 (H)", "-1 (W)"};
-  for (int d = 0; d < 2; ++d) {
-    if (p.mode == PadMode::reflect)
-      PYCNN_CHECK(lo[d] < sizes[d] && hi[d] < sizes[d], "pad: reflect padding (", lo[d], ", ", hi[d],
-                  ") must be smaller than the input size ", sizes[d], " of dim ", dim[d]);
-    if (p.mode == PadMode::circular)
-      PYCNN_CHECK(lo[d] <= sizes[d] && hi[d] <= sizes[d], "pad: circular padding (", lo[d], ", ", hi[d],
-                  ") must be at most the input size ", sizes[d], " of dim ", dim[d]);
-  }
-}
+// x_shape is (N, C, H, W); padding = {top, bottom, left, right} (F.pad's torch order is
+// (left, right, top, bottom): the functional layer reorders it).  A 1-D pad is H = 1 with
+// top = bottom = 0.  Params: csrc/params/pad_params.cpp.
+Pad2dParams make_pad2d_params(const char* op, const std::array<index_t, 4>& x_shape,
+                              const std::array<index_t, 4>& padding, PadMode mode);
 
 // out is (N, C, H_out, W_out); inp is (N, C, H, W).
 template <typename T>

@@ -43,6 +43,17 @@ def canonical_device(device) -> str:
     return base
 
 
+def override(device: str, replacement: "Backend | None") -> "Backend | None":
+    """Puts `replacement` behind `device` (None: back to the built-in one) and returns what was
+    there.  For the tests, which run the same ops on the plain-loop reference kernels."""
+    previous = _BACKENDS.get(device)
+    if replacement is None:
+        _BACKENDS.pop(device, None)
+    else:
+        _BACKENDS[device] = replacement
+    return previous
+
+
 def backend(device: str) -> Backend:
     try:
         return _BACKENDS[device]

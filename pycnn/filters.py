@@ -117,7 +117,7 @@ def filter2d(image, kernel, padding="same", padding_mode="zeros") -> Tensor:
     Differentiable in the image and (if it requires grad) the kernel.
     """
     from .functional import conv2d, pad
-    from .utils import ntuple
+    from ._args import ntuple
 
     if not isinstance(image, Tensor):
         raise TypeError(f"filter2d: image must be a Tensor, got {type(image).__name__}")

@@ -2,6 +2,7 @@
 #include <omp.h>
 
 #include "bind_util.h"
+#include "cpu/simd.h"
 #include "gemm.h"
 
 PYBIND11_MODULE(_C, m) {
@@ -21,6 +22,7 @@ PYBIND11_MODULE(_C, m) {
   m.def("simd_level", &pycnn::simd_level);
   m.def("set_simd_level", &pycnn::set_simd_level, py::arg("level"),
         "Force the micro-kernel family: 'generic', 'avx2', 'avx512' or '' for the best available.");
+  pycnn::bind_params(m);
   bind_gemm(m);
   bind_conv(m);
   bind_pool(m);

@@ -74,17 +74,17 @@ class Interpolate2d(Function):
     """interpolate on the native kernels; a 3-D (N, C, L) input runs as (N, C, 1, L)."""
 
     def forward(self, x, size, mode, align_corners, scales):
-        self.x_shape, self.mode, self.align_corners, self.scales = x.shape, mode, align_corners, list(scales)
+        nat = self.backend.native
+        self.x_shape = x.shape
         x4 = x.reshape(x.shape[:2] + (1,) + x.shape[2:]) if x.ndim == 3 else x
-        self.in_hw = list(x4.shape[2:])
-        y = self.backend.native.upsample2d_forward(x4, list(size), mode, align_corners, self.scales)
+        self.p = nat.upsample2d_params("interpolate", x4.shape, list(size), mode, align_corners, list(scales))
+        y = nat.upsample2d_forward(x4, self.p)
         return y.reshape(y.shape[:2] + y.shape[3:]) if x.ndim == 3 else y
 
     def backward(self, g):
         if not self.needs_input_grad[0]:
             return None
-        g4 = g.reshape(g.shape[:2] + (1,) + g.shape[2:]) if g.ndim == 3 else g
-        dx = self.backend.native.upsample2d_backward(g4, self.in_hw, self.mode, self.align_corners, self.scales)
+        dx = self.backend.native.upsample2d_backward(g.reshape(self.p.out_shape), self.p)
         return dx.reshape(self.x_shape)
 
 
@@ -201,11 +201,12 @@ class BedOfNails2d(Function):
     """Bed-of-nails upsample of (N, C, H, W) by integer (sH, sW); backward is the strided slice."""
 
     def forward(self, x, sH, sW):
-        self.s = (sH, sW)
-        return self.backend.native.bed_of_nails_forward(x, sH, sW)
+        nat = self.backend.native
+        self.p = nat.bed_of_nails_params("upsample_bed_of_nails", x.shape, (sH, sW))
+        return nat.bed_of_nails_forward(x, self.p)
 
     def backward(self, g):
-        return self.backend.native.bed_of_nails_backward(g, *self.s) if self.needs_input_grad[0] else None
+        return self.backend.native.bed_of_nails_backward(g, self.p) if self.needs_input_grad[0] else None
 
 
 def bed_of_nails_scale(scale_factor, op="upsample_bed_of_nails"):
