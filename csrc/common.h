@@ -84,10 +84,13 @@ inline index_t checked_mul(index_t a, index_t b, const char* op, const char* wha
   PYCNN_CHECK(!__builtin_mul_overflow(a, b, &r), op, ": ", what, " overflows int64 (", a, " * ", b, ")");
   return r;
 }
-// The number of elements of a shape (each size >= 0), or a ValueError when it overflows.
+// The number of elements of a shape (each size >= 0), or a ValueError naming the shape when it
+// overflows.
 inline index_t checked_numel(std::initializer_list<index_t> sizes, const char* op, const char* what) {
   index_t n = 1;
-  for (index_t s : sizes) n = checked_mul(n, s, op, what);
+  for (index_t s : sizes)
+    PYCNN_CHECK(!__builtin_mul_overflow(n, s, &n), op, ": ", what, " ", shape_str(Shape(sizes)),
+                " has more elements than int64 can count");
   return n;
 }
 

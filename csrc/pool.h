@@ -50,6 +50,7 @@ struct Pool2dParams {
   index_t pad_top = 0, pad_left = 0;   // symmetric: the bottom / right padding is the same
   index_t dilation_h = 1, dilation_w = 1;
   bool ceil_mode = false;
+  bool adaptive = false;          // adaptive windows (make_adaptive_pool2d_params)
   bool count_include_pad = true;  // avg only
   index_t divisor_override = 0;   // avg only; 0: none (PyTorch rejects 0 as a divisor)
   index_t H_out = 0, W_out = 0;
@@ -118,9 +119,22 @@ Pool2dParams make_max_unpool2d_params(const OpInfo& op, const std::array<index_t
                                       std::array<index_t, 2> padding,
                                       std::optional<std::array<index_t, 2>> output_size);
 
-// The backward kernels' params from the saved input size and the output gradient's plane.
-Pool2dParams make_pool2d_backward_params(const OpInfo& op, const std::array<index_t, 4>& x_shape,
-                                         std::array<index_t, 2> out_plane);
+
+// The output rows (or columns) [first, last] whose windows contain input coordinate h, for the
+// gathers of the backward kernels (a candidate still has to check its index or its clip):
+//   regular windows: oh*s - p + i*d == h for some tap i  -> step through the taps (see the kernels);
+//   avg windows [oh*s - p, oh*s - p + k): oh in [ceil((h + p - k + 1) / s), floor((h + p) / s)];
+//   adaptive windows: oh in [floor(h*out/L), ceil((h+1)*out/L) - 1].
+struct PoolRange {
+  index_t first, last;  // inclusive; empty when first > last
+};
+PYCNN_HD index_t floor_div(index_t a, index_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+PYCNN_HD PoolRange avg_pool_outputs_of(index_t h, index_t L_out, index_t k, index_t s, index_t p) {
+  return {hd_max<index_t>(floor_div(h + p - k, s) + 1, 0), hd_min(floor_div(h + p, s), L_out - 1)};
+}
+PYCNN_HD PoolRange adaptive_outputs_of(index_t h, index_t L, index_t L_out) {
+  return {(h * L_out) / L, hd_min(((h + 1) * L_out + L - 1) / L - 1, L_out - 1)};
+}
 
 // ------------------------------------------------------------------ reference (csrc/ref)
 // Plain loops: the executable spec, and a fallback.
@@ -149,7 +163,7 @@ index_t max_unpool2d_backward_ref(T* dx, const T* dy, const std::int64_t* idx,
 
 // ------------------------------------------------------------------ CPU (csrc/cpu)
 // OpenMP over the N*C planes (one thread owns a plane: the scatters cannot race);
-// interior windows skip the bounds clipping.
+// interior windows skip the bounds clipping.  The backward kernels use only p's sizes.
 template <typename T>
 void max_pool2d_forward_cpu(T* y, std::int64_t* idx, const T* x, const Pool2dParams& p);
 template <typename T>
@@ -169,5 +183,26 @@ index_t max_unpool2d_forward_cpu(T* y, const T* x, const std::int64_t* idx, cons
 template <typename T>
 index_t max_unpool2d_backward_cpu(T* dx, const T* dy, const std::int64_t* idx,
                                   const Pool2dParams& p);
+
+// ------------------------------------------------------------------ CUDA (csrc/cuda)
+// Launchers on device pointers, on `stream` (a cudaStream_t); the emulated device runs the same.
+// The forwards take one thread per output, the backwards one per input gathering over the
+// windows that cover it (deterministic); avg/max cover the adaptive ops through p.adaptive, and
+// the backwards take the forward's params.  max_unpool2d's kernels keep the smallest bad index
+// position in *first_bad (caller-initialized to ~0).
+template <typename T>
+void max_pool2d_forward_cuda(T* y, std::int64_t* idx, const T* x, const Pool2dParams& p, void* stream);
+template <typename T>
+void max_pool2d_backward_cuda(T* dx, const T* dy, const std::int64_t* idx, const Pool2dParams& p, void* stream);
+template <typename T>
+void avg_pool2d_forward_cuda(T* y, const T* x, const Pool2dParams& p, void* stream);
+template <typename T>
+void avg_pool2d_backward_cuda(T* dx, const T* dy, const Pool2dParams& p, void* stream);
+template <typename T>
+void max_unpool2d_forward_cuda(T* y, unsigned long long* first_bad, const T* x, const std::int64_t* idx,
+                               const Pool2dParams& p, void* stream);
+template <typename T>
+void max_unpool2d_backward_cuda(T* dx, unsigned long long* first_bad, const T* dy, const std::int64_t* idx,
+                                const Pool2dParams& p, void* stream);
 
 }  // namespace pycnn

@@ -13,15 +13,21 @@ import operator
 import numpy as np
 
 
+_INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1
+
+
 def as_int(value, op: str, arg: str) -> int:
     """An int (or numpy integer, or anything with __index__); TypeError for floats, bools and
     the rest, as PyTorch's argument parser (stride=1.5 is never truncated to 1)."""
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{op}: {arg} must be an int, got the bool {value!r}")
     try:
-        return operator.index(value)
+        v = operator.index(value)
     except TypeError:
         raise TypeError(f"{op}: {arg} must be an int, got {value!r} of type {type(value).__name__}") from None
+    if not _INT64_MIN <= v <= _INT64_MAX:
+        raise ValueError(f"{op}: {arg} = {v} is outside the int64 range the kernels count in")
+    return v
 
 
 def as_bool(value, op: str, arg: str) -> bool:

@@ -559,8 +559,6 @@ def test_bad_input(name, fn, exc, pattern):
         fn()
 
 
-@pytest.mark.xfail(strict=True, reason="the installed pycnn._C predates csrc/params/conv_params.cpp's pad_str "
-                   "(a 1-D op's padding as (left, right)); remove this marker after a rebuild")
 def test_1d_messages_print_the_users_padding():
     x1 = pycnn.randn(2, 4, 9)
     _raises(ValueError, r"conv1d: padding must be non-negative, got \(-1, -1\) \(left, right\)",

@@ -510,7 +510,7 @@ def test_bindings_check_every_index(reference):
     yn, idn = y.detach().numpy(), idx.numpy()
     late = idn.copy()
     late[1, 2, 1, 1] = -5
-    pool = _C.pool2d_backward_params("max_pool2d_backward", (2, 3, 4, 4), (2, 2))
+    pool = _C.pool2d_params("max_pool2d", 2, (2, 3, 4, 4), (2, 2), (2, 2), (0, 0), (1, 1), False, True)
     unpool = _C.max_unpool2d_params("max_unpool2d", 2, (2, 3, 2, 2), (2, 2), (2, 2), (0, 0))
     kw = dict(reference=reference)
     _raises(ValueError, r"max_pool2d_backward: found an invalid max index 99 at flat position 0",

@@ -15,6 +15,7 @@ PYBIND11_MODULE(_C, m) {
     d["num_threads"] = pycnn::num_threads();
     d["simd"] = pycnn::simd_level();
     d["cuda_built"] = bool(PYCNN_CUDA_BUILT);
+    d["cuda_emulator_built"] = bool(PYCNN_CUDA_EMULATOR_BUILT);
     return d;
   });
   m.def("get_num_threads", &pycnn::num_threads);

@@ -49,6 +49,7 @@ void bind_params(py::module_& m) {
       .def_readonly("pad_top", &Pool2dParams::pad_top).def_readonly("pad_left", &Pool2dParams::pad_left)
       .def_readonly("dilation_h", &Pool2dParams::dilation_h).def_readonly("dilation_w", &Pool2dParams::dilation_w)
       .def_readonly("ceil_mode", &Pool2dParams::ceil_mode)
+      .def_readonly("adaptive", &Pool2dParams::adaptive)
       .def_readonly("count_include_pad", &Pool2dParams::count_include_pad)
       .def_readonly("divisor_override", &Pool2dParams::divisor_override)
       .def_readonly("H_out", &Pool2dParams::H_out).def_readonly("W_out", &Pool2dParams::W_out)
@@ -88,14 +89,6 @@ void bind_params(py::module_& m) {
       },
       py::arg("op"), py::arg("spatial"), py::arg("x_shape"), py::arg("kernel_size"), py::arg("stride"),
       py::arg("padding"), py::arg("output_size") = py::none());
-  m.def(
-      "pool2d_backward_params",
-      [](const std::string& op, const Shape& x, const Shape& out_plane) {
-        return make_pool2d_backward_params(OpInfo(op.c_str()), fixed<4>(x, op.c_str(), "input shape"),
-                                           fixed<2>(out_plane, op.c_str(), "output size"));
-      },
-      py::arg("op"), py::arg("x_shape"), py::arg("out_plane"));
-
   py::class_<Conv2dParams>(m, "Conv2dParams", py::module_local())
       .def_readonly("N", &Conv2dParams::N).def_readonly("C_in", &Conv2dParams::C_in)
       .def_readonly("H", &Conv2dParams::H).def_readonly("W", &Conv2dParams::W)

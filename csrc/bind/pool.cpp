@@ -1,5 +1,6 @@
 // Bindings of the pool family (see csrc/pool.h): adapt the arrays, run the kernel on the params
-// from pool2d_params / adaptive_pool2d_params / max_unpool2d_params / pool2d_backward_params.
+// from pool2d_params / adaptive_pool2d_params / max_unpool2d_params (the backward kernels take
+// the forward's params).
 // Indices are int64; the kernels check them as they go and report the first bad one, raised here
 // as a ValueError.  reference=True runs the plain-loop spec (csrc/ref) instead.
 #include "bind_util.h"

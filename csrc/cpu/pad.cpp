@@ -1,7 +1,8 @@
 // OpenMP padding (see pad.h).  Forward: one task per output row, the interior
 // copied as a contiguous run, the borders through a precomputed column map.
 // Backward gathers instead of scattering: one task per input row sums the output
-// rows that read it (at most 3 with the pad limits), so no two threads write
+// rows that read it (at most 3 for reflect and circular, any number for replicate's
+// edge rows), so no two threads write
 // the same element.
 #include <omp.h>
 

@@ -15,8 +15,8 @@ Pad2dParams make_pad2d_params(const char* op, const std::array<index_t, 4>& x,
   PYCNN_CHECK(p.pad_left >= 0 && p.pad_right >= 0 && p.pad_top >= 0 && p.pad_bottom >= 0, op, ": ", name,
               " padding must be non-negative, got (left, right, top, bottom) = (", p.pad_left, ", ", p.pad_right,
               ", ", p.pad_top, ", ", p.pad_bottom, ")");
-  PYCNN_CHECK(p.H >= 1 && p.W >= 1, op, ": ", name, " padding needs non-empty padded dims, got (H, W) = (", p.H,
-              ", ", p.W, ")");
+  PYCNN_CHECK(p.H >= 1 && p.W >= 1, op, ": ", name, " padding needs non-empty padded dims, got ",
+              p.H == 1 && p.pad_top == 0 && p.pad_bottom == 0 ? msg("a length ", p.W) : msg("(H, W) = (", p.H, ", ", p.W, ")"));
   const index_t sizes[2] = {p.H, p.W};
   const index_t lo[2] = {p.pad_top, p.pad_left}, hi[2] = {p.pad_bottom, p.pad_right};
   const char* dim[2] = {"-2 (H)", "-1 (W)"};
@@ -28,7 +28,10 @@ Pad2dParams make_pad2d_params(const char* op, const std::array<index_t, 4>& x,
       PYCNN_CHECK(lo[d] <= sizes[d] && hi[d] <= sizes[d], op, ": circular padding (", lo[d], ", ", hi[d],
                   ") must be at most the input size ", sizes[d], " of dim ", dim[d]);
   }
-  // with the limits above each pad is below the size of its (existing) dim: no overflow
+  // replicate has no limit on the pads: the output size is overflow-checked
+  const index_t h_out = checked_add(p.H, checked_add(p.pad_top, p.pad_bottom, op, "the padding"), op, "the output size");
+  const index_t w_out = checked_add(p.W, checked_add(p.pad_left, p.pad_right, op, "the padding"), op, "the output size");
+  checked_numel({p.N, p.C, h_out, w_out}, op, "the output size");
   return p;
 }
 

@@ -83,6 +83,7 @@ Pool2dParams make_adaptive_pool2d_params(const OpInfo& op, const std::array<inde
   Pool2dParams p;
   p.N = x_shape[0], p.C = x_shape[1], p.H = x_shape[2], p.W = x_shape[3];
   p.H_out = output_size[0], p.W_out = output_size[1];
+  p.adaptive = true;
   checked_numel({p.N, p.C, p.H_out, p.W_out}, op.name, "the output size");
   return p;
 }
@@ -124,15 +125,6 @@ Pool2dParams make_max_unpool2d_params(const OpInfo& op, const std::array<index_t
   p.pad_top = padding[0], p.pad_left = padding[1];
   p.H_out = size[0], p.W_out = size[1];
   checked_numel({p.N, p.C, p.H_out, p.W_out}, op.name, "the output size");
-  return p;
-}
-
-Pool2dParams make_pool2d_backward_params(const OpInfo& op, const std::array<index_t, 4>& x_shape,
-                                         std::array<index_t, 2> out_plane) {
-  check_input(op, x_shape, false);
-  Pool2dParams p;
-  p.N = x_shape[0], p.C = x_shape[1], p.H = x_shape[2], p.W = x_shape[3];
-  p.H_out = out_plane[0], p.W_out = out_plane[1];
   return p;
 }
 

@@ -64,9 +64,10 @@ class InstanceNorm(Function):
         self.x = xp.ascontiguousarray(x).reshape(self.p.view)
         y, self.mean, self.rstd = nat.batch_norm_forward(self.x, rm, rv, self.w, rep(bias), self.p,
                                                          use_input_stats, momentum)
-        for buf, rep_buf in ((running_mean, rm), (running_var, rv)):
-            if buf is not None:
-                buf[...] = rep_buf.reshape(N, C).mean(axis=0)
+        if use_input_stats:  # eval mode reads the running stats and leaves them alone, as torch
+            for buf, rep_buf in ((running_mean, rm), (running_var, rv)):
+                if buf is not None:
+                    buf[...] = rep_buf.reshape(N, C).mean(axis=0)
         self.training, self.shape = use_input_stats, x.shape
         return y.reshape(x.shape)
 

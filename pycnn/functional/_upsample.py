@@ -60,6 +60,7 @@ import warnings
 
 import numpy as np
 
+from .._args import as_int
 from ..ops import require_float
 from ..tensor import Function, Tensor
 
@@ -153,7 +154,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         if not all(_is_int(s) for s in out_sizes):
             raise TypeError(f"interpolate: size must be an int or a tuple of {dim} ints, got {size!r} "
                             f"(input shape {input.shape})")
-        out_sizes, scales = [int(s) for s in out_sizes], [None] * dim
+        out_sizes, scales = [as_int(s, "interpolate", "size") for s in out_sizes], [None] * dim
     else:
         scales = _per_dim(scale_factor, dim, "scale_factor", input)
         if not all(isinstance(s, (numbers.Real, np.floating, np.integer)) and not isinstance(s, bool)
@@ -164,7 +165,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         if not all(math.isfinite(s) and s > 0 for s in scales):
             raise ValueError(f"interpolate: scale_factor must be positive and finite, got {scale_factor!r} "
                              f"(input shape {input.shape})")
-        out_sizes = [math.floor(float(n) * s) for n, s in zip(in_sizes, scales)]
+        out_sizes = [as_int(math.floor(float(n) * s), "interpolate", "the output size (input size * scale_factor)")
+                     for n, s in zip(in_sizes, scales)]
         if recompute_scale_factor:
             scales = [None] * dim
     if min(in_sizes) < 1 or min(out_sizes) < 1:
@@ -215,9 +217,7 @@ def bed_of_nails_scale(scale_factor, op="upsample_bed_of_nails"):
     if len(values) != 2 or not all(_is_int(v) for v in values):
         raise TypeError(f"{op}: scale_factor must be a positive int or a pair (sH, sW) of positive ints, got "
                         f"{scale_factor!r}: each value lands in an s x s block, so s must be an integer")
-    if min(values) < 1:
-        raise ValueError(f"{op}: scale_factor must be positive, got {scale_factor!r}")
-    return int(values[0]), int(values[1])
+    return as_int(values[0], op, "scale_factor"), as_int(values[1], op, "scale_factor")
 
 
 def upsample_bed_of_nails(input, scale_factor):
