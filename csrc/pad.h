@@ -55,6 +55,36 @@ PYCNN_HD index_t pad_source_index(index_t i, index_t n, PadMode mode) {
   }
 }
 
+// The output coordinates that read input coordinate i along an axis of size n padded by (lo, hi):
+// at most three runs [start, start + count): the interior copy, and the reflect / replicate /
+// circular copies in the low and the high padding (the backward gathers of csrc/cuda).
+struct PadRuns {
+  index_t start[3], count[3];
+  int n = 0;
+  PYCNN_HD void add(index_t s, index_t c) {
+    if (c > 0) start[n] = s, count[n] = c, ++n;
+  }
+};
+PYCNN_HD PadRuns pad_outputs_of(index_t i, index_t n, index_t lo, index_t hi, PadMode mode) {
+  PadRuns r;
+  r.add(lo + i, 1);
+  switch (mode) {
+    case PadMode::reflect:  // o - lo = -i (low side), 2(n-1) - i (high side)
+      r.add(lo - i, i >= 1 && i <= lo ? 1 : 0);
+      r.add(lo + 2 * (n - 1) - i, i <= n - 2 && 2 * (n - 1) - i < n + hi ? 1 : 0);
+      break;
+    case PadMode::replicate:  // the edges fill their whole padding
+      r.add(0, i == 0 ? lo : 0);
+      r.add(lo + n, i == n - 1 ? hi : 0);
+      break;
+    case PadMode::circular:  // o - lo = i - n (low side), i + n (high side)
+      r.add(lo + i - n, i - n >= -lo ? 1 : 0);
+      r.add(lo + i + n, i < hi ? 1 : 0);
+      break;
+  }
+  return r;
+}
+
 // PyTorch's limits: non-negative pads, non-empty dims, reflect pad < size, circular pad <= size.
 // x_shape is (N, C, H, W); padding = {top, bottom, left, right} (F.pad's torch order is
 // (left, right, top, bottom): the functional layer reorders it).  A 1-D pad is H = 1 with
@@ -73,5 +103,11 @@ template <typename T>
 void pad2d_backward_ref(T* dinp, const T* dout, const Pad2dParams& p);
 template <typename T>
 void pad2d_backward_cpu(T* dinp, const T* dout, const Pad2dParams& p);
+
+// CUDA (csrc/cuda): forward one thread per output, backward one per input gathering its runs.
+template <typename T>
+void pad2d_forward_cuda(T* out, const T* inp, const Pad2dParams& p, void* stream);
+template <typename T>
+void pad2d_backward_cuda(T* dinp, const T* dout, const Pad2dParams& p, void* stream);
 
 }  // namespace pycnn

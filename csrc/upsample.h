@@ -105,6 +105,23 @@ PYCNN_HD UpsampleTap upsample_tap(index_t d, index_t in, index_t out, UpsampleMo
   return t;
 }
 
+// The outputs d whose tap a (0: i0, 1: i1) is input i along an axis: [first(i), first(i + 1)),
+// since each tap is non-decreasing in d; first(i) is the smallest d with tap_a(d) >= i, found by
+// a binary search over the forward's own tap function (the backward gathers of csrc/cuda).
+PYCNN_HD index_t upsample_first_output(index_t i, int a, index_t in, index_t out, UpsampleMode mode,
+                                       bool align_corners, double scale_factor) {
+  index_t lo = 0, hi = out;
+  while (lo < hi) {
+    const index_t mid = lo + (hi - lo) / 2;
+    const UpsampleTap t = upsample_tap(mid, in, out, mode, align_corners, scale_factor);
+    if ((a ? t.i1 : t.i0) < i)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
 // x_shape (N, C, H, W), output_size (H_out, W_out), scales: torch's scale_factor per axis or
 // none; the sizes positive, the scales positive and finite, align_corners for the linear modes
 // only (std::invalid_argument naming op).  Params: csrc/params/upsample_params.cpp.
@@ -150,5 +167,17 @@ template <typename T>
 void bed_of_nails_backward_ref(T* dinp, const T* dout, const BedOfNailsParams& p);
 template <typename T>
 void bed_of_nails_backward_cpu(T* dinp, const T* dout, const BedOfNailsParams& p);
+
+// ---------------------------------------------------------------------------- CUDA (csrc/cuda)
+// Launchers on device pointers, on `stream`; forwards one thread per output, backwards one per
+// input gathering the outputs that read it (deterministic).
+template <typename T>
+void upsample2d_forward_cuda(T* out, const T* inp, const Upsample2dParams& p, void* stream);
+template <typename T>
+void upsample2d_backward_cuda(T* dinp, const T* dout, const Upsample2dParams& p, void* stream);
+template <typename T>
+void bed_of_nails_forward_cuda(T* out, const T* inp, const BedOfNailsParams& p, void* stream);
+template <typename T>
+void bed_of_nails_backward_cuda(T* dinp, const T* dout, const BedOfNailsParams& p, void* stream);
 
 }  // namespace pycnn

@@ -114,3 +114,29 @@ class CudaNative:
                                      p, self._stream())
         self._raise_bad_index(flag, indices, p.H_out * p.W_out, (p.H_out, p.W_out), op)
         return dx
+
+    # ---------------------------------------------------------------- upsample, bed of nails, pad
+    def _unary(self, kernel, op, arg, a, in_shape, out_shape, p):
+        a = self._input(a, in_shape, op, arg)
+        out = self._empty(out_shape, a.dtype)
+        kernel(self._ptr(out), self._ptr(a), a.dtype.name, p, self._stream())
+        return out
+
+    def upsample2d_forward(self, x, p):
+        return self._unary(self.m.upsample2d_forward, "interpolate", "input", x, p.in_shape, p.out_shape, p)
+
+    def upsample2d_backward(self, dy, p):
+        return self._unary(self.m.upsample2d_backward, "interpolate", "grad_output", dy, p.out_shape, p.in_shape, p)
+
+    def bed_of_nails_forward(self, x, p):
+        return self._unary(self.m.bed_of_nails_forward, "upsample_bed_of_nails", "input", x, p.in_shape, p.out_shape, p)
+
+    def bed_of_nails_backward(self, dy, p):
+        return self._unary(self.m.bed_of_nails_backward, "upsample_bed_of_nails", "grad_output", dy, p.out_shape,
+                           p.in_shape, p)
+
+    def pad2d_forward(self, x, p):
+        return self._unary(self.m.pad2d_forward, "pad", "input", x, p.in_shape, p.out_shape, p)
+
+    def pad2d_backward(self, dy, p):
+        return self._unary(self.m.pad2d_backward, "pad", "grad_output", dy, p.out_shape, p.in_shape, p)

@@ -9,6 +9,16 @@ sys.path.insert(0, os.path.dirname(__file__))
 import pytest  # noqa: E402
 
 import pycnn  # noqa: E402
+
+# Without a GPU, device='cuda' runs on the emulated device in the tests (PYCNN_CUDA_EMULATOR=1), so
+# every op test of the backend tables also runs the CUDA kernels.  PYCNN_REQUIRE_GPU=1 (on a GPU
+# machine) insists on a real GPU instead of letting the CUDA tests fall back or skip.
+if os.environ.get("PYCNN_REQUIRE_GPU", "") not in ("", "0"):
+    if not (pycnn.cuda.gpu_count() > 0 and pycnn.cuda.is_available() and not pycnn.cuda.is_emulated()):
+        raise pytest.UsageError(f"PYCNN_REQUIRE_GPU=1 but no GPU can run: {pycnn.cuda.unavailable_reason()}")
+elif "PYCNN_CUDA_EMULATOR" not in os.environ and pycnn.cuda.gpu_count() == 0:
+    os.environ["PYCNN_CUDA_EMULATOR"] = "1"
+
 from backends import BACKENDS  # noqa: E402
 
 

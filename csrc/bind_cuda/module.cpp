@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 #include "bind/bind_params.h"
 #include "conv.h"
@@ -139,6 +140,34 @@ void bind_pool(py::module_& m) {
         });
 }
 
+// y = kernel(x) for the one-input families (upsample, bed of nails, pad), forward and backward.
+template <typename P>
+void bind_unary(py::module_& m, const char* name, const char* op, void (*f32)(float*, const float*, const P&, void*),
+                void (*f64)(double*, const double*, const P&, void*)) {
+  m.def(name, [=](Ptr out, Ptr in, const std::string& dtype, const P& p, Ptr s) {
+    float_dispatch(dtype, op, [&](auto t) {
+      using T = decltype(t);
+      if constexpr (std::is_same_v<T, float>)
+        f32(ptr<float>(out), ptr<const float>(in), p, stream_of(s));
+      else
+        f64(ptr<double>(out), ptr<const double>(in), p, stream_of(s));
+    });
+  });
+}
+
+void bind_resample(py::module_& m) {
+  bind_unary<Upsample2dParams>(m, "upsample2d_forward", "interpolate", &upsample2d_forward_cuda<float>,
+                               &upsample2d_forward_cuda<double>);
+  bind_unary<Upsample2dParams>(m, "upsample2d_backward", "interpolate", &upsample2d_backward_cuda<float>,
+                               &upsample2d_backward_cuda<double>);
+  bind_unary<BedOfNailsParams>(m, "bed_of_nails_forward", "upsample_bed_of_nails", &bed_of_nails_forward_cuda<float>,
+                               &bed_of_nails_forward_cuda<double>);
+  bind_unary<BedOfNailsParams>(m, "bed_of_nails_backward", "upsample_bed_of_nails",
+                               &bed_of_nails_backward_cuda<float>, &bed_of_nails_backward_cuda<double>);
+  bind_unary<Pad2dParams>(m, "pad2d_forward", "pad", &pad2d_forward_cuda<float>, &pad2d_forward_cuda<double>);
+  bind_unary<Pad2dParams>(m, "pad2d_backward", "pad", &pad2d_backward_cuda<float>, &pad2d_backward_cuda<double>);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(PYCNN_CUDA_MODULE, m) {
@@ -146,4 +175,5 @@ PYBIND11_MODULE(PYCNN_CUDA_MODULE, m) {
   pycnn::bind_params(m);
   bind_runtime(m);
   bind_pool(m);
+  bind_resample(m);
 }
