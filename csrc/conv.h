@@ -127,4 +127,22 @@ template <typename T>
 void conv_transpose2d_backward_cpu(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w,
                                    const Conv2dParams& p);
 
+// ------------------------------------------------------------------ CUDA (csrc/cuda)
+// The pieces around the GEMMs (the caller's: xp.matmul, cuBLAS through CuPy), on device pointers
+// and `stream`, for `images` images from x / dx (p's N is the whole batch):
+//   col (images, C_in * kH * kW, H_out * W_out) = im2col(x); dx = col2im(col) (a gather).
+template <typename T>
+void im2col_cuda(T* col, const T* x, index_t images, const Conv2dParams& p, void* stream);
+template <typename T>
+void col2im_cuda(T* dx, const T* col, index_t images, const Conv2dParams& p, void* stream);
+// db (C,) = the sum of dy (N, C, HW) over N and HW: one block per channel.
+template <typename T>
+void conv_bias_grad_cuda(T* db, const T* dy, index_t N, index_t C, index_t HW, void* stream);
+// Depthwise (p.is_depthwise()): direct kernels; b, and dx / dw / db of the backward, may be null.
+template <typename T>
+void depthwise_conv2d_forward_cuda(T* y, const T* x, const T* w, const T* b, const Conv2dParams& p, void* stream);
+template <typename T>
+void depthwise_conv2d_backward_cuda(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w, const Conv2dParams& p,
+                                    void* stream);
+
 }  // namespace pycnn

@@ -132,4 +132,30 @@ template <typename T>
 void pixel_norm_backward_cpu(T* dx, const T* dy, const T* x, const double* save_rstd,
                              const NormParams& p);
 
+// ---------------------------------------------------------------------------- CUDA (csrc/cuda)
+// Launchers on device pointers and `stream`.  Statistics: one block per normalized set (a fixed-
+// order block reduction in double around a shift, no atomics); eval batch norm expects save_mean /
+// save_rstd filled from the running statistics by the caller.  `work` is device scratch:
+// 2C doubles (batch norm), 2NG + 2NC doubles (group norm).
+template <typename T>
+void batch_norm_forward_cuda(T* y, double* save_mean, double* save_rstd, T* running_mean, T* running_var, const T* x,
+                             const T* gamma, const T* beta, const NormParams& p, bool training, double momentum,
+                             void* stream);
+template <typename T>
+void batch_norm_backward_cuda(T* dx, T* dgamma, T* dbeta, double* work, const T* dy, const T* x,
+                              const double* save_mean, const double* save_rstd, const T* gamma, const NormParams& p,
+                              bool training, void* stream);
+template <typename T>
+void group_norm_forward_cuda(T* y, double* save_mean, double* save_rstd, const T* x, const T* gamma, const T* beta,
+                             const NormParams& p, void* stream);
+template <typename T>
+void group_norm_backward_cuda(T* dx, T* dgamma, T* dbeta, double* work, const T* dy, const T* x,
+                              const double* save_mean, const double* save_rstd, const T* gamma, const NormParams& p,
+                              void* stream);
+template <typename T>
+void pixel_norm_forward_cuda(T* y, double* save_rstd, const T* x, const NormParams& p, void* stream);
+template <typename T>
+void pixel_norm_backward_cuda(T* dx, const T* dy, const T* x, const double* save_rstd, const NormParams& p,
+                              void* stream);
+
 }  // namespace pycnn

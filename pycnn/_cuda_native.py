@@ -140,3 +140,197 @@ class CudaNative:
 
     def pad2d_backward(self, dy, p):
         return self._unary(self.m.pad2d_backward, "pad", "grad_output", dy, p.out_shape, p.in_shape, p)
+
+    # ---------------------------------------------------------------- conv
+    # The im2col buffer of a chunk of images stays under this many bytes (larger batches run in
+    # chunks of images; every chunk's weight gradient is added in order: deterministic).
+    COL_BUDGET = 256 << 20
+
+    def _null(self, a):
+        return 0 if a is None else self._ptr(a)
+
+    def _conv_arrays(self, op, x, x_shape, w, p, b=None, b_len=None):
+        x = self._input(x, x_shape, op, "input")
+        w = self._input(w, (p.C_out, p.C_in // p.groups, p.kH, p.kW), op, "weight", dtype=x.dtype)
+        if b is not None:
+            b = self._input(b, (b_len,), op, "bias", dtype=x.dtype)
+        return x, w, b
+
+    def _chunks(self, p, itemsize):
+        """(first image, images) chunks whose im2col buffer fits COL_BUDGET."""
+        per_image = max(1, p.C_in * p.kH * p.kW * p.H_out * p.W_out * itemsize)
+        step = max(1, min(p.N, self.COL_BUDGET // per_image))
+        return [(n0, min(step, p.N - n0)) for n0 in range(0, p.N, step)]
+
+    def _col(self, x, n0, nb, p):
+        """The im2col matrix of images [n0, n0 + nb) as (nb, G, C_in/G * kH * kW, H_out * W_out);
+        a 1x1 stride-1 unpadded conv reads x itself."""
+        G, hw = p.groups, p.H_out * p.W_out
+        shape = (nb, G, (p.C_in // G) * p.kH * p.kW, hw)
+        if p.is_pointwise:
+            return x[n0:n0 + nb].reshape(shape)
+        col = self._empty(shape, x.dtype)
+        self.m.im2col(self._ptr(col), self._ptr(x[n0:n0 + nb]), nb, x.dtype.name, p, self._stream())
+        return col
+
+    def _conv_y(self, x, w, p):
+        """conv2d of x (p.in_shape) without bias: (N, C_out, H_out, W_out)."""
+        G = p.groups
+        wg = w.reshape(G, p.C_out // G, (p.C_in // G) * p.kH * p.kW)
+        y = self._empty(p.out_shape, x.dtype)
+        yv = y.reshape(p.N, G, p.C_out // G, p.H_out * p.W_out)
+        for n0, nb in self._chunks(p, x.dtype.itemsize):
+            yv[n0:n0 + nb] = self.xp.matmul(wg, self._col(x, n0, nb, p))
+        return y
+
+    def _conv_dx(self, dy, w, p):
+        """The input-gradient of conv2d for dy (p.out_shape): (N, C_in, H, W); also the transposed
+        conv's forward."""
+        G, xp = p.groups, self.xp
+        wt = w.reshape(G, p.C_out // G, (p.C_in // G) * p.kH * p.kW).swapaxes(1, 2)  # (G, Kg, Cout_g)
+        dyv = dy.reshape(p.N, G, p.C_out // G, p.H_out * p.W_out)
+        dx = self._empty(p.in_shape, dy.dtype)
+        for n0, nb in self._chunks(p, dy.dtype.itemsize):
+            dcol = xp.ascontiguousarray(xp.matmul(wt, dyv[n0:n0 + nb]))
+            if p.is_pointwise:
+                dx[n0:n0 + nb] = dcol.reshape((nb,) + tuple(p.in_shape[1:]))
+            else:
+                self.m.col2im(self._ptr(dx[n0:n0 + nb]), self._ptr(dcol), nb, dy.dtype.name, p, self._stream())
+        return dx
+
+    def _conv_dw(self, dy, x, p):
+        """The weight-gradient of conv2d: sum over images of dy @ col^T, chunk by chunk in order."""
+        G, xp = p.groups, self.xp
+        dyv = dy.reshape(p.N, G, p.C_out // G, p.H_out * p.W_out)
+        dw = xp.zeros((G, p.C_out // G, (p.C_in // G) * p.kH * p.kW), dtype=x.dtype)  # an empty batch: 0
+        for n0, nb in self._chunks(p, x.dtype.itemsize):
+            dw += xp.matmul(dyv[n0:n0 + nb], self._col(x, n0, nb, p).swapaxes(2, 3)).sum(axis=0)
+        return dw.reshape(p.C_out, p.C_in // G, p.kH, p.kW)
+
+    def _bias_grad(self, dy, C, HW):
+        db = self._empty((C,), dy.dtype)
+        self.m.conv_bias_grad(self._ptr(db), self._ptr(dy), dy.shape[0], C, HW, dy.dtype.name, self._stream())
+        return db
+
+    def conv2d_forward(self, x, w, b, p):
+        x, w, b = self._conv_arrays("conv2d", x, p.in_shape, w, p, b, p.C_out)
+        if p.is_depthwise:
+            y = self._empty(p.out_shape, x.dtype)
+            self.m.depthwise_conv2d_forward(self._ptr(y), self._ptr(x), self._ptr(w), self._null(b), x.dtype.name, p,
+                                            self._stream())
+            return y
+        y = self._conv_y(x, w, p)
+        if b is not None:
+            y += b.reshape(1, -1, 1, 1)
+        return y
+
+    def conv2d_backward(self, dy, x, w, p, input_grad=True, weight_grad=True, bias_grad=True):
+        x, w, _ = self._conv_arrays("conv2d", x, p.in_shape, w, p)
+        dy = self._input(dy, p.out_shape, "conv2d", "grad_output", dtype=x.dtype)
+        if p.is_depthwise:
+            dx = self._empty(p.in_shape, x.dtype) if input_grad else None
+            dw = self._empty(w.shape, x.dtype) if weight_grad else None
+            db = self._empty((p.C_out,), x.dtype) if bias_grad else None
+            self.m.depthwise_conv2d_backward(self._null(dx), self._null(dw), self._null(db), self._ptr(dy),
+                                             self._ptr(x), self._ptr(w), x.dtype.name, p, self._stream())
+            return dx, dw, db
+        dx = self._conv_dx(dy, w, p) if input_grad else None
+        dw = self._conv_dw(dy, x, p) if weight_grad else None
+        db = self._bias_grad(dy, p.C_out, p.H_out * p.W_out) if bias_grad else None
+        return dx, dw, db
+
+    # conv_transpose2d: p describes the forward conv whose input-gradient it is (conv.h): its input
+    # has p.out_shape and its output p.in_shape; the weight is the conv's (C_out, C_in/g, kH, kW).
+    def conv_transpose2d_forward(self, x, w, b, p):
+        x, w, b = self._conv_arrays("conv_transpose2d", x, p.out_shape, w, p, b, p.C_in)
+        y = self._conv_dx(x, w, p)
+        if b is not None:
+            y += b.reshape(1, -1, 1, 1)
+        return y
+
+    def conv_transpose2d_backward(self, dy, x, w, p, input_grad=True, weight_grad=True, bias_grad=True):
+        x, w, _ = self._conv_arrays("conv_transpose2d", x, p.out_shape, w, p)
+        dy = self._input(dy, p.in_shape, "conv_transpose2d", "grad_output", dtype=x.dtype)
+        dx = self._conv_y(dy, w, p) if input_grad else None
+        dw = self._conv_dw(x, dy, p) if weight_grad else None
+        db = self._bias_grad(dy, p.C_in, p.H * p.W) if bias_grad else None
+        return dx, dw, db
+
+    # ---------------------------------------------------------------- norm
+    def _stat(self, n):
+        return self._empty((n,), np.float64)
+
+    def _affine(self, a, n, op, name, dtype):
+        return None if a is None else self._input(a, (n,), op, name, dtype=dtype)
+
+    def batch_norm_forward(self, x, running_mean, running_var, weight, bias, p, training, momentum):
+        op, xp = "batch_norm", self.xp
+        if x.size != p.N * p.C * p.S:
+            raise ValueError(f"{op}: input {tuple(x.shape)} does not match its params' (N, C, S) view {p.view}")
+        x = xp.ascontiguousarray(x)
+        w, b = self._affine(weight, p.C, op, "weight", x.dtype), self._affine(bias, p.C, op, "bias", x.dtype)
+        rm, rv = (self._affine(r, p.C, op, n, x.dtype) for r, n in ((running_mean, "running_mean"),
+                                                                   (running_var, "running_var")))
+        for given, used in ((running_mean, rm), (running_var, rv)):
+            if given is not None and used is not given:  # a converted copy would drop the update
+                raise ValueError(f"{op}: running statistics must be contiguous {x.dtype} device arrays of {p.C} values")
+        y, mean, rstd = self._empty(x.shape, x.dtype), self._stat(p.C), self._stat(p.C)
+        if not training:
+            if rm is None or rv is None:
+                raise ValueError(f"{op}: running_mean and running_var must be given in eval mode")
+            mean[...] = rm.astype(np.float64)
+            rstd[...] = 1.0 / xp.sqrt(rv.astype(np.float64) + p.eps)
+        self.m.batch_norm_forward(self._ptr(y), self._ptr(mean), self._ptr(rstd), self._null(rm if training else None),
+                                  self._null(rv if training else None), self._ptr(x), self._null(w), self._null(b),
+                                  x.dtype.name, p, training, float(momentum), self._stream())
+        return y, mean, rstd
+
+    def batch_norm_backward(self, dy, x, mean, rstd, weight, p, training):
+        op = "batch_norm_backward"
+        x = self.xp.ascontiguousarray(x)
+        dy = self._input(dy, x.shape, op, "grad_output", dtype=x.dtype)
+        w = self._affine(weight, p.C, op, "weight", x.dtype)
+        dx, dw, db = self._empty(x.shape, x.dtype), self._empty((p.C,), x.dtype), self._empty((p.C,), x.dtype)
+        work = self.xp.zeros((2 * p.C,), dtype=np.float64)  # stays 0 for an empty batch
+        self.m.batch_norm_backward(self._ptr(dx), self._ptr(dw), self._ptr(db), self._ptr(work), self._ptr(dy),
+                                   self._ptr(x), self._ptr(mean), self._ptr(rstd), self._null(w), x.dtype.name, p,
+                                   training, self._stream())
+        return dx, dw, db
+
+    def group_norm_forward(self, x, weight, bias, p):
+        op = "group_norm"
+        if x.size != p.N * p.C * p.S:
+            raise ValueError(f"{op}: input {tuple(x.shape)} does not match its params' (N, C, S) view {p.view}")
+        x = self.xp.ascontiguousarray(x)
+        w, b = self._affine(weight, p.C, op, "weight", x.dtype), self._affine(bias, p.C, op, "bias", x.dtype)
+        y = self._empty(x.shape, x.dtype)
+        mean, rstd = self._empty((p.N, p.G), np.float64), self._empty((p.N, p.G), np.float64)
+        self.m.group_norm_forward(self._ptr(y), self._ptr(mean), self._ptr(rstd), self._ptr(x), self._null(w),
+                                  self._null(b), x.dtype.name, p, self._stream())
+        return y, mean, rstd
+
+    def group_norm_backward(self, dy, x, mean, rstd, weight, p):
+        op = "group_norm_backward"
+        x = self.xp.ascontiguousarray(x)
+        dy = self._input(dy, x.shape, op, "grad_output", dtype=x.dtype)
+        w = self._affine(weight, p.C, op, "weight", x.dtype)
+        dx, dw, db = self._empty(x.shape, x.dtype), self._empty((p.C,), x.dtype), self._empty((p.C,), x.dtype)
+        work = self._stat(2 * p.N * p.G + 2 * p.N * p.C)
+        self.m.group_norm_backward(self._ptr(dx), self._ptr(dw), self._ptr(db), self._ptr(work), self._ptr(dy),
+                                   self._ptr(x), self._ptr(mean), self._ptr(rstd), self._null(w), x.dtype.name, p,
+                                   self._stream())
+        return dx, dw, db
+
+    def pixel_norm_forward(self, x, p):
+        x = self.xp.ascontiguousarray(x)
+        y, rstd = self._empty(x.shape, x.dtype), self._empty((p.N, p.S), np.float64)
+        self.m.pixel_norm_forward(self._ptr(y), self._ptr(rstd), self._ptr(x), x.dtype.name, p, self._stream())
+        return y, rstd
+
+    def pixel_norm_backward(self, dy, x, rstd, p):
+        x = self.xp.ascontiguousarray(x)
+        dy = self._input(dy, x.shape, "pixel_norm_backward", "grad_output", dtype=x.dtype)
+        dx = self._empty(x.shape, x.dtype)
+        self.m.pixel_norm_backward(self._ptr(dx), self._ptr(dy), self._ptr(x), self._ptr(rstd), x.dtype.name, p,
+                                   self._stream())
+        return dx

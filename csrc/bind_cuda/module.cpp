@@ -22,6 +22,12 @@
 
 namespace py = pybind11;
 using namespace pycnn;
+
+#if defined(PYCNN_CUDA_EMULATED)
+namespace pycnn::cuda {
+std::vector<double> emulator_selftest(const std::string& kind, const std::vector<double>& x);  // emu/selftest.cpp
+}
+#endif
 using pycnn::cuda::DeviceBuffer;
 
 namespace {
@@ -51,6 +57,14 @@ void float_dispatch(const std::string& dtype, const char* op, F&& f) {
 void bind_runtime(py::module_& m) {
 #if defined(PYCNN_CUDA_EMULATED)
   m.attr("emulated") = true;
+  m.def(
+      "_selftest",
+      [](const std::string& kind, const std::vector<double>& x) {
+        py::gil_scoped_release nogil;
+        return pycnn::cuda::emulator_selftest(kind, x);
+      },
+      py::arg("kind"), py::arg("x") = std::vector<double>{},
+      "Runs one of the emulated device's own test kernels (tests/test_cuda.py).");
 #else
   m.attr("emulated") = false;
 #endif
@@ -168,6 +182,95 @@ void bind_resample(py::module_& m) {
   bind_unary<Pad2dParams>(m, "pad2d_backward", "pad", &pad2d_backward_cuda<float>, &pad2d_backward_cuda<double>);
 }
 
+void bind_conv(py::module_& m) {
+  m.def("im2col", [](Ptr col, Ptr x, index_t images, const std::string& dtype, const Conv2dParams& p, Ptr s) {
+    float_dispatch(dtype, "conv2d", [&](auto t) {
+      using T = decltype(t);
+      im2col_cuda<T>(ptr<T>(col), ptr<const T>(x), images, p, stream_of(s));
+    });
+  });
+  m.def("col2im", [](Ptr dx, Ptr col, index_t images, const std::string& dtype, const Conv2dParams& p, Ptr s) {
+    float_dispatch(dtype, "conv2d", [&](auto t) {
+      using T = decltype(t);
+      col2im_cuda<T>(ptr<T>(dx), ptr<const T>(col), images, p, stream_of(s));
+    });
+  });
+  m.def("conv_bias_grad", [](Ptr db, Ptr dy, index_t N, index_t C, index_t HW, const std::string& dtype, Ptr s) {
+    float_dispatch(dtype, "conv2d", [&](auto t) {
+      using T = decltype(t);
+      conv_bias_grad_cuda<T>(ptr<T>(db), ptr<const T>(dy), N, C, HW, stream_of(s));
+    });
+  });
+  m.def("depthwise_conv2d_forward",
+        [](Ptr y, Ptr x, Ptr w, Ptr b, const std::string& dtype, const Conv2dParams& p, Ptr s) {
+          float_dispatch(dtype, "conv2d", [&](auto t) {
+            using T = decltype(t);
+            depthwise_conv2d_forward_cuda<T>(ptr<T>(y), ptr<const T>(x), ptr<const T>(w), ptr<const T>(b), p,
+                                             stream_of(s));
+          });
+        });
+  m.def("depthwise_conv2d_backward", [](Ptr dx, Ptr dw, Ptr db, Ptr dy, Ptr x, Ptr w, const std::string& dtype,
+                                        const Conv2dParams& p, Ptr s) {
+    float_dispatch(dtype, "conv2d", [&](auto t) {
+      using T = decltype(t);
+      depthwise_conv2d_backward_cuda<T>(ptr<T>(dx), ptr<T>(dw), ptr<T>(db), ptr<const T>(dy), ptr<const T>(x),
+                                        ptr<const T>(w), p, stream_of(s));
+    });
+  });
+}
+
+void bind_norm(py::module_& m) {
+  m.def("batch_norm_forward", [](Ptr y, Ptr mean, Ptr rstd, Ptr rm, Ptr rv, Ptr x, Ptr g, Ptr b,
+                                 const std::string& dtype, const NormParams& p, bool training, double momentum, Ptr s) {
+    float_dispatch(dtype, "batch_norm", [&](auto t) {
+      using T = decltype(t);
+      batch_norm_forward_cuda<T>(ptr<T>(y), ptr<double>(mean), ptr<double>(rstd), ptr<T>(rm), ptr<T>(rv),
+                                 ptr<const T>(x), ptr<const T>(g), ptr<const T>(b), p, training, momentum,
+                                 stream_of(s));
+    });
+  });
+  m.def("batch_norm_backward", [](Ptr dx, Ptr dg, Ptr db, Ptr work, Ptr dy, Ptr x, Ptr mean, Ptr rstd, Ptr g,
+                                  const std::string& dtype, const NormParams& p, bool training, Ptr s) {
+    float_dispatch(dtype, "batch_norm_backward", [&](auto t) {
+      using T = decltype(t);
+      batch_norm_backward_cuda<T>(ptr<T>(dx), ptr<T>(dg), ptr<T>(db), ptr<double>(work), ptr<const T>(dy),
+                                  ptr<const T>(x), ptr<const double>(mean), ptr<const double>(rstd), ptr<const T>(g),
+                                  p, training, stream_of(s));
+    });
+  });
+  m.def("group_norm_forward", [](Ptr y, Ptr mean, Ptr rstd, Ptr x, Ptr g, Ptr b, const std::string& dtype,
+                                 const NormParams& p, Ptr s) {
+    float_dispatch(dtype, "group_norm", [&](auto t) {
+      using T = decltype(t);
+      group_norm_forward_cuda<T>(ptr<T>(y), ptr<double>(mean), ptr<double>(rstd), ptr<const T>(x), ptr<const T>(g),
+                                 ptr<const T>(b), p, stream_of(s));
+    });
+  });
+  m.def("group_norm_backward", [](Ptr dx, Ptr dg, Ptr db, Ptr work, Ptr dy, Ptr x, Ptr mean, Ptr rstd, Ptr g,
+                                  const std::string& dtype, const NormParams& p, Ptr s) {
+    float_dispatch(dtype, "group_norm_backward", [&](auto t) {
+      using T = decltype(t);
+      group_norm_backward_cuda<T>(ptr<T>(dx), ptr<T>(dg), ptr<T>(db), ptr<double>(work), ptr<const T>(dy),
+                                  ptr<const T>(x), ptr<const double>(mean), ptr<const double>(rstd), ptr<const T>(g),
+                                  p, stream_of(s));
+    });
+  });
+  m.def("pixel_norm_forward", [](Ptr y, Ptr rstd, Ptr x, const std::string& dtype, const NormParams& p, Ptr s) {
+    float_dispatch(dtype, "pixel_norm", [&](auto t) {
+      using T = decltype(t);
+      pixel_norm_forward_cuda<T>(ptr<T>(y), ptr<double>(rstd), ptr<const T>(x), p, stream_of(s));
+    });
+  });
+  m.def("pixel_norm_backward",
+        [](Ptr dx, Ptr dy, Ptr x, Ptr rstd, const std::string& dtype, const NormParams& p, Ptr s) {
+          float_dispatch(dtype, "pixel_norm_backward", [&](auto t) {
+            using T = decltype(t);
+            pixel_norm_backward_cuda<T>(ptr<T>(dx), ptr<const T>(dy), ptr<const T>(x), ptr<const double>(rstd), p,
+                                        stream_of(s));
+          });
+        });
+}
+
 }  // namespace
 
 PYBIND11_MODULE(PYCNN_CUDA_MODULE, m) {
@@ -176,4 +279,6 @@ PYBIND11_MODULE(PYCNN_CUDA_MODULE, m) {
   bind_runtime(m);
   bind_pool(m);
   bind_resample(m);
+  bind_conv(m);
+  bind_norm(m);
 }

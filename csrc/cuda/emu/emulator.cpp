@@ -2,9 +2,9 @@
 // thread, run in turn until each finishes or waits at a barrier; a barrier releases when every
 // live thread of its block (or warp) has arrived.  Blocks are spread over up to
 // PYCNN_CUDA_EMULATOR_THREADS OS threads (default: 2), each running whole blocks.
-// Under ThreadSanitizer (-fsanitize=thread) every fiber is a TSan fiber, switched without
-// implied synchronization; barriers and the launch's start and end are the only
-// happens-before edges, so TSan reports accesses that a missing barrier leaves unordered.
+// Under ThreadSanitizer (PYCNN_EMU_TSAN) every fiber is a TSan fiber, switched without implied
+// synchronization; barriers and the launch's start and end are the only happens-before edges, so
+// TSan reports the kernels' accesses that a missing barrier leaves unordered.
 #include "cuda/emu/emulator.h"
 
 #include <pthread.h>
@@ -22,10 +22,13 @@
 #include <thread>
 #include <vector>
 
-#if defined(__SANITIZE_THREAD__)
+// PYCNN_EMU_TSAN (CMake's option of the same name): the kernels are built with
+// -fsanitize=thread and this file without it (its own bookkeeping, shared by the scheduler and the
+// fibers, is synchronized by construction: only one of them runs at a time), but annotated.
+#if defined(PYCNN_EMU_TSAN) && PYCNN_EMU_TSAN
 #include <sanitizer/tsan_interface.h>
-#define PYCNN_EMU_TSAN 1
 #else
+#undef PYCNN_EMU_TSAN
 #define PYCNN_EMU_TSAN 0
 #endif
 
@@ -338,12 +341,14 @@ void launch(const char* name, dim3 grid, dim3 block, std::size_t smem, const std
     w.body = &body;
     try {
       w.ensure(unsigned(threads));
-      w.dyn_shared.assign(std::max<std::size_t>(smem, 16), 0);
+      w.dyn_shared.resize(std::max<std::size_t>(smem, 16));
 #if PYCNN_EMU_TSAN
       w.tsan_self = __tsan_get_current_fiber();
 #endif
       for (unsigned long long b = next++; b < blocks; b = next++) {
         const uint3 bidx{unsigned(b % grid.x), unsigned((b / grid.x) % grid.y), unsigned(b / (1ull * grid.x * grid.y))};
+        // dynamic shared memory starts as garbage (all bits set: NaN as a double or float), as on a GPU
+        std::fill(w.dyn_shared.begin(), w.dyn_shared.end(), static_cast<unsigned char>(0xff));
         w.run_block(grid, block, bidx);
       }
     } catch (...) {
