@@ -6,7 +6,8 @@ numpy array in an operation raises TypeError, as CuPy does ("Unsupported type nu
 glue code that would build host arrays for device data fails on the emulator too, instead of
 working here and breaking on a GPU.  Moving data goes through ``asarray`` (host -> device, a
 copy) and ``.get()`` / ``asnumpy`` (device -> host, a copy), as with CuPy.  Python and numpy
-scalars mix freely, as they do with CuPy.
+scalars mix freely, as they do with CuPy.  Not caught: ``numpy.asarray(device_array)`` returns a
+host view without a copy (a numpy subclass cannot refuse it); pycnn's Tensor refuses it itself.
 """
 from __future__ import annotations
 
@@ -81,7 +82,9 @@ class DeviceArray(np.ndarray):
     """Memory of the emulated CUDA device (see the module docstring)."""
 
     def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
-        host = _host_array_in(inputs) or (_host_array_in(out) if out else None)
+        host = _host_array_in(inputs)
+        if host is None and out:
+            host = _host_array_in(out)
         if host is not None:
             raise _mixing_error(f"numpy.{ufunc.__name__}", host)
         if out is not None:
@@ -92,15 +95,13 @@ class DeviceArray(np.ndarray):
         return _wrap(result)
 
     def __array_function__(self, func, types, args, kwargs):
-        host = _host_array_in(args) or _host_array_in(kwargs.values())
+        host = _host_array_in(args)
+        if host is None:
+            host = _host_array_in(list(kwargs.values()))
         if host is not None:
             raise _mixing_error(f"numpy.{func.__name__}", host)
         kwargs = dict(zip(kwargs, _strip(kwargs.values())))
         return _wrap(func(*_strip(args), **kwargs))
-
-    def __array__(self, dtype=None, copy=None):
-        raise TypeError("emulated CUDA device: implicit conversion of a device array to a host numpy array is not "
-                        "allowed (CuPy raises here too); use .get() or pycnn's Tensor.cpu()")
 
     def get(self):
         """A host copy (cupy.ndarray.get)."""
