@@ -24,8 +24,12 @@
 //
 // Backward contract: every kernel writes fresh outputs (=); accumulation into .grad is the
 // Python engine's job.  Any output pointer of a backward may be null (that grad is skipped).
+//
+// Implementations: *_ref (csrc/ref, plain loops: the spec), *_cpu (csrc/cpu, im2col + GEMM,
+// direct depthwise), *_cuda (csrc/cuda).  Params: csrc/params/conv_params.cpp.
 #pragma once
 #include <array>
+#include <optional>
 
 #include "common.h"
 
@@ -41,46 +45,50 @@ struct Conv2dParams {
   index_t groups = 1;
   index_t H_out = 0, W_out = 0;
 
-  index_t cin_g() const { return C_in / groups; }
-  index_t cout_g() const { return C_out / groups; }
-  index_t col_rows() const { return cin_g() * kH * kW; }  // K of the per-group GEMM
-  index_t out_hw() const { return H_out * W_out; }
+  PYCNN_HD index_t cin_g() const { return C_in / groups; }
+  PYCNN_HD index_t cout_g() const { return C_out / groups; }
+  PYCNN_HD index_t col_rows() const { return cin_g() * kH * kW; }  // K of the per-group GEMM
+  PYCNN_HD index_t out_hw() const { return H_out * W_out; }
   // 1x1, stride 1, no padding: the input plane is already the im2col matrix.  (The size
   // test excludes a transposed conv whose output_padding adds rows the conv never reads.)
-  bool is_pointwise() const {
+  PYCNN_HD bool is_pointwise() const {
     return kH == 1 && kW == 1 && stride_h == 1 && stride_w == 1 && pad_top == 0 &&
            pad_left == 0 && H_out == H && W_out == W;
   }
   // One input channel per group (groups == C_in), any depth multiplier C_out / C_in.
-  bool is_depthwise() const { return groups == C_in && groups > 1; }
+  PYCNN_HD bool is_depthwise() const { return groups == C_in && groups > 1; }
   // 2 * MACs of the forward pass.
-  double flops() const { return 2.0 * N * C_out * out_hw() * col_rows(); }
+  PYCNN_HD double flops() const { return 2.0 * N * C_out * out_hw() * col_rows(); }
 };
 
-// floor((L + pad_begin + pad_end - d(k-1) - 1) / s) + 1; may be <= 0 (callers check).
-inline index_t conv_out_size(index_t L, index_t k, index_t s, index_t pad_begin,
-                             index_t pad_end, index_t d) {
+// floor((L + pad_begin + pad_end - d(k-1) - 1) / s) + 1; may be <= 0 (the params check it,
+// in overflow-checked arithmetic).
+PYCNN_HD index_t conv_out_size(index_t L, index_t k, index_t s, index_t pad_begin, index_t pad_end,
+                               index_t d) {
   const index_t span = L + pad_begin + pad_end - d * (k - 1) - 1;
   return span < 0 ? 0 : span / s + 1;
 }
 
 // (L-1)s - 2p + d(k-1) + output_padding + 1
-inline index_t conv_transpose_out_size(index_t L, index_t k, index_t s, index_t p,
-                                       index_t output_padding, index_t d) {
+PYCNN_HD index_t conv_transpose_out_size(index_t L, index_t k, index_t s, index_t p,
+                                         index_t output_padding, index_t d) {
   return (L - 1) * s - 2 * p + d * (k - 1) + output_padding + 1;
 }
 
-// Validates shapes and hyper-parameters (std::invalid_argument naming `op`, the argument
-// and the shapes) and fills every field.  padding = {top, bottom, left, right}.
-Conv2dParams make_conv2d_params(const char* op, const std::array<index_t, 4>& x_shape,
-                                const std::array<index_t, 4>& w_shape,
+// Validates shapes and hyper-parameters (std::invalid_argument naming `op`, the argument and the
+// shapes, as a 1-D op's user gave them when op.spatial == 1) and fills every field.
+// padding = {top, bottom, left, right}.  Every size is overflow-checked, the im2col buffer's too.
+// bias_shape, when given, must be (C_out,) ((C_out_t,) for the transposed conv).
+Conv2dParams make_conv2d_params(const OpInfo& op, const std::array<index_t, 4>& x_shape,
+                                const std::array<index_t, 4>& w_shape, const std::optional<Shape>& bias_shape,
                                 std::array<index_t, 2> stride, std::array<index_t, 4> padding,
                                 std::array<index_t, 2> dilation, index_t groups);
 
 // The same for conv_transpose2d: x (N, C_in_t, H, W), w (C_in_t, C_out_t/groups, kH, kW);
-// returns the params of the equivalent forward conv (see above).
-Conv2dParams make_conv_transpose2d_params(const char* op, const std::array<index_t, 4>& x_shape,
+// returns the params of the equivalent forward conv (see above).  padding = {h, w}.
+Conv2dParams make_conv_transpose2d_params(const OpInfo& op, const std::array<index_t, 4>& x_shape,
                                           const std::array<index_t, 4>& w_shape,
+                                          const std::optional<Shape>& bias_shape,
                                           std::array<index_t, 2> stride,
                                           std::array<index_t, 2> padding,
                                           std::array<index_t, 2> output_padding,
@@ -118,5 +126,23 @@ void conv_transpose2d_forward_cpu(T* y, const T* x, const T* w, const T* b,
 template <typename T>
 void conv_transpose2d_backward_cpu(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w,
                                    const Conv2dParams& p);
+
+// ------------------------------------------------------------------ CUDA (csrc/cuda)
+// The pieces around the GEMMs (the caller's: xp.matmul, cuBLAS through CuPy), on device pointers
+// and `stream`, for `images` images from x / dx (p's N is the whole batch):
+//   col (images, C_in * kH * kW, H_out * W_out) = im2col(x); dx = col2im(col) (a gather).
+template <typename T>
+void im2col_cuda(T* col, const T* x, index_t images, const Conv2dParams& p, void* stream);
+template <typename T>
+void col2im_cuda(T* dx, const T* col, index_t images, const Conv2dParams& p, void* stream);
+// db (C,) = the sum of dy (N, C, HW) over N and HW: one block per channel.
+template <typename T>
+void conv_bias_grad_cuda(T* db, const T* dy, index_t N, index_t C, index_t HW, void* stream);
+// Depthwise (p.is_depthwise()): direct kernels; b, and dx / dw / db of the backward, may be null.
+template <typename T>
+void depthwise_conv2d_forward_cuda(T* y, const T* x, const T* w, const T* b, const Conv2dParams& p, void* stream);
+template <typename T>
+void depthwise_conv2d_backward_cuda(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w, const Conv2dParams& p,
+                                    void* stream);
 
 }  // namespace pycnn

@@ -1,5 +1,6 @@
-// Device queries and a device buffer, implemented in csrc/cuda/device.cu.
-// Plain C++ (no CUDA headers) so that the pybind11 binding file compiles with g++.
+// Device queries and a device buffer: csrc/cuda/device.cu on a GPU (the CUDA runtime, linked
+// statically), csrc/cuda/emu/device_emu.cpp on the emulated device.  Plain C++ (no CUDA
+// headers) so that the pybind11 binding file compiles with the host compiler.
 #pragma once
 #include <cstddef>
 #include <string>
@@ -16,6 +17,10 @@ struct DeviceProperties {
   int major, minor, multi_processor_count;
 };
 DeviceProperties device_properties(int index);
+// Waits for every kernel queued on the device (cudaDeviceSynchronize); raises a pending error.
+void synchronize();
+// The error a kernel left (cudaGetLastError after a synchronize), as std::runtime_error.
+void check_last_error(const char* what);
 
 // Owning device allocation (cudaMalloc / cudaFree) with host<->device copies.
 class DeviceBuffer {

@@ -7,7 +7,7 @@
 //
 // Implementations: gemm_ref (csrc/ref, plain loops, the spec) and the blocked,
 // packed, OpenMP gemm in csrc/cpu whose micro-kernel is picked at run time
-// (generic / AVX2 / AVX-512).  gemm() is the one entry point everyone calls.
+// (generic / AVX2 / AVX-512, csrc/cpu/simd.h).  gemm() is the one entry point everyone calls.
 #pragma once
 #include "common.h"
 
@@ -27,11 +27,5 @@ void gemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha,
 template <typename T>
 void gemm_serial(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha,
                  const T* A, index_t lda, const T* B, index_t ldb, T beta, T* C, index_t ldc);
-
-// "avx512", "avx2" or "generic": the micro-kernel family in use, picked once from the CPU's
-// flags.  The env var PYCNN_SIMD=generic|avx2|avx512 caps it (for tests of every variant).
-const char* simd_level();
-// Force a level at run time ("generic", "avx2", "avx512", or "" for auto); throws if unsupported.
-void set_simd_level(const std::string& level);
 
 }  // namespace pycnn

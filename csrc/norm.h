@@ -30,9 +30,12 @@
 // gamma / beta may be null (no affine: gamma = 1, beta = 0).  Backward writes fresh dx,
 // dgamma, dbeta (=); the Python engine accumulates.
 //
-// Implementations: *_ref (csrc/ref: plain loops, two-pass statistics: the spec) and *_cpu
-// (csrc/cpu: OpenMP over channels / groups / pixels, one-pass shifted statistics).
+// Implementations: *_ref (csrc/ref: plain loops, two-pass statistics: the spec), *_cpu
+// (csrc/cpu: OpenMP over channels / groups / pixels, one-pass shifted statistics) and *_cuda
+// (csrc/cuda).  Params: csrc/params/norm_params.cpp.
 #pragma once
+#include <optional>
+
 #include "common.h"
 
 namespace pycnn {
@@ -42,17 +45,35 @@ struct NormParams {
   index_t G = 1;                // groups (group_norm); C % G == 0
   double eps = 1e-5;
 
-  index_t numel() const { return N * C * S; }
+  PYCNN_HD index_t numel() const { return N * C * S; }
+  PYCNN_HD index_t group_channels() const { return C / G; }
 };
 
-// Validates sizes, groups and eps; op names the caller in the message.
-inline void check_norm_params(const NormParams& p, const char* op) {
-  PYCNN_CHECK(p.N >= 0 && p.C >= 0 && p.S >= 0, op, ": negative size in the (N, C, S) view (", p.N,
-              ", ", p.C, ", ", p.S, ")");
-  PYCNN_CHECK(p.G >= 1 && p.C % p.G == 0, op, ": num_groups=", p.G,
-              " must be >= 1 and divide the number of channels C=", p.C);
-  PYCNN_CHECK(p.eps >= 0, op, ": eps must be >= 0, got ", p.eps);
-}
+// The shapes of the optional tensors a norm op takes (an empty optional: not given).
+struct NormTensorShapes {
+  std::optional<Shape> weight, bias, running_mean, running_var;
+};
+
+// ---------------------------------------------------------------------------- params (csrc/params)
+// Each validates x's shape, the given tensors' shapes, eps (>= 0) and the op's own rules, and
+// returns the (N, C, S) view its kernels run on (std::invalid_argument naming the op, the
+// argument and the shapes).  x_shape is the user's shape.
+//   batch_norm:    x (N, C, *); weight, bias, running_* (C,); training needs > 1 value per
+//                  channel, eval needs both running stats.
+//   instance_norm: x (N, C, *), the tensors (C,); the view is (1, N*C, S); use_input_stats needs
+//                  > 1 spatial element, !use_input_stats both running stats.
+//   group_norm:    x (N, C, *); num_groups >= 1 divides C; weight, bias (C,); > 1 value per group.
+//   layer_norm:    x (*, normalized_shape); weight, bias of normalized_shape; the view is (M, D, 1).
+//   pixel_norm:    x (N, C, *).
+NormParams make_batch_norm_params(const char* op, const Shape& x_shape, const NormTensorShapes& t,
+                                  bool training, double eps);
+NormParams make_instance_norm_params(const char* op, const Shape& x_shape, const NormTensorShapes& t,
+                                     bool use_input_stats, double eps);
+NormParams make_group_norm_params(const char* op, const Shape& x_shape, index_t num_groups,
+                                  const NormTensorShapes& t, double eps);
+NormParams make_layer_norm_params(const char* op, const Shape& x_shape, const Shape& normalized_shape,
+                                  const NormTensorShapes& t, double eps);
+NormParams make_pixel_norm_params(const char* op, const Shape& x_shape, double eps);
 
 // ---------------------------------------------------------------------------- batch norm
 // x, y are (N, C, S); save_mean, save_rstd, gamma, beta, running_* are (C,).
@@ -110,5 +131,31 @@ void pixel_norm_backward_ref(T* dx, const T* dy, const T* x, const double* save_
 template <typename T>
 void pixel_norm_backward_cpu(T* dx, const T* dy, const T* x, const double* save_rstd,
                              const NormParams& p);
+
+// ---------------------------------------------------------------------------- CUDA (csrc/cuda)
+// Launchers on device pointers and `stream`.  Statistics: one block per normalized set (a fixed-
+// order block reduction in double around a shift, no atomics); eval batch norm expects save_mean /
+// save_rstd filled from the running statistics by the caller.  `work` is device scratch:
+// 2C doubles (batch norm), 2NG + 2NC doubles (group norm).
+template <typename T>
+void batch_norm_forward_cuda(T* y, double* save_mean, double* save_rstd, T* running_mean, T* running_var, const T* x,
+                             const T* gamma, const T* beta, const NormParams& p, bool training, double momentum,
+                             void* stream);
+template <typename T>
+void batch_norm_backward_cuda(T* dx, T* dgamma, T* dbeta, double* work, const T* dy, const T* x,
+                              const double* save_mean, const double* save_rstd, const T* gamma, const NormParams& p,
+                              bool training, void* stream);
+template <typename T>
+void group_norm_forward_cuda(T* y, double* save_mean, double* save_rstd, const T* x, const T* gamma, const T* beta,
+                             const NormParams& p, void* stream);
+template <typename T>
+void group_norm_backward_cuda(T* dx, T* dgamma, T* dbeta, double* work, const T* dy, const T* x,
+                              const double* save_mean, const double* save_rstd, const T* gamma, const NormParams& p,
+                              void* stream);
+template <typename T>
+void pixel_norm_forward_cuda(T* y, double* save_rstd, const T* x, const NormParams& p, void* stream);
+template <typename T>
+void pixel_norm_backward_cuda(T* dx, const T* dy, const T* x, const double* save_rstd, const NormParams& p,
+                              void* stream);
 
 }  // namespace pycnn

@@ -7,9 +7,10 @@
 //     circular:  i mod n                 (needs pad <= n)
 //   Backward: dinp[src] += dout[o] over every output o that reads src (fresh dinp, `=` contract).
 //
-// Implementations: pad2d_*_ref (csrc/ref, plain loops, the spec) and pad2d_*_cpu
-// (csrc/cpu, OpenMP over (plane, row), race-free gather in backward).
+// Implementations: pad2d_*_ref (csrc/ref, plain loops, the spec), pad2d_*_cpu (csrc/cpu, OpenMP
+// over (plane, row), race-free gather in backward) and pad2d_*_cuda (csrc/cuda).
 #pragma once
+#include <array>
 #include <string>
 
 #include "common.h"
@@ -30,16 +31,18 @@ inline const char* pad_mode_name(PadMode m) {
 }
 
 struct Pad2dParams {
-  index_t N = 1, C = 1, H = 1, W = 1;             // input sizes
-  index_t left = 0, right = 0, top = 0, bottom = 0;  // torch order: (left, right, top, bottom)
+  index_t N = 1, C = 1, H = 1, W = 1;  // input sizes
+  index_t pad_top = 0, pad_bottom = 0, pad_left = 0, pad_right = 0;
   PadMode mode = PadMode::reflect;
 
-  index_t H_out() const { return H + top + bottom; }
-  index_t W_out() const { return W + left + right; }
+  PYCNN_HD index_t H_out() const { return H + pad_top + pad_bottom; }
+  PYCNN_HD index_t W_out() const { return W + pad_left + pad_right; }
+  PYCNN_HD index_t in_numel() const { return N * C * H * W; }
+  PYCNN_HD index_t out_numel() const { return N * C * H_out() * W_out(); }
 };
 
 // Source index in [0, n) that output coordinate i (already shifted by the low pad) reads.
-inline index_t pad_source_index(index_t i, index_t n, PadMode mode) {
+PYCNN_HD index_t pad_source_index(index_t i, index_t n, PadMode mode) {
   if (i >= 0 && i < n) return i;
   switch (mode) {
     case PadMode::reflect:
@@ -52,27 +55,42 @@ inline index_t pad_source_index(index_t i, index_t n, PadMode mode) {
   }
 }
 
-// PyTorch's limits: non-negative pads, non-empty dims, reflect pad < size, circular pad <= size.
-inline void validate(const Pad2dParams& p) {
-  const char* mode = pad_mode_name(p.mode);
-  PYCNN_CHECK(p.N >= 0 && p.C >= 0, "pad: batch/channel sizes must be >= 0, got N=", p.N, " C=", p.C);
-  PYCNN_CHECK(p.left >= 0 && p.right >= 0 && p.top >= 0 && p.bottom >= 0, "pad: ", mode,
-              " padding must be non-negative, got (left, right, top, bottom) = (", p.left, ", ",
-              p.right, ", ", p.top, ", ", p.bottom, ")");
-  PYCNN_CHECK(p.H >= 1 && p.W >= 1, "pad: ", mode, " padding needs non-empty padded dims, got (H, W) = (",
-              p.H, ", ", p.W, ")");
-  const index_t sizes[2] = {p.H, p.W};
-  const index_t lo[2] = {p.top, p.left}, hi[2] = {p.bottom, p.right};
-  const char* dim[2] = {"-2 (H)", "-1 (W)"};
-  for (int d = 0; d < 2; ++d) {
-    if (p.mode == PadMode::reflect)
-      PYCNN_CHECK(lo[d] < sizes[d] && hi[d] < sizes[d], "pad: reflect padding (", lo[d], ", ", hi[d],
-                  ") must be smaller than the input size ", sizes[d], " of dim ", dim[d]);
-    if (p.mode == PadMode::circular)
-      PYCNN_CHECK(lo[d] <= sizes[d] && hi[d] <= sizes[d], "pad: circular padding (", lo[d], ", ", hi[d],
-                  ") must be at most the input size ", sizes[d], " of dim ", dim[d]);
+// The output coordinates that read input coordinate i along an axis of size n padded by (lo, hi):
+// at most three runs [start, start + count): the interior copy, and the reflect / replicate /
+// circular copies in the low and the high padding (the backward gathers of csrc/cuda).
+struct PadRuns {
+  index_t start[3], count[3];
+  int n = 0;
+  PYCNN_HD void add(index_t s, index_t c) {
+    if (c > 0) start[n] = s, count[n] = c, ++n;
   }
+};
+PYCNN_HD PadRuns pad_outputs_of(index_t i, index_t n, index_t lo, index_t hi, PadMode mode) {
+  PadRuns r;
+  r.add(lo + i, 1);
+  switch (mode) {
+    case PadMode::reflect:  // o - lo = -i (low side), 2(n-1) - i (high side)
+      r.add(lo - i, i >= 1 && i <= lo ? 1 : 0);
+      r.add(lo + 2 * (n - 1) - i, i <= n - 2 && 2 * (n - 1) - i < n + hi ? 1 : 0);
+      break;
+    case PadMode::replicate:  // the edges fill their whole padding
+      r.add(0, i == 0 ? lo : 0);
+      r.add(lo + n, i == n - 1 ? hi : 0);
+      break;
+    case PadMode::circular:  // o - lo = i - n (low side), i + n (high side)
+      r.add(lo + i - n, i - n >= -lo ? 1 : 0);
+      r.add(lo + i + n, i < hi ? 1 : 0);
+      break;
+  }
+  return r;
 }
+
+// PyTorch's limits: non-negative pads, non-empty dims, reflect pad < size, circular pad <= size.
+// x_shape is (N, C, H, W); padding = {top, bottom, left, right} (F.pad's torch order is
+// (left, right, top, bottom): the functional layer reorders it).  A 1-D pad is H = 1 with
+// top = bottom = 0.  Params: csrc/params/pad_params.cpp.
+Pad2dParams make_pad2d_params(const char* op, const std::array<index_t, 4>& x_shape,
+                              const std::array<index_t, 4>& padding, PadMode mode);
 
 // out is (N, C, H_out, W_out); inp is (N, C, H, W).
 template <typename T>
@@ -85,5 +103,11 @@ template <typename T>
 void pad2d_backward_ref(T* dinp, const T* dout, const Pad2dParams& p);
 template <typename T>
 void pad2d_backward_cpu(T* dinp, const T* dout, const Pad2dParams& p);
+
+// CUDA (csrc/cuda): forward one thread per output, backward one per input gathering its runs.
+template <typename T>
+void pad2d_forward_cuda(T* out, const T* inp, const Pad2dParams& p, void* stream);
+template <typename T>
+void pad2d_backward_cuda(T* dinp, const T* dout, const Pad2dParams& p, void* stream);
 
 }  // namespace pycnn

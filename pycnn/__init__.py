@@ -3,6 +3,7 @@
 The API follows PyTorch's names, argument orders, defaults and semantics.
 """
 from . import _C
+from ._device import device
 from .tensor import (Function, Tensor, bool_, enable_grad, float32, float64, int64,
                      is_grad_enabled, no_grad)
 from .creation import (arange, default_generator, from_numpy, full, manual_seed, ones, ones_like,
@@ -31,10 +32,16 @@ def tanh(x): return x.tanh()
 
 
 def build_info() -> dict:
-    """Compiler, OpenMP threads, the SIMD level in use, and CUDA build/availability."""
+    """Compiler, OpenMP threads, the SIMD level in use, and CUDA: built (the GPU module), the
+    emulated device built, available, and which device 'cuda' means here (or why it cannot run)."""
     info = dict(_C.build_info())
     info["cuda_available"] = cuda.is_available()
     info["cuda_device_count"] = cuda.device_count()
+    reason = cuda.unavailable_reason()
+    if reason is None:
+        info["cuda_device"] = ("emulated: " if cuda.is_emulated() else "") + cuda.get_device_name(0)
+    else:
+        info["cuda_device"] = f"unavailable: {reason}"
     return info
 
 

@@ -9,6 +9,10 @@ import time
 
 def _train(args) -> int:
     import pycnn
+
+    if args.device.split(":")[0] == "cuda" and not pycnn.cuda.is_available():
+        print(f"pycnn train: --device {args.device}: {pycnn.cuda.unavailable_reason()}", file=sys.stderr)
+        return 2
     from pycnn import nn, optim
     from pycnn.data import DataLoader
     from pycnn.models import LeNet5
@@ -20,15 +24,16 @@ def _train(args) -> int:
     split = pycnn.datasets.digits(image_size=32)
     train = DataLoader(split.train, batch_size=args.batch_size, shuffle=True, seed=args.seed)
     test = DataLoader(split.test, batch_size=256)
-    model = LeNet5()
+    model = LeNet5().to(args.device)
     opt = optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay)
     sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=args.epochs)
     info = pycnn.build_info()
+    where = (f"{info['num_threads']} threads, simd {info['simd']}" if args.device == "cpu"
+             else f"device {args.device} ({info['cuda_device']})")
     print(f"pycnn {info['version']}: LeNet-5 on digits ({len(split.train)} train / {len(split.test)} test, "
-          f"32x32), {model.num_parameters()} parameters, {info['num_threads']} threads, simd {info['simd']}",
-          flush=True)
+          f"32x32), {model.num_parameters()} parameters, {where}", flush=True)
     start = time.perf_counter()
-    history = Trainer(model, opt, nn.functional.cross_entropy, sched, stream=sys.stdout).fit(
+    history = Trainer(model, opt, nn.functional.cross_entropy, sched, stream=sys.stdout, device=args.device).fit(
         train, args.epochs, test)
     elapsed = time.perf_counter() - start
     final = history[-1]["test_acc"]
@@ -58,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--weight-decay", type=float, default=5e-4)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--threads", type=int, default=0, help="OpenMP threads (0: OMP_NUM_THREADS or all cores)")
+    t.add_argument("--device", default="cpu", help="cpu, or cuda (a GPU, or the emulated device with "
+                   "PYCNN_CUDA_EMULATOR=1)")
     t.add_argument("--save", metavar="PATH", help="write the trained state_dict (.npz)")
     t.set_defaults(func=_train)
     i = sub.add_parser("info", help="print build facts: compiler, OpenMP threads, SIMD level, CUDA")

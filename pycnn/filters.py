@@ -117,7 +117,7 @@ def filter2d(image, kernel, padding="same", padding_mode="zeros") -> Tensor:
     Differentiable in the image and (if it requires grad) the kernel.
     """
     from .functional import conv2d, pad
-    from .utils import ntuple
+    from ._args import ntuple, same_padding
 
     if not isinstance(image, Tensor):
         raise TypeError(f"filter2d: image must be a Tensor, got {type(image).__name__}")
@@ -126,17 +126,17 @@ def filter2d(image, kernel, padding="same", padding_mode="zeros") -> Tensor:
     if image.dtype.kind != "f":
         raise TypeError(f"filter2d: image must be float32 or float64, got {image.dtype} (shape {image.shape})")
     if not isinstance(kernel, Tensor):
-        kernel = tensor(np.asarray(kernel), dtype=image.dtype)
+        kernel = tensor(np.asarray(kernel), dtype=image.dtype, device=image.device)
     if kernel.ndim != 2:
         raise ValueError(f"filter2d: kernel must be 2-D (kH, kW), got shape {kernel.shape}")
-    if kernel.dtype != image.dtype:
-        kernel = kernel.to(image.dtype)
+    if kernel.dtype != image.dtype or kernel.device != image.device:
+        kernel = kernel.to(image.device, image.dtype)
     if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
         raise ValueError(f"filter2d: padding_mode must be 'zeros', 'reflect', 'replicate' or 'circular', "
                          f"got {padding_mode!r}")
     kH, kW = kernel.shape
     if padding == "same":
-        (top, bottom), (left, right) = [((k - 1) // 2, k - 1 - (k - 1) // 2) for k in (kH, kW)]
+        (top, bottom), (left, right) = same_padding((kH, kW), (1, 1))
     elif padding == "valid":
         top = bottom = left = right = 0
     elif isinstance(padding, str):

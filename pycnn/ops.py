@@ -10,6 +10,7 @@ import builtins
 
 import numpy as np
 
+from ._backend import backend
 from .tensor import Function, Tensor, _default_dtype, float32, int64, is_floating
 
 # ----------------------------------------------------------------------------- helpers
@@ -47,16 +48,26 @@ def _result_dtype(a, b):
     return int64
 
 
+def scalar_array(device, value, dtype):
+    """A 0-d array of `device` holding a Python scalar (a fill on a GPU: no host-to-device copy)."""
+    if device.type == "cpu":
+        return np.asarray(value, dtype=dtype)
+    return backend(device).xp.full((), value, dtype=dtype)
+
+
 def _binary_operands(a, b, op):
-    """Both operands as Tensors of the promoted dtype (scalars become 0-d tensors)."""
+    """Both operands as Tensors of the promoted dtype (scalars become 0-d tensors of the tensor's
+    device; a host numpy array is copied to it)."""
     dtype = _result_dtype(a, b)
-    device = next((x.device for x in (a, b) if isinstance(x, Tensor)), "cpu")
+    device = next(x.device for x in (a, b) if isinstance(x, Tensor))
 
     def conv(x):
         if isinstance(x, Tensor):
             return x if x.dtype == dtype else Cast.apply(x, dtype=dtype)
-        if isinstance(x, (int, float, bool, np.number, np.ndarray)):
-            return Tensor._wrap(np.asarray(x, dtype=dtype), device)
+        if isinstance(x, (int, float, bool, np.number)):
+            return Tensor._wrap(scalar_array(device, x, dtype), device)
+        if isinstance(x, np.ndarray):
+            return Tensor._wrap(backend(device).from_host(np.asarray(x, dtype=dtype)), device)
         raise TypeError(f"{op}: unsupported operand of type {type(x).__name__}")
 
     a, b = conv(a), conv(b)
@@ -88,6 +99,23 @@ class Cast(Function):
 
     def backward(self, g):
         return g.astype(self.in_dtype) if is_floating(self.in_dtype) else None
+
+
+class ToDevice(Function):
+    """A copy onto another device (Tensor.to); the gradient goes back to the source device."""
+
+    def forward(self, x, device):
+        self.source, self.target = self.device, device
+        self.output_device = device
+        return _move(x, self.source, device)
+
+    def backward(self, g):
+        return _move(g, self.target, self.source)
+
+
+def _move(array, src, dst):
+    host = backend(src).to_host(array) if src.type != "cpu" else array
+    return backend(dst).from_host(host) if dst.type != "cpu" else np.array(host, copy=True)
 
 
 class Clone(Function):
@@ -288,19 +316,33 @@ def pow(a, b):
 
 
 def where(condition, input, other):
-    cond = condition._array if isinstance(condition, Tensor) else np.asarray(condition)
     a, b = _binary_operands(input, other, "where")
+    if isinstance(condition, Tensor):
+        if condition.device != a.device:
+            raise RuntimeError(f"where: condition is on {condition.device} but the values are on {a.device}")
+        cond = condition._array
+    else:
+        cond = backend(a.device).from_host(np.asarray(condition)) if a.device.type != "cpu" else np.asarray(condition)
     return Where.apply(cond.astype(bool), a, b)
+
+
+_COMPARISONS = {"eq": "equal", "ne": "not_equal", "lt": "less", "le": "less_equal", "gt": "greater",
+                "ge": "greater_equal"}
 
 
 def compare(a, b, how):
     if not isinstance(b, (Tensor, int, float, bool, np.number, np.ndarray)):
         return NotImplemented if how not in ("eq", "ne") else (how == "ne")
-    x = a._array
-    y = b._array if isinstance(b, Tensor) else b
-    out = {"eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
-           "gt": np.greater, "ge": np.greater_equal}[how](x, y)
-    return Tensor._wrap(np.asarray(out), a.device)
+    if isinstance(b, Tensor):
+        if b.device != a.device:
+            raise RuntimeError(f"{how}: the operands are on {a.device} and {b.device}")
+        y = b._array
+    elif isinstance(b, np.ndarray) and a.device.type != "cpu":
+        y = backend(a.device).from_host(b)
+    else:
+        y = b
+    xp = backend(a.device).xp
+    return Tensor._wrap(xp.asarray(getattr(xp, _COMPARISONS[how])(a._array, y)), a.device)
 
 
 # ----------------------------------------------------------------------------- reductions
@@ -359,9 +401,11 @@ class MaxDim(Function):
         xp = self.xp
         if not self.keepdim:
             g = xp.expand_dims(g, self.dim)
-        dx = xp.zeros(self.shape, dtype=g.dtype)
-        xp.put_along_axis(dx, self.idx, g, axis=self.dim)
-        return dx
+        # g at the selected position along dim, 0 elsewhere (a compare against the positions)
+        shape = [1] * len(self.shape)
+        shape[self.dim] = self.shape[self.dim]
+        hit = xp.arange(self.shape[self.dim]).reshape(shape) == self.idx
+        return xp.where(hit, g, xp.zeros((), dtype=g.dtype))
 
 
 def sum(x, dim=None, keepdim=False):
@@ -404,12 +448,12 @@ def amax(x, dim=None, keepdim=False):
 
 
 def argmax(x, dim=None, keepdim=False):
-    a = x._array
+    a, xp = x._array, backend(x.device).xp
     if dim is None:
-        return Tensor._wrap(np.asarray(a.argmax(), dtype=np.int64), x.device)
+        return Tensor._wrap(xp.asarray(a.argmax()).astype(np.int64), x.device)
     d = _norm_dim(dim, x.ndim, "argmax")
     idx = a.argmax(axis=d)
-    return Tensor._wrap((np.expand_dims(idx, d) if keepdim else np.asarray(idx)).astype(np.int64), x.device)
+    return Tensor._wrap((xp.expand_dims(idx, d) if keepdim else xp.asarray(idx)).astype(np.int64), x.device)
 
 
 # ----------------------------------------------------------------------------- shapes
@@ -424,7 +468,7 @@ class Reshape(Function):
 
 class Permute(Function):
     def forward(self, x, dims):
-        self.inverse = tuple(np.argsort(dims))
+        self.inverse = tuple(int(i) for i in np.argsort(dims))
         return self.xp.ascontiguousarray(x.transpose(dims))
 
     def backward(self, g):
@@ -448,8 +492,19 @@ class GetItem(Function):
 
     def backward(self, g):
         dx = self.xp.zeros(self.shape, dtype=g.dtype)
-        self.xp.add.at(dx, self.index, g)  # repeated integer indices accumulate
+        scatter_add(self.xp, dx, self.index, g)  # repeated integer indices accumulate
         return dx
+
+
+def scatter_add(xp, a, index, values):
+    """a[index] += values with repeated indices accumulating (numpy's add.at; cupyx.scatter_add,
+    since CuPy's ufuncs have no .at)."""
+    if getattr(xp, "__name__", "") == "cupy":
+        import cupyx
+
+        cupyx.scatter_add(a, index, values)
+    else:
+        xp.add.at(a, index, values)
 
 
 class Cat(Function):
@@ -459,7 +514,7 @@ class Cat(Function):
         return self.xp.concatenate(arrays, axis=dim)
 
     def backward(self, g):
-        splits = np.cumsum(self.sizes)[:-1]
+        splits = [int(v) for v in np.cumsum(self.sizes)[:-1]]
         return tuple(self.xp.split(g, splits, axis=self.dim))
 
 
@@ -540,17 +595,24 @@ def expand(x, *shape):
     return Expand.apply(x, shape=shape)
 
 
-def unwrap_index(idx):
-    if isinstance(idx, Tensor):
-        return idx._array
-    if isinstance(idx, tuple):
-        return tuple(i._array if isinstance(i, Tensor) else i for i in idx)
-    return idx
+def unwrap_index(idx, device):
+    """An index for the arrays of `device`: Tensors unwrapped, host arrays (and lists of ints)
+    copied to the device."""
+    def one(i):
+        if isinstance(i, Tensor):
+            if i.device != device:
+                raise IndexError(f"getitem: an index on {i.device} for a tensor on {device}")
+            return i._array
+        if device.type != "cpu" and isinstance(i, (np.ndarray, list)):
+            return backend(device).from_host(np.asarray(i))
+        return i
+
+    return tuple(one(i) for i in idx) if isinstance(idx, tuple) else one(idx)
 
 
 def getitem(x, idx):
     try:
-        return GetItem.apply(x, index=unwrap_index(idx))
+        return GetItem.apply(x, index=unwrap_index(idx, x.device))
     except IndexError as e:
         raise IndexError(f"getitem: index {idx!r} is invalid for shape {x.shape}: {e}") from None
 

@@ -25,7 +25,7 @@ _SCALARS = (bool, int, float, str, type(None))
 def _encode(obj, path, arrays):
     """A JSON-able description of obj; arrays are stored in `arrays` and referenced by name."""
     if isinstance(obj, Tensor):
-        obj = obj.detach()._array
+        obj = obj.detach()._host()  # a CUDA tensor is saved from a host copy
     if isinstance(obj, (np.ndarray, np.generic)):
         arr = np.asarray(obj)
         if arr.dtype.kind not in "biufc":

@@ -23,7 +23,8 @@ import threading
 
 import numpy as np
 
-from ._backend import backend, canonical_device
+from ._backend import backend
+from ._device import CPU, canonical_device, device
 
 float32 = np.dtype("float32")
 float64 = np.dtype("float64")
@@ -138,19 +139,20 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs):
         tensors = [a for a in args if isinstance(a, Tensor)]
-        devices = {t.device for t in tensors}
-        if len(devices) > 1:
+        device = tensors[0].device if tensors else CPU
+        if any(t.device != device for t in tensors):
             shapes = ", ".join(f"{tuple(t.shape)} on {t.device}" for t in tensors)
-            raise RuntimeError(f"{cls.__name__}: expected all tensors on the same device, got {shapes}")
-        device = devices.pop() if devices else "cpu"
+            raise RuntimeError(f"{cls.__name__}: expected all tensors on the same device, got {shapes}; "
+                               "move them with .to(device) first")
         node = cls(device, args)
         raw = [a._array if isinstance(a, Tensor) else a for a in args]
         out = node.forward(*raw, **kwargs)
         record = _grad_mode.enabled and any(node.needs_input_grad)
         outs = out if isinstance(out, tuple) else (out,)
+        out_device = node.__dict__.get("output_device", device)  # ToDevice's outputs live elsewhere
         results = []
         for i, o in enumerate(outs):
-            t = Tensor._wrap(o, device)
+            t = Tensor._wrap(o, out_device)
             if record and is_floating(t.dtype):
                 t.requires_grad = True
                 t.grad_fn = node
@@ -158,13 +160,14 @@ class Function:
             results.append(t)
         if record:
             node.output_meta = [(o.shape, o.dtype) for o in outs]
+            node.output_device = out_device
         else:
             node.inputs = None  # nothing will ever call backward: drop references now
         return tuple(results) if isinstance(out, tuple) else results[0]
 
     def _release(self):
         """Drop saved arrays and inputs (the graph is freed after backward)."""
-        keep = {"device", "backend", "xp", "needs_input_grad", "output_meta"}
+        keep = {"device", "backend", "xp", "needs_input_grad", "output_meta", "output_device"}
         for k in list(self.__dict__):
             if k not in keep:
                 del self.__dict__[k]
@@ -196,14 +199,17 @@ def _accumulate(slot, grad):
 
 
 def run_backward(root: "Tensor", gradient, retain_graph: bool):
-    xp = backend(root.device).xp
+    be = backend(root.device)
+    xp = be.xp
     if gradient is None:
         if root._array.size != 1:
             raise RuntimeError(
                 f"backward: grad can be implicitly created only for scalar outputs, got shape {root.shape}")
         g = xp.ones(root._array.shape, dtype=root.dtype)
     else:
-        g = gradient._array if isinstance(gradient, Tensor) else xp.asarray(gradient)
+        if isinstance(gradient, Tensor) and gradient.device != root.device:
+            raise RuntimeError(f"backward: the gradient is on {gradient.device} but the tensor is on {root.device}")
+        g = gradient._array if isinstance(gradient, Tensor) else be.from_host(np.asarray(gradient))
         if tuple(g.shape) != root.shape:
             raise RuntimeError(f"backward: gradient shape {tuple(g.shape)} does not match tensor shape {root.shape}")
         g = g.astype(root.dtype, copy=False)
@@ -221,7 +227,8 @@ def run_backward(root: "Tensor", gradient, retain_graph: bool):
                 raise RuntimeError(
                     f"backward: trying to backward through {node.name} a second time; its saved "
                     "values were freed. Pass retain_graph=True to the first backward call.")
-            grads_out = [gr if gr is not None else xp.zeros(shape, dtype=dt)
+            out_xp = xp if node.output_device == root.device else backend(node.output_device).xp
+            grads_out = [gr if gr is not None else out_xp.zeros(shape, dtype=dt)
                          for gr, (shape, dt) in zip(grads_out, node.output_meta)]
             grads_in = node.backward(*grads_out)
             if not isinstance(grads_in, tuple):
@@ -253,7 +260,7 @@ class Tensor:
         device = canonical_device(device)
         dtype = canonical_dtype(dtype)
         if isinstance(data, Tensor):
-            data = data._array
+            data = data.detach().cpu()._array
         arr = np.asarray(data)
         if dtype is None:
             if arr.dtype.kind == "f":
@@ -267,7 +274,7 @@ class Tensor:
             else:
                 raise TypeError(f"tensor: cannot build a tensor from data of dtype {arr.dtype}")
         arr = np.array(arr, dtype=dtype, order="C", copy=True)
-        self._array = backend(device).xp.asarray(arr) if device != "cpu" else arr
+        self._array = arr if device.type == "cpu" else backend(device).from_host(arr)
         self.device = device
         self.grad = None
         self.grad_fn = None
@@ -277,18 +284,29 @@ class Tensor:
             self.requires_grad_(True)
 
     @classmethod
-    def _wrap(cls, array, device="cpu") -> "Tensor":
-        """A Tensor around an existing backend array, without copying."""
+    def _wrap(cls, array, device=CPU) -> "Tensor":
+        """A Tensor around an existing array of device's backend, without copying."""
         t = cls.__new__(cls)
         if array.dtype.name not in _DTYPES:
             array = array.astype(float64 if array.dtype.kind == "f" else int64)
         t._array = array
-        t.device = device
+        t.device = device if isinstance(device, type(CPU)) else canonical_device(device)
         t.grad = None
         t.grad_fn = None
         t._output_index = 0
         t.requires_grad = False
         return t
+
+    def _copy_from_host(self, values):
+        """self's data = host `values` (cast to self's dtype), in place."""
+        if self.device.type == "cpu":
+            np.copyto(self._array, values, casting="unsafe")
+        else:
+            self._array[...] = backend(self.device).from_host(np.asarray(values, dtype=self.dtype))
+
+    def _host(self) -> np.ndarray:
+        """The data as a host numpy array (the array itself on the CPU, a copy from a device)."""
+        return self._array if self.device.type == "cpu" else backend(self.device).to_host(self._array)
 
     # ---------------------------------------------------------------- attributes
     @property
@@ -314,8 +332,11 @@ class Tensor:
 
     @data.setter
     def data(self, value):
-        value = value._array if isinstance(value, Tensor) else np.asarray(value)
-        self._array = value
+        if isinstance(value, Tensor):
+            self._array, self.device = value._array, value.device
+        else:
+            self._array = backend(self.device).from_host(np.asarray(value)) if self.device.type != "cpu" \
+                else np.asarray(value)
 
     @property
     def T(self) -> "Tensor":
@@ -336,12 +357,12 @@ class Tensor:
         return self.shape[0]
 
     def __repr__(self):
-        body = np.array2string(np.asarray(self._array), separator=", ", precision=4, prefix="tensor(")
+        body = np.array2string(self._host(), separator=", ", precision=4, prefix="tensor(")
         extra = ""
+        if self.device.type != "cpu":
+            extra += f", device='{self.device}'"
         if self.dtype != _default_dtype and self.dtype != int64:
             extra += f", dtype={self.dtype.name}"
-        if self.device != "cpu":
-            extra += f", device='{self.device}'"
         if self.grad_fn is not None:
             extra += f", grad_fn=<{self.grad_fn.name}Backward>"
         elif self.requires_grad:
@@ -377,12 +398,13 @@ class Tensor:
     def numpy(self) -> np.ndarray:
         if self.requires_grad:
             raise RuntimeError("numpy: can't call numpy() on a tensor that requires grad; use tensor.detach().numpy()")
-        if self.device != "cpu":
-            raise TypeError(f"numpy: tensor is on {self.device}; call .cpu() first")
+        if self.device.type != "cpu":
+            raise TypeError(f"numpy: can't convert {self.device} device type tensor to numpy; use Tensor.cpu() to "
+                            "copy the tensor to host memory first")
         return self._array
 
     def tolist(self):
-        return np.asarray(self._array).tolist()
+        return self._host().tolist()
 
     def item(self):
         if self._array.size != 1:
@@ -401,12 +423,18 @@ class Tensor:
         return bool(self.item())
 
     def __array__(self, dtype=None, copy=None):
+        if self.device.type != "cpu":
+            raise TypeError(f"can't convert {self.device} device type tensor to numpy; use Tensor.cpu() to copy the "
+                            "tensor to host memory first")
         a = np.asarray(self._array)
         return a if dtype is None else a.astype(dtype)
 
-    def to(self, *args, dtype=None, device=None) -> "Tensor":
-        """to(device), to(dtype), to(device, dtype) or keywords; differentiable for dtype casts."""
+    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False) -> "Tensor":
+        """to(device), to(dtype), to(device, dtype), to(other_tensor) or keywords; differentiable."""
         for a in args:
+            if isinstance(a, Tensor):
+                dtype, device = a.dtype, a.device
+                continue
             try:
                 dtype = canonical_dtype(a)
             except TypeError:
@@ -416,12 +444,20 @@ class Tensor:
         if dtype is not None and canonical_dtype(dtype) != self.dtype:
             out = ops.Cast.apply(out, dtype=canonical_dtype(dtype))
         if device != self.device:
-            backend(device)  # raises a clear error when the device is unavailable
-            raise RuntimeError(f"to: moving tensors between {self.device} and {device} is not implemented")
+            out = ops.ToDevice.apply(out, device=device)
+        if copy and out is self:
+            out = ops.Clone.apply(self)
         return out
 
     def cpu(self):
-        return self.to("cpu")
+        return self.to(CPU)
+
+    def cuda(self, device=None, non_blocking=False):
+        return self.to("cuda" if device is None else (f"cuda:{device}" if isinstance(device, int) else device))
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
 
     def float(self):
         return self.to(float32)
@@ -444,7 +480,13 @@ class Tensor:
             raise RuntimeError(f"{op}: in-place operations on tensors that are part of a graph are not supported")
 
     def _operand(self, other):
-        return other._array if isinstance(other, Tensor) else other
+        if isinstance(other, Tensor):
+            if other.device != self.device:
+                raise RuntimeError(f"in-place op: the operand is on {other.device} but the tensor is on {self.device}")
+            return other._array
+        if isinstance(other, np.ndarray) and self.device.type != "cpu":
+            return backend(self.device).from_host(other)
+        return other
 
     def zero_(self):
         self._check_inplace("zero_")
@@ -458,9 +500,12 @@ class Tensor:
 
     def copy_(self, src):
         self._check_inplace("copy_")
+        if isinstance(src, Tensor) and src.device != self.device:
+            src = src.to(self.device)
         src = self._operand(src)
-        if tuple(np.shape(src)) != self.shape and np.broadcast_shapes(np.shape(src), self.shape) != self.shape:
-            raise RuntimeError(f"copy_: source shape {tuple(np.shape(src))} does not broadcast to {self.shape}")
+        shape = tuple(getattr(src, "shape", np.shape(src)))
+        if shape != self.shape and np.broadcast_shapes(shape, self.shape) != self.shape:
+            raise RuntimeError(f"copy_: source shape {shape} does not broadcast to {self.shape}")
         self._array[...] = src
         return self
 
@@ -508,7 +553,7 @@ class Tensor:
 
     def __setitem__(self, idx, value):
         self._check_inplace("__setitem__")
-        self._array[ops.unwrap_index(idx)] = self._operand(value)
+        self._array[ops.unwrap_index(idx, self.device)] = self._operand(value)
 
     # ---------------------------------------------------------------- methods (see ops)
     def add(self, o): return ops.add(self, o)
@@ -544,11 +589,11 @@ class Tensor:
 
 
 def _as_tensor_args(data):
-    """Lists may contain Tensors (e.g. [t1, t2]): turn them into arrays first."""
+    """Lists may contain Tensors (e.g. [t1, t2]): turn them into host arrays first."""
     if isinstance(data, (list, tuple)):
         return [_as_tensor_args(d) for d in data]
     if isinstance(data, Tensor):
-        return data._array
+        return data._host()
     return data
 
 

@@ -40,14 +40,21 @@ class ProgressBar:
 
 
 def _accuracy_count(logits, target) -> int:
-    return int((logits.detach().numpy().argmax(axis=1) == target.numpy()).sum())
+    """Correct predictions (computed on the logits' device; one scalar comes back)."""
+    return int((logits.detach().argmax(dim=1) == target).sum().item())
 
 
 class Trainer:
+    """device: where the batches go (default: the model's parameters' device); the loaders
+    yield host tensors and each batch is copied there."""
+
     def __init__(self, model, optimizer, loss_fn=F.cross_entropy, scheduler=None, stream=None,
-                 verbose: bool = True):
+                 verbose: bool = True, device=None):
         self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
         self.scheduler, self.stream, self.verbose = scheduler, stream, verbose
+        if device is None:
+            device = next((p.device for p in model.parameters()), "cpu")
+        self.device = device
         self.history: list = []
 
     def train_epoch(self, loader, epoch: int = 1, epochs: int = 1) -> dict:
@@ -56,6 +63,7 @@ class Trainer:
         total_loss, correct, seen = 0.0, 0, 0
         start = time.perf_counter()
         for i, (x, y) in enumerate(loader, 1):
+            x, y = x.to(self.device), y.to(self.device)
             self.optimizer.zero_grad()
             logits = self.model(x)
             loss = self.loss_fn(logits, y)
@@ -78,6 +86,7 @@ class Trainer:
         self.model.eval()
         total_loss, correct, seen = 0.0, 0, 0
         for x, y in loader:
+            x, y = x.to(self.device), y.to(self.device)
             logits = self.model(x)
             total_loss += self.loss_fn(logits, y).item() * x.shape[0]
             correct += _accuracy_count(logits, y)

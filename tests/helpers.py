@@ -19,7 +19,7 @@ def randn(*shape, dtype="float64"):
 def assert_close(actual, expected, dtype="float64", rtol=None, atol=None, what=""):
     from cases import TOLERANCE
     r, a = TOLERANCE[str(np.dtype(dtype))]
-    actual = actual.detach().numpy() if isinstance(actual, pycnn.Tensor) else np.asarray(actual)
+    actual = actual.detach().cpu().numpy() if isinstance(actual, pycnn.Tensor) else np.asarray(actual)
     np.testing.assert_allclose(actual, expected, rtol=rtol if rtol is not None else r,
                                atol=atol if atol is not None else a, err_msg=what)
 

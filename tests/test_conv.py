@@ -1,6 +1,12 @@
-"""conv1d / conv2d / conv_transpose1d / conv_transpose2d: native kernels (CPU and the C++
-reference) against the numpy float64 reference on the shared awkward cases, autodiff
-gradchecks, modules, and bad input."""
+"""Conv family: every kernel on every backend (the ``backend`` fixture: the CPU kernels, the
+plain-loop spec, and the CUDA device when present) through pycnn.functional -- conv1d, conv2d,
+conv_transpose1d, conv_transpose2d, forward and backward (input, weight and bias grads, together
+and alone) -- against the numpy float64 reference on the family's case table (cases/conv.py: every
+fast path of the CPU kernels with few and many planes), on 1, 2 and 3 threads where the split of
+the work depends on it; the Python ops (1-D, unbatched, 'same' padding), the adjoint identity,
+gradchecks, modules, bad input, the bindings' own array checks, and (when torch is importable)
+PyTorch itself."""
+import contextlib
 import math
 
 import numpy as np
@@ -8,386 +14,332 @@ import pytest
 
 import pycnn
 import pycnn.functional as F
-from cases import BATCH, CHANNELS, DTYPES, SPATIAL, WINDOWS
+from pycnn import _C
+from cases import DTYPES
+from cases import conv as table
+from cases.conv import (CONV1D_CASES, CONV_CASES, FUSED_CASES, SPLIT_CASES, TRANSPOSE_CASES, WIDE_CASES,
+                        case1d_id, case_id, pads4)
 from helpers import assert_close, gradcheck, randn
 from reference import conv as ref
 
-_C = pycnn._C
-
-# ----------------------------------------------------------------------------- case table
-# Each case mixes two WINDOWS rows (one for H, one for W: rectangular kernels, strides,
-# paddings and dilations) with a channel/group layout:
-#   dense (groups 1), grouped (groups 2), depthwise (groups == C_in), depthwise with a
-#   depth multiplier (C_out = 2 C_in), and single-channel.
-LAYOUTS = {  # name -> (C_in, C_out, groups) built from CHANNELS
-    "dense": lambda c, c2: (c, c2, 1),
-    "grouped": lambda c, c2: (2 * c, 2 * c2, 2),
-    "depthwise": lambda c, c2: (max(c, 2), max(c, 2), max(c, 2)),
-    "depthwise_x2": lambda c, c2: (max(c, 2), 2 * max(c, 2), max(c, 2)),
-    "single": lambda c, c2: (1, 1, 1),
-}
+GRADS = ("grad input", "grad weight", "grad bias")
 
 
-def _smallest_valid(k, s, p, d, start):
-    """A SPATIAL size >= start (cyclically) whose conv output is positive."""
-    for L in SPATIAL[start:] + SPATIAL[:start]:
-        if L + 2 * p - d * (k - 1) - 1 >= 0:
-            return L
-    return SPATIAL[-1]
-
-
-def conv_cases():
-    cases = []
-    for i, wh in enumerate(WINDOWS):
-        for j, (layout, make) in enumerate(LAYOUTS.items()):
-            ww = WINDOWS[(i + j + 1) % len(WINDOWS)]
-            c, c2 = CHANNELS[(i + j) % 3], CHANNELS[(i + 2 * j + 1) % 3]
-            C_in, C_out, groups = make(c, c2)
-            H = _smallest_valid(*wh, start=(i + j) % len(SPATIAL))
-            W = _smallest_valid(*ww, start=(i + 2 * j + 3) % len(SPATIAL))
-            N = BATCH[(i + j) % 3]
-            cases.append(dict(N=N, C_in=C_in, C_out=C_out, groups=groups, H=H, W=W,
-                              k=(wh[0], ww[0]), stride=(wh[1], ww[1]), padding=(wh[2], ww[2]),
-                              dilation=(wh[3], ww[3])))
-    # the 1x1 fast path on every layout, asymmetric padding ('same' with an even kernel)
-    cases.append(dict(N=3, C_in=5, C_out=7, groups=1, H=7, W=11, k=(1, 1), stride=(1, 1), padding=(0, 0),
-                      dilation=(1, 1)))
-    cases.append(dict(N=2, C_in=6, C_out=4, groups=2, H=5, W=13, k=(1, 1), stride=(1, 1), padding=(0, 0),
-                      dilation=(1, 1)))
-    cases.append(dict(N=1, C_in=3, C_out=6, groups=3, H=2, W=7, k=(1, 1), stride=(1, 1), padding=(0, 0),
-                      dilation=(1, 1)))
-    cases.append(dict(N=2, C_in=3, C_out=5, groups=1, H=7, W=5, k=(4, 2), stride=(1, 1), padding=(1, 2, 0, 1),
-                      dilation=(1, 1)))
-    cases.append(dict(N=2, C_in=4, C_out=4, groups=4, H=6, W=5, k=(2, 4), stride=(1, 1), padding=(0, 1, 1, 2),
-                      dilation=(1, 1)))
-    return cases
-
-
-CONV_CASES = conv_cases()
-
-
-def _case_id(c):
-    return (f"N{c['N']}-C{c['C_in']}to{c['C_out']}-g{c['groups']}-{c['H']}x{c['W']}-k{c['k'][0]}x{c['k'][1]}"
-            f"-s{c['stride'][0]}{c['stride'][1]}-p{''.join(map(str, c['padding']))}"
-            f"-d{c['dilation'][0]}{c['dilation'][1]}")
-
-
-def _conv_arrays(c, dtype, transposed=False):
-    if transposed:  # x (N, C_in, H, W), w (C_in, C_out/groups, kH, kW)
-        x = randn(c["N"], c["C_in"], c["H"], c["W"], dtype=dtype)
-        w = randn(c["C_in"], c["C_out"] // c["groups"], *c["k"], dtype=dtype)
-    else:
-        x = randn(c["N"], c["C_in"], c["H"], c["W"], dtype=dtype)
-        w = randn(c["C_out"], c["C_in"] // c["groups"], *c["k"], dtype=dtype)
-    return x, w, randn(c["C_out"], dtype=dtype)
-
-
-@pytest.mark.parametrize("reference", [False, True], ids=["cpu", "ref"])
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("c", CONV_CASES, ids=_case_id)
-def test_conv2d_native_matches_reference(c, dtype, reference):
-    x, w, b = _conv_arrays(c, dtype)
-    args = (c["stride"], c["padding"], c["dilation"], c["groups"])
-    y = _C.conv2d_forward(x, w, b, *args, reference=reference)
-    assert y.dtype == np.dtype(dtype)
-    assert_close(y, ref.conv2d(x, w, b, *args), dtype, what="forward")
-    dy = randn(*y.shape, dtype=dtype)
-    dx, dw, db = _C.conv2d_backward(dy, x, w, *args, reference=reference)
-    rdx, rdw, rdb = ref.conv2d_backward(dy, x, w, *args)
-    assert_close(dx, rdx, dtype, what="grad input")
-    assert_close(dw, rdw, dtype, what="grad weight")
-    assert_close(db, rdb, dtype, what="grad bias")
-    # each grad alone (the other outputs are skipped, not computed)
-    only_w = _C.conv2d_backward(dy, x, w, *args, input_grad=False, bias_grad=False, reference=reference)
-    assert only_w[0] is None and only_w[2] is None
-    assert_close(only_w[1], rdw, dtype, what="grad weight alone")
-
-
-def transpose_cases():
-    """conv_transpose2d: the conv cases read backwards, with the largest legal output_padding."""
-    cases = []
-    for c in CONV_CASES:
-        if len(c["padding"]) == 4:
-            continue
-        t = dict(c, C_in=c["C_out"], C_out=c["C_in"])  # weight (C_in_t, C_out_t/groups, ...)
-        t["output_padding"] = tuple(max(s, d) - 1 for s, d in zip(c["stride"], c["dilation"]))
-        Ho = [(L - 1) * s - 2 * p + d * (k - 1) + op + 1 for L, s, p, d, k, op in
-              zip((c["H"], c["W"]), c["stride"], c["padding"], c["dilation"], c["k"], t["output_padding"])]
-        if min(Ho) > 0:
-            cases.append(t)
-    # 1x1 with output_padding (allowed by dilation 2): rows the conv never reads, not the 1x1 fast path
-    cases.append(dict(N=2, C_in=4, C_out=6, groups=2, H=5, W=3, k=(1, 1), stride=(1, 1), padding=(0, 0),
-                      dilation=(2, 2), output_padding=(1, 1)))
-    return cases
-
-
-TRANSPOSE_CASES = transpose_cases()
-
-
-@pytest.mark.parametrize("reference", [False, True], ids=["cpu", "ref"])
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("c", TRANSPOSE_CASES, ids=_case_id)
-def test_conv_transpose2d_native_matches_reference(c, dtype, reference):
-    x, w, b = _conv_arrays(c, dtype, transposed=True)
-    args = (c["stride"], c["padding"], c["output_padding"], c["groups"], c["dilation"])
-    y = _C.conv_transpose2d_forward(x, w, b, *args, reference=reference)
-    assert_close(y, ref.conv_transpose2d(x, w, b, *args), dtype, what="forward")
-    dy = randn(*y.shape, dtype=dtype)
-    dx, dw, db = _C.conv_transpose2d_backward(dy, x, w, *args, reference=reference)
-    rdx, rdw, rdb = ref.conv_transpose2d_backward(dy, x, w, *args)
-    assert_close(dx, rdx, dtype, what="grad input")
-    assert_close(dw, rdw, dtype, what="grad weight")
-    assert_close(db, rdb, dtype, what="grad bias")
-
-
-def test_transpose_is_the_adjoint_of_conv():
-    """<conv2d(x), y> == <x, conv_transpose2d(y)> with the same weight (an identity, not a kernel)."""
-    x, w = randn(2, 4, 9, 8), randn(6, 2, 3, 2)
-    kw = dict(stride=(2, 3), padding=(1, 1), dilation=(1, 2), groups=2)
-    cx = _C.conv2d_forward(x, w, None, kw["stride"], kw["padding"], kw["dilation"], kw["groups"])
-    y = randn(*cx.shape)
-    Ho, Wo = x.shape[2:]
-    op = [H - ((L - 1) * s - 2 * p + d * (k - 1) + 1) for H, L, s, p, d, k in
-          zip((Ho, Wo), cx.shape[2:], kw["stride"], kw["padding"], kw["dilation"], w.shape[2:])]
-    ty = _C.conv_transpose2d_forward(y, w, None, kw["stride"], kw["padding"], op, kw["groups"], kw["dilation"])
-    assert ty.shape == x.shape
-    np.testing.assert_allclose(np.vdot(cx, y), np.vdot(x, ty), rtol=1e-12)
-
-
-@pytest.mark.parametrize("threads", [1, 3])
-def test_every_thread_split_matches_reference(threads):
-    """Whole jobs per thread, groups per thread, thread-local weight partials, and the
-    parallel-GEMM path for small batches: which one runs depends on N*groups vs threads."""
+@contextlib.contextmanager
+def num_threads(n):
     old = pycnn.get_num_threads()
-    pycnn.set_num_threads(threads)
+    pycnn.set_num_threads(n)
     try:
-        for N, C_in, C_out, groups in [(1, 3, 4, 1), (2, 4, 6, 2), (5, 3, 5, 1), (4, 6, 3, 3), (1, 6, 6, 6)]:
-            x, w, b = randn(N, C_in, 7, 6), randn(C_out, C_in // groups, 3, 2), randn(C_out)
-            args = ((2, 1), (1, 0), (1, 2), groups)
-            y = _C.conv2d_forward(x, w, b, *args)
-            assert_close(y, ref.conv2d(x, w, b, *args))
-            dy = randn(*y.shape)
-            for got, want in zip(_C.conv2d_backward(dy, x, w, *args), ref.conv2d_backward(dy, x, w, *args)):
-                assert_close(got, want)
-            targs = ((2, 1), (1, 0), (0, 0), groups, (1, 2))  # the transpose maps y back to x's shape
-            t = _C.conv_transpose2d_forward(dy, w, None, *targs)
-            assert t.shape == x.shape
-            assert_close(t, ref.conv_transpose2d(dy, w, None, *targs))
-            for got, want in zip(_C.conv_transpose2d_backward(x, dy, w, *targs),
-                                 ref.conv_transpose2d_backward(x, dy, w, *targs)):
-                assert_close(got, want)
+        yield
     finally:
         pycnn.set_num_threads(old)
 
 
-# Stride-1 unpadded convs with a narrow output (W_out <= 32, W <= 1.5 W_out) take the "wide"
-# im2col path (one contiguous run per kernel tap, blocks of images side by side, the last block
-# short); N * groups below and above the thread count.
-WIDE_CASES = [
-    dict(N=5, C_in=6, C_out=16, groups=1, H=14, W=14, k=(5, 5), dilation=(1, 1)),  # LeNet C3
-    dict(N=3, C_in=4, C_out=6, groups=2, H=9, W=13, k=(3, 2), dilation=(2, 3)),
-    dict(N=1, C_in=3, C_out=5, groups=1, H=1, W=7, k=(1, 3), dilation=(1, 1)),     # conv1d-like
-    dict(N=2, C_in=2, C_out=3, groups=1, H=6, W=33, k=(2, 2), dilation=(1, 1)),    # W_out 32
-]
+def _arrays(c, dtype, transposed=False):
+    """x (N, C_in, H, W), the weight ((C_out, C_in/g, *k), or (C_in, C_out/g, *k) transposed), bias (C_out,)."""
+    g = c["groups"]
+    wshape = (c["C_in"], c["C_out"] // g) if transposed else (c["C_out"], c["C_in"] // g)
+    x = randn(c["N"], c["C_in"], c["H"], c["W"], dtype=dtype)
+    return x, randn(*wshape, *c["k"], dtype=dtype), randn(c["C_out"], dtype=dtype)
 
 
-@pytest.mark.parametrize("threads", [1, 2, 3])
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("c", WIDE_CASES, ids=lambda c: f"N{c['N']}-g{c['groups']}-{c['H']}x{c['W']}")
-def test_wide_im2col_path_matches_reference(c, dtype, threads):
-    old = pycnn.get_num_threads()
-    pycnn.set_num_threads(threads)
-    try:
-        x, w, b = _conv_arrays(c, dtype)
-        args = ((1, 1), (0, 0), c["dilation"], c["groups"])
-        y = _C.conv2d_forward(x, w, b, *args)
-        assert_close(y, ref.conv2d(x, w, b, *args), dtype, what="forward")
-        dy = randn(*y.shape, dtype=dtype)
-        for got, want, what in zip(_C.conv2d_backward(dy, x, w, *args), ref.conv2d_backward(dy, x, w, *args),
-                                   ("grad input", "grad weight", "grad bias")):
-            assert_close(got, want, dtype, what=what)
-        # the transpose with the same weight maps y's shape back to x's (forward = grad input)
-        targs = ((1, 1), (0, 0), (0, 0), c["groups"], c["dilation"])
-        bt = randn(c["C_in"], dtype=dtype)
-        t = _C.conv_transpose2d_forward(dy, w, bt, *targs)
-        assert t.shape == x.shape
-        assert_close(t, ref.conv_transpose2d(dy, w, bt, *targs), dtype, what="transpose forward")
-        dt = randn(*x.shape, dtype=dtype)
-        for got, want, what in zip(_C.conv_transpose2d_backward(dt, dy, w, *targs),
-                                   ref.conv_transpose2d_backward(dt, dy, w, *targs),
-                                   ("transpose grad input", "transpose grad weight", "transpose grad bias")):
-            assert_close(got, want, dtype, what=what)
-    finally:
-        pycnn.set_num_threads(old)
+def _kw(c):
+    return dict(stride=c["stride"], padding=c["padding"], dilation=c["dilation"], groups=c["groups"])
 
 
-@pytest.mark.parametrize("threads", [1, 2, 3])
-def test_transpose_backward_with_both_grads_matches_reference(threads):
-    """conv_transpose2d's grad input and grad weight share one im2col of dy per image when both
-    are wanted and the weight grad is a sum of per-thread partials; each alone takes the
-    separate paths.  The result is the same on every call (fixed partial sums per thread)."""
-    old = pycnn.get_num_threads()
-    pycnn.set_num_threads(threads)
-    try:
-        for N, C_in, C_out, groups in [(4, 6, 4, 1), (5, 4, 6, 2), (2, 3, 5, 1)]:
-            x, w = randn(N, C_in, 5, 6), randn(C_in, C_out // groups, 4, 3)
-            targs = ((2, 3), (1, 0), (1, 2), groups, (1, 1))
-            dy = randn(*ref.conv_transpose2d(x, w, None, *targs).shape)
-            want = ref.conv_transpose2d_backward(dy, x, w, *targs)
-            got = _C.conv_transpose2d_backward(dy, x, w, *targs)
-            for g, r, what in zip(got, want, ("grad input", "grad weight", "grad bias")):
-                assert_close(g, r, what=what)
-            again = _C.conv_transpose2d_backward(dy, x, w, *targs)
-            assert all(np.array_equal(a, b) for a, b in zip(got, again))
-            only_x = _C.conv_transpose2d_backward(dy, x, w, *targs, weight_grad=False, bias_grad=False)
-            assert only_x[1] is None
-            assert_close(only_x[0], want[0], what="grad input alone")
-    finally:
-        pycnn.set_num_threads(old)
+def _ref_args(c):
+    return c["stride"], pads4(c), c["dilation"], c["groups"]
 
 
-def test_im2col_scratch_beyond_the_kept_buffer():
-    """An im2col buffer over 8 MB (72 x 128*128 doubles) is allocated per call, not kept."""
-    x, w, b = randn(1, 8, 128, 128), randn(2, 8, 3, 3), randn(2)
-    args = ((1, 1), (1, 1), (1, 1), 1)
-    y = _C.conv2d_forward(x, w, b, *args)
-    assert_close(y, ref.conv2d(x, w, b, *args), what="forward")
-    dy = randn(*y.shape)
-    for got, want, what in zip(_C.conv2d_backward(dy, x, w, *args), ref.conv2d_backward(dy, x, w, *args),
-                               ("grad input", "grad weight", "grad bias")):
-        assert_close(got, want, what=what)
+def _tkw(c):
+    return dict(stride=c["stride"], padding=c["padding"], output_padding=c["output_padding"], groups=c["groups"],
+                dilation=c["dilation"])
 
 
-# ----------------------------------------------------------------------------- functional API
-def _t(a, grad=True):
-    return pycnn.tensor(a, dtype=a.dtype, requires_grad=grad)
+def _tref_args(c):
+    return c["stride"], c["padding"], c["output_padding"], c["groups"], c["dilation"]
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_functional_conv2d_and_grads(dtype):
-    x, w, b = randn(3, 4, 7, 6, dtype=dtype), randn(6, 2, 3, 2, dtype=dtype), randn(6, dtype=dtype)
-    xt, wt, bt = _t(x), _t(w), _t(b)
-    y = F.conv2d(xt, wt, bt, stride=(2, 1), padding=1, dilation=(1, 2), groups=2)
-    assert y.dtype == np.dtype(dtype)
-    assert_close(y, ref.conv2d(x, w, b, (2, 1), (1, 1), (1, 2), 2), dtype)
+def _check(backend, op, x, w, b, kw, want, backward, dtype, alone=False, atol=None):
+    """op(x, w, b, **kw) on the backend's tensors against `want`, then .backward(dy) against
+    backward(dy) = (dx, dw, db); with `alone`, the input and the weight grad each alone too (the
+    kernels skip the grads nobody asked for); atol overrides the dtype's.  Returns (dy, the grads)."""
+    xt, wt = backend.tensor(x, requires_grad=True), backend.tensor(w, requires_grad=True)
+    bt = None if b is None else backend.tensor(b, requires_grad=True)
+    y = op(xt, wt, bt, **kw)
+    assert y.dtype == np.dtype(dtype) and y.shape == want.shape
+    assert_close(y, want, dtype, atol=atol, what="forward")
     dy = randn(*y.shape, dtype=dtype)
-    y.backward(pycnn.tensor(dy, dtype=dtype))
-    for t, r in zip((xt, wt, bt), ref.conv2d_backward(dy, x, w, (2, 1), (1, 1), (1, 2), 2)):
-        assert t.grad.dtype == np.dtype(dtype)
-        assert_close(t.grad, r, dtype)
+    y.backward(backend.tensor(dy))
+    grads = backward(dy)
+    for t, r, what in zip((xt, wt, bt), grads, GRADS):
+        if t is not None:
+            assert t.grad.dtype == np.dtype(dtype)
+            assert_close(t.grad, r, dtype, atol=atol, what=what)
+    if alone:
+        for i in (0, 1):
+            ts = [backend.tensor(a, requires_grad=j == i) for j, a in enumerate((x, w))]
+            op(*ts, None if b is None else backend.tensor(b), **kw).backward(backend.tensor(dy))
+            assert ts[1 - i].grad is None
+            assert_close(ts[i].grad, grads[i], dtype, atol=atol, what=GRADS[i] + " alone")
+    return dy, grads
 
 
-@pytest.mark.parametrize("k,d", [(3, 1), (4, 1), (2, 3), (4, 2)])
-def test_same_padding_splits_the_odd_total_to_the_end(k, d):
-    """'same' pads d(k-1) in total per dim: floor half at the top/left, the rest bottom/right."""
-    x, w, b = randn(2, 3, 7, 6), randn(5, 3, k, k - 1), randn(5)
-    y = F.conv2d(_t(x), _t(w), _t(b), padding="same", dilation=d)
-    assert y.shape == (2, 5, 7, 6)
-    th, tw = d * (k - 1), d * (k - 2)
-    assert_close(y, ref.conv2d(x, w, b, (1, 1), (th // 2, th - th // 2, tw // 2, tw - tw // 2), (d, d)))
-    assert F.conv2d(_t(x), _t(w), padding="valid", dilation=d).shape == (2, 5, 7 - d * (k - 1), 6 - d * (k - 2))
+def _check_conv2d(backend, c, dtype, alone=False, atol=None):
+    x, w, b = _arrays(c, dtype)
+    args = _ref_args(c)
+    return _check(backend, F.conv2d, x, w, b, _kw(c), ref.conv2d(x, w, b, *args),
+                  lambda dy: ref.conv2d_backward(dy, x, w, *args), dtype, alone, atol)
 
 
-def test_unbatched_input():
-    x, w, b = randn(3, 6, 5), randn(4, 3, 2, 3), randn(4)
-    xt = _t(x)
-    y = F.conv2d(xt, _t(w), _t(b), padding=1)
-    assert y.shape == (4, 7, 5)
-    assert_close(y, ref.conv2d(x[None], w, b, (1, 1), (1, 1))[0])
-    y.sum().backward()
-    assert xt.grad.shape == x.shape
-    x1 = randn(3, 9)
-    assert_close(F.conv1d(_t(x1), _t(randn(4, 3, 2))).shape, (4, 8))
-    assert F.conv_transpose2d(_t(x), _t(randn(3, 2, 2, 2))).shape == (2, 7, 6)
+def _check_conv_transpose2d(backend, c, dtype, alone=False, x=None, w=None):
+    x0, w0, b = _arrays(c, dtype, transposed=True)
+    x, w = x0 if x is None else x, w0 if w is None else w
+    args = _tref_args(c)
+    return _check(backend, F.conv_transpose2d, x, w, b, _tkw(c), ref.conv_transpose2d(x, w, b, *args),
+                  lambda dy: ref.conv_transpose2d_backward(dy, x, w, *args), dtype, alone)
 
 
-# The 1-D ops on the shared case table: each 2-D case's W axis (symmetric-padding cases).
-CONV1D_CASES = [c for c in CONV_CASES if len(c["padding"]) == 2]
+def test_case_table_reaches_every_path():
+    """Every CPU kernel path (pointwise, depthwise, wide, plain im2col, column phases at stride 2
+    and above) is reached by the conv2d and conv_transpose2d tables with few (< 6) and many (>= 6)
+    (n, c) planes and with many images (>= 7); the splits of the work (whole jobs per thread or
+    the parallel GEMM, the weight gradient's partials / per-group jobs / parallel GEMM, blocks of
+    images on the wide path, the fused and separate transposed backward) on 2 and 3 threads; and
+    the awkward sizes 1, primes and tile + 1."""
+    for cases, transposed in ((CONV_CASES, False), (TRANSPOSE_CASES, True)):
+        seen = {}
+        for c in cases:
+            seen.setdefault(table.paths(table.params(c, transposed)), []).append(c)
+        assert set(seen) == {"pointwise", "depthwise", "wide", "im2col", "phases2", "phases"}, set(seen)
+        for path, cs in seen.items():
+            planes = [c["N"] * c["C_in"] for c in cs]
+            assert min(planes) < 6 <= max(planes), (transposed, path, planes)
+            assert max(c["N"] for c in cs) >= 7, (transposed, path)
+    wide = [table.params(c) for c in WIDE_CASES]
+    assert all(table.paths(p) == "wide" for p in wide)
+    for threads in (2, 3):
+        got = set().union(*(table.splits(table.params(c), threads) for c in SPLIT_CASES + WIDE_CASES))
+        assert {"per-image", "parallel-gemm", "weight-partials", "weight-per-group", "weight-parallel",
+                "wide-blocks", "direct"} <= got, (threads, got)
+        fused = set().union(*(table.splits(table.params(c, True), threads, True) for c in FUSED_CASES))
+        assert {"fused", "separate"} <= fused, (threads, fused)
+    assert any(c["H"] == 1 for c in CONV_CASES) and any(c["W"] == 1 for c in CONV_CASES)
+    assert {7, 11, 13, 17} <= {c["W"] for c in CONV_CASES} and {17, 33} & {c["W"] for c in CONV_CASES}
 
 
-def _check_1d(y, xt, wt, bt, dy, expected, rdx, rdw, rdb, dtype):
-    assert_close(y, expected, dtype)
-    y.backward(pycnn.tensor(dy, dtype=dtype))
-    assert_close(xt.grad, rdx[:, :, 0], dtype)
-    assert_close(wt.grad, rdw[:, :, 0], dtype)
-    assert_close(bt.grad, rdb, dtype)
+# ----------------------------------------------------------------------------- the case table, every backend
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("c", CONV_CASES, ids=case_id)
+def test_conv2d(backend, c, dtype):
+    _check_conv2d(backend, c, dtype, alone=True)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("c", CONV1D_CASES, ids=_case_id)
-def test_conv1d_on_the_case_table(c, dtype):
-    k, s, p, d, g = c["k"][1], c["stride"][1], c["padding"][1], c["dilation"][1], c["groups"]
-    x = randn(c["N"], c["C_in"], c["W"], dtype=dtype)
-    w, b = randn(c["C_out"], c["C_in"] // g, k, dtype=dtype), randn(c["C_out"], dtype=dtype)
-    xt, wt, bt = _t(x), _t(w), _t(b)
-    y = F.conv1d(xt, wt, bt, s, p, d, g)
-    dy = randn(*y.shape, dtype=dtype)
-    rdx, rdw, rdb = ref.conv2d_backward(dy[:, :, None], x[:, :, None], w[:, :, None], (1, s), (0, p), (1, d), g)
-    _check_1d(y, xt, wt, bt, dy, ref.conv1d(x, w, b, s, p, d, g), rdx, rdw, rdb, dtype)
+@pytest.mark.parametrize("c", TRANSPOSE_CASES, ids=case_id)
+def test_conv_transpose2d(backend, c, dtype):
+    _check_conv_transpose2d(backend, c, dtype, alone=True)
+
+
+def _squeeze_h(grads):
+    dx, dw, db = grads
+    return dx[:, :, 0], dw[:, :, 0], db
+
+
+def _check_conv1d(backend, x, w, b, s, p, d, g, dtype):
+    pads = {"same": (d * (w.shape[2] - 1) // 2, d * (w.shape[2] - 1) - d * (w.shape[2] - 1) // 2),
+            "valid": (0, 0)}.get(p, (p, p))
+    _check(backend, F.conv1d, x, w, b, dict(stride=s, padding=p, dilation=d, groups=g),
+           ref.conv1d(x, w, b, s, pads, d, g),
+           lambda dy: _squeeze_h(ref.conv2d_backward(dy[:, :, None], x[:, :, None], w[:, :, None], (1, s),
+                                                     (0, 0) + pads, (1, d), g)), dtype)
+
+
+def _check_conv_transpose1d(backend, x, w, b, s, p, op, g, d, dtype):
+    _check(backend, F.conv_transpose1d, x, w, b, dict(stride=s, padding=p, output_padding=op, groups=g, dilation=d),
+           ref.conv_transpose1d(x, w, b, s, p, op, g, d),
+           lambda dy: _squeeze_h(ref.conv_transpose2d_backward(dy[:, :, None], x[:, :, None], w[:, :, None], (1, s),
+                                                               (0, p), (0, op), g, (1, d))), dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("c", CONV1D_CASES, ids=_case_id)
-def test_conv_transpose1d_on_the_case_table(c, dtype):
-    k, s, p, d, g = c["k"][1], c["stride"][1], c["padding"][1], c["dilation"][1], c["groups"]
+@pytest.mark.parametrize("c", CONV1D_CASES, ids=case1d_id)
+def test_conv1d(backend, c, dtype):
+    g = c["groups"]
+    x = randn(c["N"], c["C_in"], c["L"], dtype=dtype)
+    w, b = randn(c["C_out"], c["C_in"] // g, c["k"], dtype=dtype), randn(c["C_out"], dtype=dtype)
+    _check_conv1d(backend, x, w, b, c["stride"], c["padding"], c["dilation"], g, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("c", [c for c in CONV1D_CASES if c["padding"] != "same"], ids=case1d_id)
+def test_conv_transpose1d(backend, c, dtype):
+    k, s, p, d, g = c["k"], c["stride"], c["padding"], c["dilation"], c["groups"]
     op = max(s, d) - 1  # the largest output_padding allowed
-    L = c["W"]
+    L = c["L"]
     if (L - 1) * s - 2 * p + d * (k - 1) + op + 1 < 1:
         L += 2 * p  # padding can crop the whole output of a short input: lengthen it
     x = randn(c["N"], c["C_in"], L, dtype=dtype)
     w, b = randn(c["C_in"], c["C_out"] // g, k, dtype=dtype), randn(c["C_out"], dtype=dtype)
-    xt, wt, bt = _t(x), _t(w), _t(b)
-    y = F.conv_transpose1d(xt, wt, bt, s, p, op, g, d)
-    dy = randn(*y.shape, dtype=dtype)
-    rdx, rdw, rdb = ref.conv_transpose2d_backward(dy[:, :, None], x[:, :, None], w[:, :, None], (1, s), (0, p),
-                                                  (0, op), g, (1, d))
-    _check_1d(y, xt, wt, bt, dy, ref.conv_transpose1d(x, w, b, s, p, op, g, d), rdx, rdw, rdb, dtype)
+    _check_conv_transpose1d(backend, x, w, b, s, p, op, g, d, dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("stride,padding,dilation,groups", [(1, 0, 1, 1), (2, 1, 1, 1), (1, "same", 2, 3),
-                                                            (3, 2, 2, 3), (1, "valid", 1, 1)])
-def test_conv1d_matches_reference(dtype, stride, padding, dilation, groups):
-    x, w, b = randn(2, 6, 13, dtype=dtype), randn(3 * groups, 6 // groups, 3, dtype=dtype), randn(3 * groups, dtype=dtype)
-    xt, wt, bt = _t(x), _t(w), _t(b)
-    y = F.conv1d(xt, wt, bt, stride, padding, dilation, groups)
-    pads = {"same": (dilation, dilation), "valid": (0, 0)}.get(padding, padding)
-    args4 = ((1, stride), (0, 0) + ((pads, pads) if np.isscalar(pads) else tuple(pads)), (1, dilation), groups)
-    assert_close(y, ref.conv1d(x, w, b, stride, pads, dilation, groups), dtype)
-    dy = randn(*y.shape, dtype=dtype)
-    y.backward(pycnn.tensor(dy, dtype=dtype))
-    rdx, rdw, rdb = ref.conv2d_backward(dy[:, :, None], x[:, :, None], w[:, :, None], *args4)
-    assert_close(xt.grad, rdx[:, :, 0], dtype)
-    assert_close(wt.grad, rdw[:, :, 0], dtype)
-    assert_close(bt.grad, rdb, dtype)
+@pytest.mark.parametrize("stride,padding,dilation,groups,k", [
+    (1, 0, 1, 1, 3), (2, 1, 1, 1, 3), (1, "same", 2, 3, 3), (3, 2, 2, 3, 3), (1, "valid", 1, 1, 3),
+    (1, "same", 1, 2, 4)])
+def test_conv1d_matches_reference(backend, dtype, stride, padding, dilation, groups, k):
+    x, w = randn(2, 6, 13, dtype=dtype), randn(3 * groups, 6 // groups, k, dtype=dtype)
+    _check_conv1d(backend, x, w, randn(3 * groups, dtype=dtype), stride, padding, dilation, groups, dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("stride,padding,output_padding,groups,dilation", [
     (1, 0, 0, 1, 1), (2, 1, 1, 1, 1), (3, 0, 2, 2, 1), (1, 1, 1, 2, 2), (2, 2, 0, 1, 3)])
-def test_conv_transpose1d_matches_reference(dtype, stride, padding, output_padding, groups, dilation):
+def test_conv_transpose1d_matches_reference(backend, dtype, stride, padding, output_padding, groups, dilation):
     x, w, b = randn(3, 4, 7, dtype=dtype), randn(4, 5, 3, dtype=dtype), randn(5 * groups, dtype=dtype)
-    xt, wt, bt = _t(x), _t(w), _t(b)
-    y = F.conv_transpose1d(xt, wt, bt, stride, padding, output_padding, groups, dilation)
-    assert_close(y, ref.conv_transpose1d(x, w, b, stride, padding, output_padding, groups, dilation), dtype)
-    dy = randn(*y.shape, dtype=dtype)
-    y.backward(pycnn.tensor(dy, dtype=dtype))
-    rdx, rdw, rdb = ref.conv_transpose2d_backward(dy[:, :, None], x[:, :, None], w[:, :, None], (1, stride),
-                                                  (0, padding), (0, output_padding), groups, (1, dilation))
-    assert_close(xt.grad, rdx[:, :, 0], dtype)
-    assert_close(wt.grad, rdw[:, :, 0], dtype)
-    assert_close(bt.grad, rdb, dtype)
+    _check_conv_transpose1d(backend, x, w, b, stride, padding, output_padding, groups, dilation, dtype)
 
 
-def test_only_some_inputs_need_grad():
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_transpose_is_the_adjoint_of_conv(backend, dtype):
+    """<conv2d(x), y> == <x, conv_transpose2d(y)> with the same weight (an identity, not a kernel)."""
+    x, w = randn(2, 4, 9, 8, dtype=dtype), randn(6, 2, 3, 2, dtype=dtype)
+    kw = dict(stride=(2, 3), padding=(1, 1), dilation=(1, 2), groups=2)
+    cx = backend.numpy(F.conv2d(backend.tensor(x), backend.tensor(w), **kw))
+    y = randn(*cx.shape, dtype=dtype)
+    op = [H - ((L - 1) * s - 2 * p + d * (k - 1) + 1) for H, L, s, p, d, k in
+          zip(x.shape[2:], cx.shape[2:], kw["stride"], kw["padding"], kw["dilation"], w.shape[2:])]
+    ty = backend.numpy(F.conv_transpose2d(backend.tensor(y), backend.tensor(w), output_padding=op, **kw))
+    assert ty.shape == x.shape
+    tol = dict(rtol=1e-5, atol=1e-4) if dtype == "float32" else dict(rtol=1e-12)
+    np.testing.assert_allclose(np.vdot(cx.astype(np.float64), y), np.vdot(x, ty.astype(np.float64)), **tol)
+
+
+# ----------------------------------------------------------------------------- thread splits
+def _check_with_adjoint(backend, c, dtype):
+    """The conv case, then the transposed conv with the same params (it maps the conv's output
+    shape back to the input's: its forward is the conv's grad input, its backward the conv's
+    forward and grad weight)."""
+    _check_conv2d(backend, c, dtype, alone=True)
+    _check_conv_transpose2d(backend, table.adjoint(c), dtype, alone=True)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("c", SPLIT_CASES, ids=case_id)
+def test_every_thread_split_matches_reference(backend, c, dtype, threads):
+    """Whole jobs per thread, groups per thread, thread-local weight partials, and the
+    parallel-GEMM path for small batches: which one runs depends on N*groups vs threads."""
+    with num_threads(threads):
+        _check_with_adjoint(backend, c, dtype)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("c", WIDE_CASES, ids=case_id)
+def test_wide_im2col_path_matches_reference(backend, c, dtype, threads):
+    """Stride-1 unpadded convs with a narrow output take the "wide" im2col path (one contiguous
+    run per kernel tap, blocks of images side by side, the last block short); N * groups below
+    and above the thread count."""
+    with num_threads(threads):
+        _check_with_adjoint(backend, c, dtype)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("c", FUSED_CASES, ids=case_id)
+def test_transpose_backward_with_both_grads_matches_reference(backend, c, dtype, threads):
+    """conv_transpose2d's grad input and grad weight share one im2col of dy per image when both
+    are wanted and the weight grad is a sum of per-thread partials; each alone takes the
+    separate paths.  The result is the same on every call (fixed partial sums per thread)."""
+    with num_threads(threads):
+        x, w, _ = _arrays(c, dtype, transposed=True)
+        dy, _ = _check_conv_transpose2d(backend, c, dtype, alone=True, x=x, w=w)
+        again = []
+        for _ in range(2):
+            xt, wt = backend.tensor(x, requires_grad=True), backend.tensor(w, requires_grad=True)
+            F.conv_transpose2d(xt, wt, **_tkw(c)).backward(backend.tensor(dy))
+            again.append((backend.numpy(xt.grad), backend.numpy(wt.grad)))
+        assert all(np.array_equal(a, b) for a, b in zip(*again))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_im2col_scratch_beyond_the_kept_buffer(backend, dtype):
+    """An im2col buffer over 8 MB (1152 x 32*64 values) is allocated per call, not kept.  (Sums of
+    2048 products: float32's absolute error grows with them.)"""
+    c = table.conv(1, 128, 2, 32, 64, (3, 3), p=(1, 1))
+    _check_conv2d(backend, c, dtype, atol=1e-3 if dtype == "float32" else None)
+
+
+@pytest.mark.parametrize("transposed", [False, True], ids=["conv2d", "conv_transpose2d"])
+def test_empty_batch_and_channels(backend, transposed):
+    """N = 0 gives empty outputs and zero weight/bias grads; C_in = 0 gives the bias alone (and a
+    zero bias grad for N = 0)."""
+    for N, C_in in ((0, 4), (2, 0), (0, 0)):
+        c = table.conv(N, C_in, 6, 6, 6, (3, 3), (2, 2), (1, 1))
+        if transposed:
+            c = dict(c, output_padding=(1, 1))
+            x, w, b = _arrays(c, "float64", transposed=True)
+            want = ref.conv_transpose2d(x, w, b, *_tref_args(c))
+            back = lambda dy: ref.conv_transpose2d_backward(dy, x, w, *_tref_args(c))  # noqa: E731
+            _check(backend, F.conv_transpose2d, x, w, b, _tkw(c), want, back, "float64")
+        else:
+            x, w, b = _arrays(c, "float64")
+            want = ref.conv2d(x, w, b, *_ref_args(c))
+            _check(backend, F.conv2d, x, w, b, _kw(c), want,
+                   lambda dy: ref.conv2d_backward(dy, x, w, *_ref_args(c)), "float64")
+
+
+# ----------------------------------------------------------------------------- functional API
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_functional_conv2d_and_grads(backend, dtype):
+    x, w, b = randn(3, 4, 7, 6, dtype=dtype), randn(6, 2, 3, 2, dtype=dtype), randn(6, dtype=dtype)
+    args = ((2, 1), (1, 1), (1, 2), 2)
+    _check(backend, F.conv2d, x, w, b, dict(stride=(2, 1), padding=1, dilation=(1, 2), groups=2),
+           ref.conv2d(x, w, b, *args), lambda dy: ref.conv2d_backward(dy, x, w, *args), dtype)
+
+
+@pytest.mark.parametrize("k,d", [(3, 1), (4, 1), (2, 3), (4, 2)])
+def test_same_padding_splits_the_odd_total_to_the_end(backend, k, d):
+    """'same' pads d(k-1) in total per dim: floor half at the top/left, the rest bottom/right."""
+    x, w, b = randn(2, 3, 7, 6), randn(5, 3, k, k - 1), randn(5)
+    th, tw = d * (k - 1), d * (k - 2)
+    args = ((1, 1), (th // 2, th - th // 2, tw // 2, tw - tw // 2), (d, d))
+    _check(backend, F.conv2d, x, w, b, dict(padding="same", dilation=d), ref.conv2d(x, w, b, *args),
+           lambda dy: ref.conv2d_backward(dy, x, w, *args), "float64")
+    y = F.conv2d(backend.tensor(x), backend.tensor(w), padding="valid", dilation=d)
+    assert y.shape == (2, 5, 7 - d * (k - 1), 6 - d * (k - 2))
+
+
+def test_unbatched_input(backend):
+    T = backend.tensor
+    x, w, b = randn(3, 6, 5), randn(4, 3, 2, 3), randn(4)
+    xt = T(x, requires_grad=True)
+    y = F.conv2d(xt, T(w), T(b), padding=1)
+    assert y.shape == (4, 7, 5)
+    assert_close(y, ref.conv2d(x[None], w, b, (1, 1), (1, 1))[0])
+    dy = randn(4, 7, 5)
+    y.backward(T(dy))
+    assert_close(xt.grad, ref.conv2d_backward(dy[None], x[None], w, (1, 1), (1, 1))[0][0])
+    x1, w1 = randn(3, 9), randn(4, 3, 2)
+    assert_close(F.conv1d(T(x1), T(w1)), ref.conv1d(x1[None], w1)[0])
+    wt = randn(3, 2, 2, 2)
+    assert_close(F.conv_transpose2d(T(x), T(wt)), ref.conv_transpose2d(x[None], wt)[0])
+    wt1 = randn(3, 2, 3)
+    assert_close(F.conv_transpose1d(T(x1), T(wt1), stride=2), ref.conv_transpose1d(x1[None], wt1, stride=2)[0])
+
+
+def test_only_some_inputs_need_grad(backend):
+    T = backend.tensor
     x, w = randn(2, 3, 6, 5), randn(4, 3, 3, 3)
-    wt = _t(w)
-    y = F.conv2d(_t(x, grad=False), wt, None, padding=1)
+    wt = T(w, requires_grad=True)
+    y = F.conv2d(T(x), wt, None, padding=1)
     dy = randn(*y.shape)
-    y.backward(pycnn.tensor(dy, dtype="float64"))
+    y.backward(T(dy))
     assert_close(wt.grad, ref.conv2d_backward(dy, x, w, (1, 1), (1, 1))[1])
     with pycnn.no_grad():
-        assert F.conv2d(_t(x), wt).grad_fn is None
+        assert F.conv2d(T(x, requires_grad=True), wt).grad_fn is None
 
 
 # ----------------------------------------------------------------------------- gradchecks
@@ -480,53 +432,113 @@ def test_conv_transpose_output_size():
 
 
 # ----------------------------------------------------------------------------- bad input
+def _raises(exc, match, fn, *args, **kwargs):
+    with pytest.raises(exc, match=match):
+        fn(*args, **kwargs)
+
+
 def _bad_cases():
     x, w = pycnn.randn(2, 4, 6, 6), pycnn.randn(6, 2, 3, 3)
     xi = pycnn.tensor(np.ones((2, 4, 6, 6), dtype=np.int64))
     wt = pycnn.randn(4, 3, 3, 3)  # transposed layout (C_in, C_out/groups, kH, kW)
+    x1 = pycnn.randn(2, 4, 9)
     return [
-        ("ndim", lambda: F.conv2d(pycnn.randn(4, 6), w), ValueError, "conv2d: input must be 4-D"),
-        ("weight ndim", lambda: F.conv2d(x, pycnn.randn(6, 4, 3)), ValueError, "conv2d: weight must be 4-D"),
-        ("channels", lambda: F.conv2d(x, w), ValueError, r"conv2d: weight \(6, 2, 3, 3\).*input \(2, 4, 6, 6\)"),
+        ("ndim", lambda: F.conv2d(pycnn.randn(4, 6), w), ValueError,
+         r"conv2d: input must be 4-D \(N, C_in, H, W\) or 3-D \(C_in, H, W\), got shape \(4, 6\)"),
+        ("weight ndim", lambda: F.conv2d(x, pycnn.randn(6, 4, 3)), ValueError,
+         r"conv2d: weight must be 4-D \(C_out, C_in/groups, kH, kW\), got shape \(6, 4, 3\)"),
+        ("channels", lambda: F.conv2d(x, w), ValueError,
+         r"conv2d: weight \(6, 2, 3, 3\) expects 2 input channels \(weight.shape\[1\] \* groups=1\), but input "
+         r"\(2, 4, 6, 6\) has 4"),
         ("groups divide", lambda: F.conv2d(x, pycnn.randn(6, 2, 3, 3), groups=3), ValueError,
-         "conv2d: groups=3 must divide"),
-        ("groups zero", lambda: F.conv2d(x, w, groups=0), ValueError, "conv2d: groups must be positive"),
-        ("kernel too big", lambda: F.conv2d(x, pycnn.randn(6, 4, 7, 3)), ValueError, "conv2d: the .*kernel.*larger"),
-        ("dilated too big", lambda: F.conv2d(x, pycnn.randn(6, 4, 3, 3), dilation=3), ValueError, "conv2d:.*output size"),
-        ("stride", lambda: F.conv2d(x, w, stride=0, groups=2), ValueError, "conv2d: stride must be positive"),
-        ("dilation", lambda: F.conv2d(x, w, dilation=(1, -1), groups=2), ValueError, "conv2d: dilation must be positive"),
-        ("negative padding", lambda: F.conv2d(x, w, padding=-1, groups=2), ValueError,
-         "conv2d: padding must be non-negative"),
-        ("padding string", lambda: F.conv2d(x, w, padding="full", groups=2), ValueError, "conv2d: padding must be"),
+         r"conv2d: groups=3 must divide both the input channels \(input \(2, 4, 6, 6\)\) and the output channels "
+         r"\(weight \(6, 2, 3, 3\)\)"),
+        ("groups zero", lambda: F.conv2d(x, w, groups=0), ValueError, "conv2d: groups must be positive, got 0"),
+        ("groups float", lambda: F.conv2d(x, w, groups=2.0), TypeError, "conv2d: groups must be an int, got 2.0"),
+        ("kernel too big", lambda: F.conv2d(x, pycnn.randn(6, 4, 7, 3)), ValueError,
+         r"conv2d: the \(dilated\) kernel 7x3 is larger than the padded input 6x6 \(input \(2, 4, 6, 6\), weight "
+         r"\(6, 4, 7, 3\), padding \(0, 0, 0, 0\)\): the output size would be <= 0"),
+        ("dilated too big", lambda: F.conv2d(x, pycnn.randn(6, 4, 3, 3), dilation=3, padding=(0, 1)), ValueError,
+         r"conv2d: the \(dilated\) kernel 7x7 is larger than the padded input 6x8 \(input \(2, 4, 6, 6\), weight "
+         r"\(6, 4, 3, 3\), padding \(0, 0, 1, 1\)\)"),
+        ("stride", lambda: F.conv2d(x, w, stride=0, groups=2), ValueError,
+         r"conv2d: stride must be positive, got \(0, 0\) \(input \(2, 4, 6, 6\), weight \(6, 2, 3, 3\)\)"),
+        ("dilation", lambda: F.conv2d(x, w, dilation=(1, -1), groups=2), ValueError,
+         r"conv2d: dilation must be positive, got \(1, -1\) \(input \(2, 4, 6, 6\), weight \(6, 2, 3, 3\)\)"),
+        ("negative padding", lambda: F.conv2d(x, w, padding=(1, -1), groups=2), ValueError,
+         r"conv2d: padding must be non-negative, got \(1, 1, -1, -1\) \(top, bottom, left, right\)"),
+        ("padding string", lambda: F.conv2d(x, w, padding="full", groups=2), ValueError,
+         "conv2d: padding must be an int, a tuple, 'valid' or 'same', got 'full'"),
         ("same strided", lambda: F.conv2d(x, w, stride=2, padding="same", groups=2), ValueError,
-         "conv2d: padding='same' is not supported for strided"),
-        ("int input", lambda: F.conv2d(xi, w, groups=2), TypeError, "conv2d: expected a floating point tensor"),
-        ("dtype mix", lambda: F.conv2d(x.double(), w, groups=2), TypeError, "conv2d: dtypes differ"),
-        ("bias shape", lambda: F.conv2d(x, w, pycnn.randn(4), groups=2), ValueError, r"conv2d: bias must have shape \(6,\)"),
-        ("conv1d ndim", lambda: F.conv1d(x, pycnn.randn(6, 4, 3)), ValueError, "conv1d: input must be 3-D"),
-        ("conv1d groups", lambda: F.conv1d(pycnn.randn(2, 4, 9), pycnn.randn(5, 2, 3), groups=2), ValueError,
-         "conv1d: groups=2 must divide"),
+         r"conv2d: padding='same' is not supported for strided convolutions \(stride=\(2, 2\)"),
+        ("int input", lambda: F.conv2d(xi, w, groups=2), TypeError,
+         r"conv2d: expected a floating point tensor, got dtype int64 with shape \(2, 4, 6, 6\)"),
+        ("dtype mix", lambda: F.conv2d(x.double(), w, groups=2), TypeError,
+         r"conv2d: dtypes differ: input float64 \(2, 4, 6, 6\), weight float32 \(6, 2, 3, 3\)"),
+        ("bias shape", lambda: F.conv2d(x, w, pycnn.randn(4), groups=2), ValueError,
+         r"conv2d: bias must have shape \(6,\), got \(4,\)"),
+        ("empty kernel", lambda: F.conv2d(x, pycnn.randn(6, 2, 0, 3), groups=2), ValueError,
+         r"conv2d: weight \(6, 2, 0, 3\) has an empty kernel"),
+        ("conv1d ndim", lambda: F.conv1d(x, pycnn.randn(6, 4, 3)), ValueError,
+         r"conv1d: input must be 3-D \(N, C_in, L\) or 2-D \(C_in, L\), got shape \(2, 4, 6, 6\)"),
+        ("conv1d groups", lambda: F.conv1d(x1, pycnn.randn(5, 2, 3), groups=2), ValueError,
+         r"conv1d: groups=2 must divide both the input channels \(input \(2, 4, 9\)\) and the output channels "
+         r"\(weight \(5, 2, 3\)\)"),
+        ("conv1d channels", lambda: F.conv1d(x1, pycnn.randn(6, 2, 3)), ValueError,
+         r"conv1d: weight \(6, 2, 3\) expects 2 input channels \(weight.shape\[1\] \* groups=1\), but input "
+         r"\(2, 4, 9\) has 4"),
+        ("conv1d stride", lambda: F.conv1d(x1, pycnn.randn(6, 4, 3), stride=0), ValueError,
+         r"conv1d: stride must be positive, got \(0,\) \(input \(2, 4, 9\), weight \(6, 4, 3\)\)"),
         ("transposed layout", lambda: F.conv_transpose2d(x, pycnn.randn(6, 4, 3, 3)), ValueError,
-         r"conv_transpose2d: weight \(6, 4, 3, 3\) must be laid out \(C_in, C_out/groups"),
+         r"conv_transpose2d: weight \(6, 4, 3, 3\) must be laid out \(C_in, C_out/groups, kH, kW\) with C_in = 4 "
+         r"as in input \(2, 4, 6, 6\)"),
         ("output_padding", lambda: F.conv_transpose2d(x, wt, stride=2, output_padding=2), ValueError,
-         "conv_transpose2d: output_padding .* smaller than either the stride"),
-        ("output_padding dilation", lambda: F.conv_transpose2d(x, wt, output_padding=1), ValueError,
-         "conv_transpose2d: output_padding"),
+         r"conv_transpose2d: output_padding \(2, 2\) must be non-negative and smaller than either the stride "
+         r"\(2, 2\) or the dilation \(1, 1\)"),
+        ("output_padding dilation", lambda: F.conv_transpose2d(x, wt, output_padding=(0, 1), dilation=(2, 1)),
+         ValueError, r"conv_transpose2d: output_padding \(0, 1\) must be non-negative and smaller than either the "
+         r"stride \(1, 1\) or the dilation \(2, 1\)"),
         ("transposed groups", lambda: F.conv_transpose2d(x, wt, groups=3), ValueError,
-         "conv_transpose2d: groups=3 must divide"),
+         r"conv_transpose2d: groups=3 must divide the input channels \(input \(2, 4, 6, 6\)\)"),
         ("transposed size", lambda: F.conv_transpose2d(pycnn.randn(1, 4, 1, 1), wt, padding=2), ValueError,
-         "conv_transpose2d: output size <= 0"),
+         r"conv_transpose2d: output size <= 0: \(-1, -1\) for input \(1, 4, 1, 1\), weight \(4, 3, 3, 3\), stride "
+         r"\(1, 1\), padding \(2, 2\), output_padding \(0, 0\), dilation \(1, 1\)"),
+        ("transposed padding", lambda: F.conv_transpose2d(x, wt, padding=(0, -1)), ValueError,
+         r"conv_transpose2d: padding must be non-negative, got \(0, -1\)"),
         ("transposed same", lambda: F.conv_transpose2d(x, wt, padding="same"), ValueError,
-         "conv_transpose2d: padding must be"),
+         r"conv_transpose2d: padding must be an int or a tuple \(no 'same'/'valid'\), got 'same'"),
         ("transposed bias", lambda: F.conv_transpose2d(x, wt, pycnn.randn(4)), ValueError,
-         r"conv_transpose2d: bias must have shape \(3,\)"),
+         r"conv_transpose2d: bias must have shape \(3,\), got \(4,\)"),
+        ("transposed empty plane", lambda: F.conv_transpose2d(pycnn.randn(2, 4, 0, 6), wt), ValueError,
+         r"conv_transpose2d: only zero batch or zero channel inputs may have an empty spatial dim, got input "
+         r"\(2, 4, 0, 6\)"),
         ("transposed int", lambda: F.conv_transpose1d(pycnn.tensor(np.ones((1, 4, 3), np.int64)), pycnn.randn(4, 3, 3)),
          TypeError, "conv_transpose1d: expected a floating point"),
         ("transposed1d ndim", lambda: F.conv_transpose1d(x, pycnn.randn(4, 3, 3)), ValueError,
          "conv_transpose1d: input must be 3-D"),
+        ("transposed1d layout", lambda: F.conv_transpose1d(x1, pycnn.randn(6, 3, 3)), ValueError,
+         r"conv_transpose1d: weight \(6, 3, 3\) must be laid out \(C_in, C_out/groups, k\) with C_in = 4 as in "
+         r"input \(2, 4, 9\)"),
+        ("transposed1d output_padding", lambda: F.conv_transpose1d(x1, pycnn.randn(4, 3, 3), stride=2,
+                                                                   output_padding=2), ValueError,
+         r"conv_transpose1d: output_padding \(2,\) must be non-negative and smaller than either the stride \(2,\) "
+         r"or the dilation \(1,\)"),
+        ("transposed1d size", lambda: F.conv_transpose1d(pycnn.randn(1, 4, 1), pycnn.randn(4, 3, 3), padding=2),
+         ValueError, r"conv_transpose1d: output size <= 0: \(-1,\) for input \(1, 4, 1\), weight \(4, 3, 3\), "
+         r"stride \(1,\), padding \(2,\), output_padding \(0,\), dilation \(1,\)"),
+        ("transposed1d bias", lambda: F.conv_transpose1d(x1, pycnn.randn(4, 3, 3), pycnn.randn(2)), ValueError,
+         r"conv_transpose1d: bias must have shape \(3,\), got \(2,\)"),
         ("stride tuple length", lambda: F.conv2d(x, w, stride=(1, 1, 1), groups=2), ValueError,
          "conv2d: stride must have 2 values"),
         ("not a tensor", lambda: F.conv2d(np.ones((1, 4, 6, 6)), w), TypeError, "conv2d: input must be a Tensor"),
+        ("bias not a tensor", lambda: F.conv2d(x, w, np.ones(6), groups=2), TypeError,
+         "conv2d: bias must be a Tensor or None, got ndarray"),
+        ("dilation overflow", lambda: F.conv2d(x, w, dilation=2 ** 62, groups=2), ValueError,
+         "conv2d: the dilated kernel overflows int64"),
+        ("padding overflow", lambda: F.conv2d(x, w, padding=2 ** 62, groups=2), ValueError,
+         "conv2d: the padding overflows int64"),
+        ("transposed stride overflow", lambda: F.conv_transpose2d(x, wt, stride=2 ** 62), ValueError,
+         "conv_transpose2d: the output size overflows int64"),
         ("module groups", lambda: pycnn.nn.Conv2d(4, 6, 3, groups=4), ValueError, "Conv2d: out_channels=6 must be divisible"),
         ("module in groups", lambda: pycnn.nn.Conv1d(3, 6, 3, groups=2), ValueError, "Conv1d: in_channels=3 must be divisible"),
         ("module padding_mode", lambda: pycnn.nn.Conv2d(4, 6, 3, padding_mode="mirror"), ValueError,
@@ -547,31 +559,95 @@ def test_bad_input(name, fn, exc, pattern):
         fn()
 
 
-def test_native_bad_input():
-    """The bindings validate too (ValueError/TypeError naming the op), for callers that skip F."""
-    x, w = randn(2, 4, 6, 6), randn(6, 2, 3, 3)
-    with pytest.raises(ValueError, match=r"conv2d: weight \(6, 2, 3, 3\) expects 2 input channels"):
-        _C.conv2d_forward(x, w, None, (1, 1), (0, 0), (1, 1), 1)
-    with pytest.raises(ValueError, match="conv2d: groups=4 must divide"):
-        _C.conv2d_forward(x, randn(6, 1, 3, 3), None, (1, 1), (0, 0), (1, 1), 4)
-    with pytest.raises(ValueError, match="conv2d: the .*kernel 9x3 is larger than the padded input 6x6"):
-        _C.conv2d_forward(x, w, None, (1, 1), (0, 0), (4, 1), 2)
-    with pytest.raises(ValueError, match="conv2d: stride must be positive"):
-        _C.conv2d_forward(x, w, None, (0, 1), (0, 0), (1, 1), 2)
-    with pytest.raises(ValueError, match="conv2d: input must be 4-D"):
-        _C.conv2d_forward(x[0], w, None, (1, 1), (0, 0), (1, 1), 2)
-    with pytest.raises(ValueError, match=r"conv2d: bias must have shape \(6,\)"):
-        _C.conv2d_forward(x, w, randn(5), (1, 1), (0, 0), (1, 1), 2)
-    with pytest.raises(ValueError, match=r"conv2d: grad_output \(2, 6, 3, 3\) does not match"):
-        _C.conv2d_backward(randn(2, 6, 3, 3), x, w, (1, 1), (0, 0), (1, 1), 2)
-    with pytest.raises(TypeError, match="conv2d: input must be float32 or float64"):
-        _C.conv2d_forward(x.astype(np.int64), w.astype(np.int64), None, (1, 1), (0, 0), (1, 1), 2)
-    with pytest.raises(TypeError, match="conv2d: weight dtype float32 differs"):
-        _C.conv2d_forward(x, w.astype(np.float32), None, (1, 1), (0, 0), (1, 1), 2)
-    with pytest.raises(ValueError, match="conv_transpose2d: output_padding"):
-        _C.conv_transpose2d_forward(x, randn(4, 3, 3, 3), None, (2, 2), (0, 0), (2, 0), 1, (1, 1))
-    with pytest.raises(ValueError, match=r"conv_transpose2d: weight \(6, 3, 3, 3\) must be laid out"):
-        _C.conv_transpose2d_forward(x, randn(6, 3, 3, 3), None, (1, 1), (0, 0), (0, 0), 1, (1, 1))
+def test_1d_messages_print_the_users_padding():
+    x1 = pycnn.randn(2, 4, 9)
+    _raises(ValueError, r"conv1d: padding must be non-negative, got \(-1, -1\) \(left, right\)",
+            F.conv1d, x1, pycnn.randn(6, 4, 3), padding=-1)
+    _raises(ValueError, r"conv1d: the \(dilated\) kernel 13 is larger than the padded input 11 \(input \(2, 4, 9\), "
+            r"weight \(6, 4, 13\), padding \(1, 1\)\): the output size would be <= 0",
+            F.conv1d, x1, pycnn.randn(6, 4, 13), padding=1)
+
+
+def test_params_constructors():
+    """The params constructors are the one place of the rules (the bindings take their params);
+    1-D ops' messages print the user's (N, C, L) shapes."""
+    x, w = (2, 4, 6, 6), (6, 2, 3, 3)
+    P = _C.conv2d_params
+    _raises(ValueError, r"conv2d: weight \(6, 2, 3, 3\) expects 2 input channels", P, "conv2d", 2, x, w, None,
+            (1, 1), (0, 0, 0, 0), (1, 1), 1)
+    _raises(ValueError, r"conv2d: groups=4 must divide", P, "conv2d", 2, x, (6, 1, 3, 3), None, (1, 1), (0, 0, 0, 0),
+            (1, 1), 4)
+    _raises(ValueError, r"conv2d: the \(dilated\) kernel 9x3 is larger than the padded input 6x6", P, "conv2d", 2,
+            x, w, None, (1, 1), (0, 0, 0, 0), (4, 1), 2)
+    _raises(ValueError, r"conv2d: stride must be positive, got \(0, 1\) \(input \(2, 4, 6, 6\), weight "
+            r"\(6, 2, 3, 3\)\)", P, "conv2d", 2, x, w, None, (0, 1), (0, 0, 0, 0), (1, 1), 2)
+    _raises(ValueError, r"conv2d: input shape must have 4 values, got \(4, 6, 6\)", P, "conv2d", 2, x[1:], w, None,
+            (1, 1), (0, 0, 0, 0), (1, 1), 2)
+    _raises(ValueError, r"conv2d: bias must have shape \(6,\), got \(5,\)", P, "conv2d", 2, x, w, (5,), (1, 1),
+            (0, 0, 0, 0), (1, 1), 2)
+    _raises(ValueError, r"conv2d: input has a negative size \(2, -4, 6, 6\)", P, "conv2d", 2, (2, -4, 6, 6), w, None,
+            (1, 1), (0, 0, 0, 0), (1, 1), 2)
+    _raises(ValueError, r"conv1d: stride must be positive, got \(0,\) \(input \(2, 4, 6\), weight \(6, 2, 3\)\)",
+            P, "conv1d", 1, (2, 4, 1, 6), (6, 2, 1, 3), None, (1, 0), (0, 0, 0, 0), (1, 1), 2)
+    p = P("conv2d", 2, x, w, (6,), (2, 1), (1, 2, 0, 1), (1, 2), 2)
+    assert (p.in_shape, p.out_shape, p.pad_top, p.pad_bottom, p.pad_left, p.pad_right) == \
+        ((2, 4, 6, 6), (2, 6, 4, 3), 1, 2, 0, 1)
+    T = _C.conv_transpose2d_params
+    _raises(ValueError, r"conv_transpose2d: output_padding \(2, 0\) must be non-negative and smaller than either the "
+            r"stride \(2, 2\) or the dilation \(1, 1\)", T, "conv_transpose2d", 2, x, (4, 3, 3, 3), None, (2, 2),
+            (0, 0), (2, 0), 1, (1, 1))
+    _raises(ValueError, r"conv_transpose2d: weight \(6, 3, 3, 3\) must be laid out", T, "conv_transpose2d", 2, x,
+            (6, 3, 3, 3), None, (1, 1), (0, 0), (0, 0), 1, (1, 1))
+    _raises(ValueError, r"conv_transpose1d: bias must have shape \(3,\), got \(4,\)", T, "conv_transpose1d", 1,
+            (2, 4, 1, 6), (4, 3, 1, 3), (4,), (1, 1), (0, 0), (0, 0), 1, (1, 1))
+    p = T("conv_transpose2d", 2, x, (4, 3, 3, 3), (3,), (2, 2), (1, 0), (1, 0), 1, (1, 1))
+    assert p.in_shape == (2, 3, 12, 13) and p.out_shape == x  # the forward conv it is the adjoint of
+
+
+@pytest.mark.parametrize("reference", [False, True], ids=["cpu", "ref"])
+def test_bindings_check_arrays(reference):
+    """The kernels' bindings (fast and plain-loop) check the arrays against their params: a dtype
+    they lack, dtypes that differ, and shapes that are not the ones the params describe."""
+    x, w, b = randn(2, 4, 6, 6), randn(6, 2, 3, 3), randn(6)
+    p = _C.conv2d_params("conv2d", 2, x.shape, w.shape, b.shape, (1, 1), (0, 0, 0, 0), (1, 1), 2)
+    kw = dict(reference=reference)
+    fwd, bwd = _C.conv2d_forward, _C.conv2d_backward
+    assert_close(fwd(x, w, b, p, **kw), ref.conv2d(x, w, b, (1, 1), (0, 0), (1, 1), 2))
+    _raises(TypeError, r"conv2d: input must be float32 or float64, got dtype int64 with shape \(2, 4, 6, 6\)", fwd,
+            x.astype(np.int64), w.astype(np.int64), None, p, **kw)
+    _raises(TypeError, r"conv2d: weight dtype float32 differs from the input's float64 \(weight shape \(6, 2, 3, 3\)\)",
+            fwd, x, w.astype(np.float32), None, p, **kw)
+    _raises(TypeError, r"conv2d: bias dtype float32 differs from the input's float64 \(bias shape \(6,\)\)",
+            fwd, x, w, b.astype(np.float32), p, **kw)
+    _raises(ValueError, r"conv2d: input \(4, 6, 6\) does not match the shape \(2, 4, 6, 6\) its params describe",
+            fwd, x[0], w, None, p, **kw)
+    _raises(ValueError, r"conv2d: input \(2, 4, 6, 5\) does not match the shape \(2, 4, 6, 6\)",
+            fwd, x[..., :5].copy(), w, None, p, **kw)
+    _raises(ValueError, r"conv2d: weight \(6, 2, 3, 2\) does not match the shape \(6, 2, 3, 3\)",
+            fwd, x, w[..., :2].copy(), None, p, **kw)
+    _raises(ValueError, r"conv2d: bias \(5,\) does not match the shape \(6,\)", fwd, x, w, b[:5].copy(), p, **kw)
+    dy = randn(2, 6, 4, 4)
+    _raises(ValueError, r"conv2d: grad_output \(2, 6, 3, 3\) does not match the output shape \(2, 6, 4, 4\)",
+            bwd, randn(2, 6, 3, 3), x, w, p, **kw)
+    _raises(TypeError, r"conv2d: grad_output dtype float32 differs", bwd, dy.astype(np.float32), x, w, p, **kw)
+    _raises(TypeError, r"conv2d: input must be float32 or float64, got dtype int32", bwd, dy, x.astype(np.int32),
+            w, p, **kw)
+    _raises(TypeError, "incompatible function arguments", fwd, x, w, None,
+            _C.pool2d_params("max_pool2d", 2, x.shape, (2, 2), (2, 2), (0, 0), (1, 1), False, True), **kw)
+    pt = _C.conv_transpose2d_params("conv_transpose2d", 2, x.shape, (4, 3, 3, 3), None, (1, 1), (0, 0), (0, 0), 1,
+                                    (1, 1))
+    tf, tb = _C.conv_transpose2d_forward, _C.conv_transpose2d_backward
+    assert tf(x, randn(4, 3, 3, 3), None, pt, **kw).shape == (2, 3, 8, 8)
+    _raises(ValueError, r"conv_transpose2d: weight \(4, 3, 3, 2\) does not match the shape \(4, 3, 3, 3\)",
+            tf, x, randn(4, 3, 3, 2), None, pt, **kw)
+    _raises(ValueError, r"conv_transpose2d: input \(2, 4, 8, 8\) does not match the shape \(2, 4, 6, 6\)",
+            tf, randn(2, 4, 8, 8), randn(4, 3, 3, 3), None, pt, **kw)
+    _raises(ValueError, r"conv_transpose2d: bias \(4,\) does not match the shape \(3,\)",
+            tf, x, randn(4, 3, 3, 3), randn(4), pt, **kw)
+    _raises(ValueError, r"conv_transpose2d: grad_output \(2, 3, 6, 6\) does not match the output shape "
+            r"\(2, 3, 8, 8\)", tb, randn(2, 3, 6, 6), x, randn(4, 3, 3, 3), pt, **kw)
+    _raises(TypeError, r"conv_transpose2d: weight dtype float32 differs", tb, randn(2, 3, 8, 8), x,
+            randn(4, 3, 3, 3, dtype="float32"), pt, **kw)
 
 
 # ----------------------------------------------------------------------------- torch (optional)

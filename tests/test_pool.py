@@ -1,18 +1,21 @@
-"""Pool family: every native kernel (OpenMP and the plain-loop spec) forward and backward against
-the numpy float64 reference on the shared awkward sizes, the Python ops (1-D, unbatched,
-return_indices) and modules, gradchecks, index layout, ties and NaN, the divisor rule, bad
-input, and (when torch is importable) PyTorch itself."""
+"""Pool family: every kernel on every backend (the ``backend`` fixture: the CPU kernels, the
+plain-loop spec, and the CUDA device when present) through pycnn.functional, forward and backward,
+against the numpy float64 reference on the family's case table (cases/pool.py); the Python ops
+(1-D, unbatched, return_indices) and modules, gradchecks, index layout, ties and NaN, the divisor
+rule, bad input, the bindings' own index checks, and (when torch is importable) PyTorch itself."""
 import numpy as np
 import pytest
 
 import pycnn
 import pycnn.functional as F
 from pycnn import _C, nn
-from cases import BATCH, CHANNELS, DTYPES, SPATIAL, WINDOWS
+from backends import BACKENDS
+from cases import DTYPES
+from cases.pool import ADAPTIVE_CASES, AVG_CASES, FIXED_CASES, MAX_CASES, adaptive_id, case_id
 from helpers import assert_close, gradcheck, randn
 from reference import pool as ref
 
-IMPLS = {"cpu": False, "ref": True}  # the native kernels' reference= flag
+REFERENCE = next(b for b in BACKENDS if b.name == "reference")
 
 
 def T(a, requires_grad=False):
@@ -26,142 +29,105 @@ def distinct(*shape, seed=0):
     return (np.random.default_rng(seed).permutation(n) * 0.05 - n * 0.025 + 0.01).reshape(shape)
 
 
-# ----------------------------------------------------------------------------- case table
-# Each case pairs two WINDOWS rows (one for H, one for W: rectangular kernels, stride > kernel,
-# padding, dilation) with a batch/channel count and the smallest SPATIAL size (cyclically from a
-# varying start) that gives a valid output, in floor and ceil mode.
-def _valid(L, k, s, p, d, ceil_mode, max_pool):
-    out = ref.out_size(L, k, s, p, d, ceil_mode)
-    if out < 1:
-        return False
-    return not max_pool or all(ref._taps(o, L, k, s, p, d) for o in range(out))
-
-
-def _size(k, s, p, d, ceil_mode, max_pool, start):
-    for L in SPATIAL[start:] + SPATIAL[:start]:
-        if _valid(L, k, s, p, d, ceil_mode, max_pool):
-            return L
-    raise AssertionError("no valid size")
-
-
-def pool_cases(max_pool):
-    cases = []
-    for i, wh in enumerate(WINDOWS):
-        for j, ceil_mode in enumerate((False, True)):
-            ww = WINDOWS[(i + 3 * j + 1) % len(WINDOWS)]
-            if not max_pool:  # avg pooling has no dilation
-                wh, ww = wh[:3] + (1,), ww[:3] + (1,)
-            H = _size(*wh, ceil_mode, max_pool, (i + j) % len(SPATIAL))
-            W = _size(*ww, ceil_mode, max_pool, (i + 2 * j + 3) % len(SPATIAL))
-            cases.append(dict(N=BATCH[(i + j) % 3], C=CHANNELS[(i + 2 * j) % 3], H=H, W=W, k=(wh[0], ww[0]),
-                              s=(wh[1], ww[1]), p=(wh[2], ww[2]), d=(wh[3], ww[3]), ceil=ceil_mode))
-    # 1x1 output (kernel = input), a ceil_mode overhang past the padding, and one large enough for
-    # the OpenMP path (N*C*H*W > 2^14)
-    cases.append(dict(N=2, C=3, H=7, W=5, k=(7, 5), s=(1, 1), p=(0, 0), d=(1, 1), ceil=False))
-    cases.append(dict(N=1, C=2, H=6, W=8, k=(3, 3), s=(2, 2), p=(1, 1), d=(1, 1), ceil=True))
-    cases.append(dict(N=2, C=8, H=37, W=41, k=(3, 2), s=(2, 2), p=(1, 1), d=(1, 1), ceil=True))
-    return cases
-
-
-MAX_CASES, AVG_CASES = pool_cases(True), pool_cases(False)
-
-
-def _id(c):
-    return (f"N{c['N']}C{c['C']}-{c['H']}x{c['W']}-k{c['k'][0]}{c['k'][1]}-s{c['s'][0]}{c['s'][1]}"
-            f"-p{c['p'][0]}{c['p'][1]}-d{c['d'][0]}{c['d'][1]}" + ("-ceil" if c["ceil"] else ""))
+def _args(c):
+    return c["k"], c["s"], c["p"], c["d"], c["ceil"]
 
 
 def test_case_table_has_the_awkward_cases():
-    """The table really holds ceil_mode overhangs past the padding, stride > kernel, 1x1 outputs."""
+    """The table really holds ceil_mode overhangs past the padding, stride > kernel, 1x1 outputs,
+    and many planes on every fixed max window."""
     overhang = [c for c in AVG_CASES if c["ceil"] and any(
         (ref.out_size(L, k, s, p, 1, True) - 1) * s - p + k > L + p
         for L, k, s, p in zip((c["H"], c["W"]), c["k"], c["s"], c["p"]))]
     assert overhang
     assert any(s > k for c in MAX_CASES for s, k in zip(c["s"], c["k"]))
-    assert any(ref.max_pool2d(np.ones((1, 1, c["H"], c["W"])), c["k"], c["s"], c["p"], c["d"], c["ceil"])[0].size
-               == 1 for c in MAX_CASES)
+    assert any(ref.max_pool2d(np.ones((1, 1, c["H"], c["W"])), *_args(c))[0].size == 1 for c in MAX_CASES)
+    for window in ((2, 2, 2), (3, 3, 2), (3, 3, 1)):
+        planes = {c["N"] * c["C"] for c in FIXED_CASES if (c["k"][0], c["k"][1], c["s"][1]) == window}
+        assert min(planes) < 6 and max(planes) >= 32, (window, planes)
 
 
-# ----------------------------------------------------------------------------- native kernels
-@pytest.mark.parametrize("impl", IMPLS)
+# ----------------------------------------------------------------------------- the case table, every backend
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("c", MAX_CASES, ids=_id)
-def test_max_pool2d_kernels(c, dtype, impl):
+@pytest.mark.parametrize("c", MAX_CASES + FIXED_CASES, ids=case_id)
+def test_max_pool2d(backend, c, dtype):
     x = randn(c["N"], c["C"], c["H"], c["W"], dtype=dtype)
-    y, idx = _C.max_pool2d_forward(x, c["k"], c["s"], c["p"], c["d"], c["ceil"], reference=IMPLS[impl])
-    ry, ridx = ref.max_pool2d(x, c["k"], c["s"], c["p"], c["d"], c["ceil"])
+    xt = backend.tensor(x, requires_grad=True)
+    y, idx = F.max_pool2d(xt, *_args(c), return_indices=True)
+    ry, ridx = ref.max_pool2d(x, *_args(c))
     assert y.dtype == np.dtype(dtype) and idx.dtype == np.int64
     assert_close(y, ry, dtype, what="forward")
-    np.testing.assert_array_equal(idx, ridx)
+    np.testing.assert_array_equal(backend.numpy(idx), ridx)
     dy = randn(*y.shape, dtype=dtype)
-    dx = _C.max_pool2d_backward(dy, idx, x.shape, reference=IMPLS[impl])
-    assert_close(dx, ref.scatter_add(dy, ridx, x.shape), dtype, what="backward")
+    y.backward(backend.tensor(dy))
+    assert_close(xt.grad, ref.scatter_add(dy, ridx, x.shape), dtype, what="backward")
 
 
-@pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("mode", ["include_pad", "exclude_pad", "divisor"])
-@pytest.mark.parametrize("c", AVG_CASES, ids=_id)
-def test_avg_pool2d_kernels(c, mode, dtype, impl):
+@pytest.mark.parametrize("c", AVG_CASES, ids=case_id)
+def test_avg_pool2d(backend, c, mode, dtype):
     x = randn(c["N"], c["C"], c["H"], c["W"], dtype=dtype)
     kw = dict(count_include_pad=mode != "exclude_pad", divisor_override=7 if mode == "divisor" else None)
     args = (c["k"], c["s"], c["p"], c["ceil"])
-    y = _C.avg_pool2d_forward(x, *args, **kw, reference=IMPLS[impl])
+    xt = backend.tensor(x, requires_grad=True)
+    y = F.avg_pool2d(xt, *args, **kw)
     assert_close(y, ref.avg_pool2d(x, *args, **kw), dtype, what="forward")
     dy = randn(*y.shape, dtype=dtype)
-    dx = _C.avg_pool2d_backward(dy, x.shape, *args, **kw, reference=IMPLS[impl])
-    assert_close(dx, ref.avg_pool2d_backward(dy, x.shape, *args, **kw), dtype, what="backward")
+    y.backward(backend.tensor(dy))
+    assert_close(xt.grad, ref.avg_pool2d_backward(dy, x.shape, *args, **kw), dtype, what="backward")
 
 
-# (N, C, H, W, H_out, W_out): non-divisible, output > input, global, identity, 1-wide; the last
-# one large enough for the OpenMP path
-ADAPTIVE_CASES = [(1, 1, 13, 7, 5, 3), (2, 3, 5, 11, 7, 4), (3, 5, 7, 7, 1, 1), (1, 3, 1, 2, 3, 1),
-                  (2, 1, 11, 13, 11, 13), (3, 3, 2, 5, 2, 2), (2, 8, 37, 41, 6, 5)]
-
-
-@pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("c", ADAPTIVE_CASES, ids=lambda c: "N{}C{}-{}x{}-to{}x{}".format(*c))
-def test_adaptive_kernels(c, dtype, impl):
+@pytest.mark.parametrize("c", ADAPTIVE_CASES, ids=adaptive_id)
+def test_adaptive_pools(backend, c, dtype):
     x = randn(*c[:4], dtype=dtype)
     out = c[4:]
-    y = _C.adaptive_avg_pool2d_forward(x, out, reference=IMPLS[impl])
+    xt = backend.tensor(x, requires_grad=True)
+    y = F.adaptive_avg_pool2d(xt, out)
     assert_close(y, ref.adaptive_avg_pool2d(x, out), dtype, what="avg forward")
     dy = randn(*y.shape, dtype=dtype)
-    dx = _C.adaptive_avg_pool2d_backward(dy, x.shape, reference=IMPLS[impl])
-    assert_close(dx, ref.adaptive_avg_pool2d_backward(dy, x.shape), dtype, what="avg backward")
-    y, idx = _C.adaptive_max_pool2d_forward(x, out, reference=IMPLS[impl])
+    y.backward(backend.tensor(dy))
+    assert_close(xt.grad, ref.adaptive_avg_pool2d_backward(dy, x.shape), dtype, what="avg backward")
+    xt = backend.tensor(x, requires_grad=True)
+    y, idx = F.adaptive_max_pool2d(xt, out, return_indices=True)
     ry, ridx = ref.adaptive_max_pool2d(x, out)
     assert_close(y, ry, dtype, what="max forward")
-    np.testing.assert_array_equal(idx, ridx)
-    dx = _C.max_pool2d_backward(dy, idx, x.shape, reference=IMPLS[impl])
-    assert_close(dx, ref.scatter_add(dy, ridx, x.shape), dtype, what="max backward")
+    np.testing.assert_array_equal(backend.numpy(idx), ridx)
+    y.backward(backend.tensor(dy))
+    assert_close(xt.grad, ref.scatter_add(dy, ridx, x.shape), dtype, what="max backward")
 
 
-@pytest.mark.parametrize("impl", IMPLS)
+def _unpool(backend, pooled, idx, out, dtype):
+    """max_unpool2d of `pooled` at `idx` to exactly `out`: kernel out - in + 1 at stride 1 makes the
+    default output size `out`; returns (y, the input-gradient of a random dy)."""
+    kernel = (out[0] - pooled.shape[2] + 1, out[1] - pooled.shape[3] + 1)
+    pt = backend.tensor(pooled, requires_grad=True)
+    y = F.max_unpool2d(pt, backend.tensor(idx), kernel, 1)
+    dy = randn(*y.shape, dtype=dtype)
+    y.backward(backend.tensor(dy))
+    return y, pt.grad, dy
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("c", MAX_CASES, ids=_id)
-def test_max_unpool2d_kernels(c, dtype, impl):
+@pytest.mark.parametrize("c", MAX_CASES, ids=case_id)
+def test_max_unpool2d(backend, c, dtype):
     """Unpooling max_pool2d's own indices back to the input size (repeated indices where windows
     overlap: the last write wins) and, separately, distinct random positions in a larger output."""
     x = randn(c["N"], c["C"], c["H"], c["W"], dtype=dtype)
-    pooled, idx = ref.max_pool2d(x, c["k"], c["s"], c["p"], c["d"], c["ceil"])
+    pooled, idx = ref.max_pool2d(x, *_args(c))
     pooled = pooled.astype(dtype)
     out = (c["H"], c["W"])
-    y = _C.max_unpool2d_forward(pooled, idx, out, reference=IMPLS[impl])
+    y, dx, dy = _unpool(backend, pooled, idx, out, dtype)
     assert_close(y, ref.max_unpool2d(pooled, idx, out), dtype, what="forward")
-    dy = randn(c["N"], c["C"], *out, dtype=dtype)
-    dx = _C.max_unpool2d_backward(dy, idx, reference=IMPLS[impl])
     assert_close(dx, ref.max_unpool2d_backward(dy, idx), dtype, what="backward")
 
     big = (c["H"] + 2, c["W"] + 3)
     rng = np.random.default_rng(c["H"] * 100 + c["W"])
     idx2 = np.stack([rng.permutation(big[0] * big[1])[:pooled[0, 0].size]
                      for _ in range(c["N"] * c["C"])]).reshape(pooled.shape).astype(np.int64)
-    y = _C.max_unpool2d_forward(pooled, idx2, big, reference=IMPLS[impl])
+    y, dx, dy = _unpool(backend, pooled, idx2, big, dtype)
     assert_close(y, ref.max_unpool2d(pooled, idx2, big), dtype, what="forward, distinct indices")
-    dy = randn(c["N"], c["C"], *big, dtype=dtype)
-    dx = _C.max_unpool2d_backward(dy, idx2, reference=IMPLS[impl])
     assert_close(dx, ref.max_unpool2d_backward(dy, idx2), dtype, what="backward, distinct indices")
 
 
@@ -175,7 +141,7 @@ def _nd(x4, spatial, batched):
 @pytest.mark.parametrize("batched", [True, False], ids=["batched", "unbatched"])
 @pytest.mark.parametrize("spatial", [1, 2])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_ops_forward_backward(dtype, spatial, batched):
+def test_ops_forward_backward(backend, dtype, spatial, batched):
     """Every functional op through autodiff against the reference, 1-D ops and unbatched inputs
     reshaped to the 2-D kernels."""
     N = 2 if batched else 1
@@ -187,20 +153,20 @@ def test_ops_forward_backward(dtype, spatial, batched):
     sfx = f"{spatial}d"
 
     def run(op, kwargs, ry, grad_ref):
-        xt = T(x, requires_grad=True)
+        xt = backend.tensor(x, requires_grad=True)
         out = getattr(fn, op + sfx)(xt, **kwargs)
         y = out[0] if isinstance(out, tuple) else out
         assert y.dtype == np.dtype(dtype)
         assert_close(y, _nd(ry, spatial, batched), dtype, what=op + sfx)
         dy4 = randn(*ry.shape, dtype=dtype)
-        y.backward(T(_nd(dy4, spatial, batched)))
+        y.backward(backend.tensor(_nd(dy4, spatial, batched)))
         assert_close(xt.grad, _nd(grad_ref(dy4), spatial, batched), dtype, what=op + sfx + " grad")
         return out
 
     ry, ridx = ref.max_pool2d(x4, k2, s2, p2, (1, 1), True)
     y, idx = run("max_pool", dict(kernel_size=k, stride=s, padding=p, ceil_mode=True, return_indices=True), ry,
                  lambda dy: ref.scatter_add(dy, ridx, x4.shape))
-    np.testing.assert_array_equal(idx.numpy(), _nd(ridx, spatial, batched))
+    np.testing.assert_array_equal(backend.numpy(idx), _nd(ridx, spatial, batched))
     assert str(idx.dtype) == "int64" and not idx.requires_grad
     run("avg_pool", dict(kernel_size=k, stride=s, padding=p, ceil_mode=True, count_include_pad=False),
         ref.avg_pool2d(x4, k2, s2, p2, True, False),
@@ -211,18 +177,18 @@ def test_ops_forward_backward(dtype, spatial, batched):
     ry, ridx = ref.adaptive_max_pool2d(x4, out)
     y, idx = run("adaptive_max_pool", dict(output_size=out[-spatial:], return_indices=True), ry,
                  lambda dy: ref.scatter_add(dy, ridx, x4.shape))
-    np.testing.assert_array_equal(idx.numpy(), _nd(ridx, spatial, batched))
+    np.testing.assert_array_equal(backend.numpy(idx), _nd(ridx, spatial, batched))
 
     # max_unpool of the max-pool indices: 2x2 stride 2 (default output size), grad w.r.t. input
     xe = x4[:, :, :x4.shape[2] // 2 * 2 or 1, :12]  # even sizes: the default output is the input's size
     pooled, pidx = ref.max_pool2d(xe, (1, 2) if spatial == 1 else (2, 2), (1, 2) if spatial == 1 else (2, 2))
     pooled = pooled.astype(dtype)
-    pt = T(_nd(pooled, spatial, batched), requires_grad=True)
-    u = getattr(F, "max_unpool" + sfx)(pt, T(_nd(pidx, spatial, batched)), 2)
+    pt = backend.tensor(_nd(pooled, spatial, batched), requires_grad=True)
+    u = getattr(F, "max_unpool" + sfx)(pt, backend.tensor(_nd(pidx, spatial, batched)), 2)
     osize = (1, pooled.shape[3] * 2) if spatial == 1 else (pooled.shape[2] * 2, pooled.shape[3] * 2)
     assert_close(u, _nd(ref.max_unpool2d(pooled, pidx, osize), spatial, batched), dtype, what="unpool")
     dy4 = randn(N, 3, *osize, dtype=dtype)
-    u.backward(T(_nd(dy4, spatial, batched)))
+    u.backward(backend.tensor(_nd(dy4, spatial, batched)))
     assert_close(pt.grad, _nd(ref.max_unpool2d_backward(dy4, pidx), spatial, batched), dtype, what="unpool grad")
 
 
@@ -306,98 +272,6 @@ def test_unpool_puts_each_maximum_back_where_it_was():
                                            x1.reshape(2, 3, 5, 2), 0).reshape(x1.shape))
 
 
-@pytest.mark.parametrize("impl", IMPLS)
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_ties_pick_the_first_in_window_order(dtype, impl):
-    x = np.full((1, 1, 4, 4), 2.5, dtype)
-    x[0, 0, 1, 1] = x[0, 0, 2, 0] = 7.0   # window (1..3, 0..2) holds two maxima: (1,1) comes first
-    y, idx = _C.max_pool2d_forward(x, (3, 3), (1, 1), (1, 1), (1, 1), False, reference=IMPLS[impl])
-    assert idx[0, 0, 0, 3] == 2            # all equal 2.5 within the input: the first in-input tap
-    assert idx[0, 0, 2, 1] == 1 * 4 + 1
-    assert idx[0, 0, 3, 3] == 2 * 4 + 2    # equal values, the window clipped by the padding
-    y, idx = _C.adaptive_max_pool2d_forward(x, (1, 1), reference=IMPLS[impl])
-    assert idx[0, 0, 0, 0] == 5
-    x = np.full((1, 1, 3, 3), -np.inf, dtype)  # every tap -inf: still an in-input index
-    y, idx = _C.max_pool2d_forward(x, (3, 3), (2, 2), (1, 1), (1, 1), True, reference=IMPLS[impl])
-    assert np.all(idx >= 0) and np.all(idx < 9) and np.all(np.isneginf(y))
-
-
-@pytest.mark.parametrize("impl", IMPLS)
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_nan_propagates_with_its_index(dtype, impl):
-    x = randn(2, 3, 6, 6, dtype=dtype)
-    x[1, 2, 4, 1] = np.nan
-    y, idx = _C.max_pool2d_forward(x, (2, 2), (2, 2), (0, 0), (1, 1), False, reference=IMPLS[impl])
-    assert np.isnan(y[1, 2, 2, 0]) and idx[1, 2, 2, 0] == 4 * 6 + 1
-    assert np.isnan(y).sum() == 1
-    dx = _C.max_pool2d_backward(np.ones_like(y), idx, x.shape, reference=IMPLS[impl])
-    assert dx[1, 2, 4, 1] == 1 and dx[1, 2, 5, 1] == 0
-    y, idx = _C.adaptive_max_pool2d_forward(x, (1, 1), reference=IMPLS[impl])
-    assert np.isnan(y[1, 2, 0, 0]) and idx[1, 2, 0, 0] == 4 * 6 + 1
-
-
-# The CPU max pool has compile-time kernels for 2x2 stride 2, 3x3 stride 2 and 3x3 stride 1
-# (column stride and kernel; dilation 1 along W; any row stride, padding, row dilation): rows read
-# straight from x (all windows inside, W_out >= 8), rows split into stride phases with clamped
-# edges and blocks of 8 outputs (the last overlapping, or padded when W_out < 8), and both the
-# per-plane and the row-block split of the work (few planes), on one and several threads.
-FIXED_CASES = [
-    dict(N=2, C=3, H=16, W=16, k=(2, 2), s=(2, 2), p=(0, 0), d=(1, 1), ceil=False),   # direct
-    dict(N=1, C=2, H=9, W=35, k=(2, 2), s=(2, 2), p=(0, 0), d=(1, 1), ceil=False),    # direct, 17 out
-    dict(N=2, C=1, H=7, W=13, k=(2, 2), s=(2, 2), p=(1, 1), d=(1, 1), ceil=True),     # split, 7 out
-    dict(N=1, C=3, H=11, W=9, k=(2, 2), s=(3, 2), p=(1, 1), d=(2, 1), ceil=False),    # row dilation
-    dict(N=3, C=5, H=37, W=41, k=(3, 3), s=(2, 2), p=(1, 1), d=(1, 1), ceil=True),    # parallel
-    dict(N=1, C=2, H=19, W=32, k=(3, 3), s=(2, 2), p=(1, 1), d=(1, 1), ceil=False),
-    dict(N=2, C=2, H=2, W=3, k=(3, 3), s=(2, 2), p=(1, 1), d=(1, 1), ceil=False),     # kW == W
-    dict(N=1, C=1, H=8, W=8, k=(3, 3), s=(1, 2), p=(1, 1), d=(2, 1), ceil=True),      # overhang
-    dict(N=1, C=2, H=130, W=70, k=(3, 3), s=(2, 2), p=(0, 0), d=(1, 1), ceil=False),  # row blocks
-    dict(N=2, C=3, H=12, W=12, k=(3, 3), s=(1, 1), p=(0, 0), d=(1, 1), ceil=False),   # direct
-    dict(N=1, C=2, H=5, W=13, k=(3, 3), s=(1, 1), p=(1, 1), d=(1, 1), ceil=False),
-    dict(N=3, C=1, H=6, W=4, k=(3, 3), s=(3, 1), p=(1, 1), d=(1, 1), ceil=True),
-]
-
-
-def test_max_pool2d_fixed_windows_on_empty_batches():
-    for shape in ((0, 3, 8, 8), (2, 0, 8, 8)):
-        for k, s, p in (((2, 2), (2, 2), (0, 0)), ((3, 3), (2, 2), (1, 1)), ((3, 3), (1, 1), (1, 1))):
-            y, idx = _C.max_pool2d_forward(np.ones(shape, np.float32), k, s, p, (1, 1), False)
-            assert y.shape == idx.shape == shape[:2] + (ref.out_size(8, k[0], s[0], p[0], 1, False),) * 2
-
-
-def _ties_and_nans(shape, dtype, seed):
-    """Values from {-inf, 0, 1, 2} (ties everywhere) with a few NaNs."""
-    rng = np.random.default_rng(seed)
-    x = rng.choice(np.array([-np.inf, 0.0, 1.0, 2.0], dtype), size=shape, p=[0.2, 0.3, 0.3, 0.2])
-    x[rng.random(shape) < 0.03] = np.nan
-    return x
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("c", FIXED_CASES, ids=_id)
-def test_max_pool2d_fixed_windows(c, dtype):
-    shape = (c["N"], c["C"], c["H"], c["W"])
-    args = (c["k"], c["s"], c["p"], c["d"], c["ceil"])
-    x = randn(*shape, dtype=dtype)
-    y, idx = _C.max_pool2d_forward(x, *args)
-    ry, ridx = ref.max_pool2d(x, *args)
-    assert_close(y, ry, dtype, what="forward")
-    np.testing.assert_array_equal(idx, ridx)
-    # ties, -inf and NaN (the last NaN in window order wins: the plain-loop kernel is the spec)
-    x = _ties_and_nans(shape, dtype, seed=c["H"] * c["W"])
-    y, idx = _C.max_pool2d_forward(x, *args)
-    sy, sidx = _C.max_pool2d_forward(x, *args, reference=True)
-    np.testing.assert_array_equal(y, sy)
-    np.testing.assert_array_equal(idx, sidx)
-    for nthreads in (1, 2):  # the same result whatever the split of the work
-        old = pycnn.get_num_threads()
-        pycnn.set_num_threads(nthreads)
-        try:
-            y1, idx1 = _C.max_pool2d_forward(x, *args)
-        finally:
-            pycnn.set_num_threads(old)
-        np.testing.assert_array_equal(idx1, sidx)
-
-
 def test_avg_divisor_with_ceil_mode_and_padding_by_hand():
     """L = 6, k = 3, s = 2, p = 1, ceil_mode: 4 windows [-1,2) [1,4) [3,6) [5,8).  The last one
     overhangs the padded extent [-1, 7): with count_include_pad it covers {5, pad 6}, divisor 2."""
@@ -417,6 +291,73 @@ def test_avg_divisor_with_ceil_mode_and_padding_by_hand():
     np.testing.assert_allclose(F.avg_pool2d(x2, 2, divisor_override=3).numpy()[0, 0],
                                [[(1 + 2 + 5 + 6) / 3, (3 + 4 + 7 + 8) / 3],
                                 [(9 + 10 + 13 + 14) / 3, (11 + 12 + 15 + 16) / 3]])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_ties_pick_the_first_in_window_order(backend, dtype):
+    x = np.full((1, 1, 4, 4), 2.5, dtype)
+    x[0, 0, 1, 1] = x[0, 0, 2, 0] = 7.0   # window (1..3, 0..2) holds two maxima: (1,1) comes first
+    _, idx = F.max_pool2d(backend.tensor(x), 3, 1, 1, return_indices=True)
+    idx = backend.numpy(idx)
+    assert idx[0, 0, 0, 3] == 2            # all equal 2.5 within the input: the first in-input tap
+    assert idx[0, 0, 2, 1] == 1 * 4 + 1
+    assert idx[0, 0, 3, 3] == 2 * 4 + 2    # equal values, the window clipped by the padding
+    _, idx = F.adaptive_max_pool2d(backend.tensor(x), 1, return_indices=True)
+    assert backend.numpy(idx)[0, 0, 0, 0] == 5
+    x = np.full((1, 1, 3, 3), -np.inf, dtype)  # every tap -inf: still an in-input index
+    y, idx = F.max_pool2d(backend.tensor(x), 3, 2, 1, ceil_mode=True, return_indices=True)
+    idx = backend.numpy(idx)
+    assert np.all(idx >= 0) and np.all(idx < 9) and np.all(np.isneginf(backend.numpy(y)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_nan_propagates_with_its_index(backend, dtype):
+    x = randn(2, 3, 6, 6, dtype=dtype)
+    x[1, 2, 4, 1] = np.nan
+    xt = backend.tensor(x, requires_grad=True)
+    y, idx = F.max_pool2d(xt, 2, return_indices=True)
+    yn, idn = backend.numpy(y), backend.numpy(idx)
+    assert np.isnan(yn[1, 2, 2, 0]) and idn[1, 2, 2, 0] == 4 * 6 + 1
+    assert np.isnan(yn).sum() == 1
+    y.backward(backend.tensor(np.ones_like(yn)))
+    dx = backend.numpy(xt.grad)
+    assert dx[1, 2, 4, 1] == 1 and dx[1, 2, 5, 1] == 0
+    y, idx = F.adaptive_max_pool2d(backend.tensor(x), 1, return_indices=True)
+    assert np.isnan(backend.numpy(y)[1, 2, 0, 0]) and backend.numpy(idx)[1, 2, 0, 0] == 4 * 6 + 1
+
+
+def test_max_pool2d_fixed_windows_on_empty_batches(backend):
+    for shape in ((0, 3, 8, 8), (2, 0, 8, 8)):
+        for k, s, p in (((2, 2), (2, 2), (0, 0)), ((3, 3), (2, 2), (1, 1)), ((3, 3), (1, 1), (1, 1))):
+            y, idx = F.max_pool2d(backend.tensor(np.ones(shape, np.float32)), k, s, p, return_indices=True)
+            assert y.shape == idx.shape == shape[:2] + (ref.out_size(8, k[0], s[0], p[0], 1, False),) * 2
+
+
+def _ties_and_nans(shape, dtype, seed):
+    """Values from {-inf, 0, 1, 2} (ties everywhere) with a few NaNs."""
+    rng = np.random.default_rng(seed)
+    x = rng.choice(np.array([-np.inf, 0.0, 1.0, 2.0], dtype), size=shape, p=[0.2, 0.3, 0.3, 0.2])
+    x[rng.random(shape) < 0.03] = np.nan
+    return x
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("c", FIXED_CASES, ids=case_id)
+def test_max_pool2d_ties_and_nans(backend, c, dtype):
+    """Ties, -inf and NaN (the last NaN in window order wins) on every fixed-window path: the
+    plain-loop kernel is the spec; the CPU kernels give the same on 1 and 2 threads."""
+    x = _ties_and_nans((c["N"], c["C"], c["H"], c["W"]), dtype, seed=c["H"] * c["W"])
+    with REFERENCE.active():
+        sy, sidx = (REFERENCE.numpy(t) for t in F.max_pool2d(REFERENCE.tensor(x), *_args(c), return_indices=True))
+    for nthreads in (1, 2):  # the same result whatever the split of the work
+        old = pycnn.get_num_threads()
+        pycnn.set_num_threads(nthreads)
+        try:
+            y, idx = F.max_pool2d(backend.tensor(x), *_args(c), return_indices=True)
+        finally:
+            pycnn.set_num_threads(old)
+        np.testing.assert_array_equal(backend.numpy(y), sy)
+        np.testing.assert_array_equal(backend.numpy(idx), sidx)
 
 
 # ----------------------------------------------------------------------------- modules
@@ -478,25 +419,31 @@ def test_bad_windows():
     x = T(randn(1, 2, 3, 3))
     for op in (F.max_pool2d, F.avg_pool2d):
         name = op.__name__
-        _raises(ValueError, rf"{name}: output size is too small.*\(1, 2, 3, 3\)", op, x, 5)
-        _raises(ValueError, rf"{name}: padding \(2, 2\) must be at most half the kernel_size \(3, 3\)", op, x, 3, 1, 2)
+        _raises(ValueError, rf"{name}: output size \(0, 0\) is too small.*\(1, 2, 3, 3\)", op, x, 5)
+        _raises(ValueError, rf"{name}: padding must be non-negative and at most half the kernel size, got padding "
+                r"\(2, 2\) for kernel_size \(3, 3\)", op, x, 3, 1, 2)
         _raises(ValueError, rf"{name}: stride must be positive.*\(1, 2, 3, 3\)", op, x, 2, 0)
         _raises(ValueError, rf"{name}: stride must be positive", op, x, 2, (1, -1))
         _raises(ValueError, rf"{name}: kernel_size must be positive", op, x, 0)
         _raises(ValueError, rf"{name}: padding must be non-negative", op, x, 2, 1, -1)
         _raises(ValueError, rf"{name}: kernel_size must have 2 values", op, x, (2, 2, 2))
+        _raises(TypeError, rf"{name}: stride must be an int, got 1.5", op, x, 2, 1.5)
+        _raises(TypeError, rf"{name}: ceil_mode must be a bool, got 1", op, x, 2, ceil_mode=1)
     _raises(ValueError, r"max_pool2d: dilation must be positive", F.max_pool2d, x, 2, dilation=0)
-    _raises(ValueError, r"max_pool1d: output size is too small.*\(2, 3, 4\)", F.max_pool1d, T(randn(2, 3, 4)), 3,
-            dilation=2)
+    _raises(ValueError, r"max_pool1d: output size \(0,\) is too small.*\(2, 3, 4\)", F.max_pool1d, T(randn(2, 3, 4)),
+            3, dilation=2)
+    _raises(ValueError, r"max_pool1d: padding .*got padding \(2,\) for kernel_size \(3,\)", F.max_pool1d,
+            T(randn(2, 3, 9)), 3, padding=2)
     # dilation can put a whole window in the padding (PyTorch returns -inf and a bad index)
     _raises(ValueError, r"max_pool2d: the window of output row 0 lies entirely in the padding",
             F.max_pool2d, T(randn(1, 1, 4, 4)), 2, 1, 1, dilation=5)
     _raises(ValueError, r"avg_pool2d: divisor_override must be non-zero", F.avg_pool2d, x, 2, divisor_override=0)
-    # the native entry points check too (4-D shapes in the message)
-    _raises(ValueError, r"max_pool2d: padding must be non-negative and at most half", _C.max_pool2d_forward,
-            randn(1, 1, 5, 5), (2, 2), (1, 1), (2, 0))
-    _raises(ValueError, r"avg_pool2d: output size \(0, .*\(1, 1, 2, 5\)", _C.avg_pool2d_forward,
-            randn(1, 1, 2, 5), (3, 3), (1, 1))
+    _raises(ValueError, r"max_pool2d: input \(1, 2, 0, 3\) has an empty plane", F.max_pool2d, T(randn(1, 2, 0, 3)), 1)
+    _raises(ValueError, r"max_pool2d: the dilated kernel size overflows int64", F.max_pool2d, T(randn(1, 1, 3, 3)), 3, 2 ** 62, 1,
+            2 ** 62)
+    # the params constructors are the one place of these rules: the bindings take their params
+    _raises(ValueError, r"max_pool2d: padding must be non-negative and at most half", _C.pool2d_params,
+            "max_pool2d", 2, (1, 1, 5, 5), (2, 2), (1, 1), (2, 0), (1, 1), False, True)
 
 
 def test_bad_inputs():
@@ -513,22 +460,26 @@ def test_bad_inputs():
             T(randn(1, 2, 4, 4)), (1, 2, 3))
     _raises(ValueError, r"adaptive_max_pool2d: output_size must be non-negative", F.adaptive_max_pool2d,
             T(randn(1, 2, 4, 4)), (-1, 2))
-    _raises(TypeError, r"adaptive_avg_pool2d: output_size must hold ints", F.adaptive_avg_pool2d,
+    _raises(TypeError, r"adaptive_avg_pool2d: output_size must be an int, got 2.5", F.adaptive_avg_pool2d,
             T(randn(1, 2, 4, 4)), (2.5, 2))
+    # the bindings adapt arrays: a dtype the kernels lack, and arrays that do not fit their params
+    p = _C.pool2d_params("max_pool2d", 2, (1, 1, 4, 4), (2, 2), (2, 2), (0, 0), (1, 1), False, True)
     _raises(TypeError, r"max_pool2d: input must be float32 or float64, got dtype int32", _C.max_pool2d_forward,
-            np.ones((1, 1, 4, 4), np.int32), (2, 2), (2, 2))
-    _raises(ValueError, r"max_pool2d: input must be 4-D, got shape \(4, 4\)", _C.max_pool2d_forward,
-            randn(4, 4), (2, 2), (2, 2))
+            np.ones((1, 1, 4, 4), np.int32), p)
+    _raises(ValueError, r"max_pool2d: input \(4, 4\) does not match the shape \(1, 1, 4, 4\)", _C.max_pool2d_forward,
+            randn(4, 4), p)
 
 
-def test_bad_unpool_indices():
+def test_bad_unpool_indices(backend):
+    T = backend.tensor
     x = T(randn(2, 3, 4, 4))
     y, idx = F.max_pool2d(x, 2, return_indices=True)
+    idn = backend.numpy(idx)
     _raises(TypeError, r"max_unpool2d: indices must be int64, got dtype float32 with shape \(2, 3, 2, 2\)",
-            F.max_unpool2d, y, T(idx.numpy().astype("float32")), 2)
+            F.max_unpool2d, y, T(idn.astype("float32")), 2)
     _raises(ValueError, r"max_unpool2d: indices \(2, 3, 2, 1\) must have the shape of input \(2, 3, 2, 2\)",
-            F.max_unpool2d, y, T(idx.numpy()[..., :1]), 2)
-    bad = idx.numpy().copy()
+            F.max_unpool2d, y, T(idn[..., :1]), 2)
+    bad = idn.copy()
     bad[1, 2, 1, 0] = 16
     _raises(ValueError, r"max_unpool2d: found an invalid max index 16 .*16 elements, shape \(4, 4\)",
             F.max_unpool2d, y, T(bad), 2)
@@ -540,7 +491,7 @@ def test_bad_unpool_indices():
     _raises(ValueError, r"max_unpool2d: found an invalid max index 20", F.max_unpool2d, y, T(bad), 2)
     # output_size: (H, W) or (N, C, H, W), strictly within stride of the default (4, 4)
     assert F.max_unpool2d(y, idx, 2, output_size=(2, 3, 5, 5)).shape == (2, 3, 5, 5)
-    _raises(ValueError, r'max_unpool2d: invalid output_size "\(6, 4\)" \(dim 0 must be between 2 and 6',
+    _raises(ValueError, r"max_unpool2d: invalid output_size \(6, 4\) \(dim 0 must be between 2 and 6",
             F.max_unpool2d, y, idx, 2, output_size=(6, 4))
     _raises(ValueError, r"max_unpool2d: output_size should be a sequence containing 2 or 4 elements",
             F.max_unpool2d, y, idx, 2, output_size=(3, 4, 4))
@@ -548,28 +499,34 @@ def test_bad_unpool_indices():
             F.max_unpool1d, T(randn(2, 4)), T(np.zeros((2, 3), np.int64)), 2)
     _raises(ValueError, r"max_unpool1d: found an invalid max index 50",  # the 1-D op names itself
             F.max_unpool1d, T(randn(2, 3)), T(np.array([[0, 2, 50], [1, 3, 5]], np.int64)), 2)
-    # the native entry points (both kernels) check the indices of every scatter and gather
+    _raises(ValueError, r"max_unpool1d: invalid output_size \(9,\) \(dim 0 must be between 4 and 8.*input \(1, 2, 3\)",
+            F.max_unpool1d, T(randn(2, 3)), T(np.array([[0, 2, 4], [1, 3, 5]], np.int64)), 2, output_size=(9,))
+
+
+@pytest.mark.parametrize("reference", [False, True], ids=["cpu", "ref"])
+def test_bindings_check_every_index(reference):
+    """The CPU module's kernels (fast and plain-loop) check the indices of every scatter and gather."""
+    y, idx = F.max_pool2d(T(randn(2, 3, 4, 4)), 2, return_indices=True)
     yn, idn = y.detach().numpy(), idx.numpy()
     late = idn.copy()
     late[1, 2, 1, 1] = -5
-    for reference in IMPLS.values():
-        kw = dict(reference=reference)
-        _raises(ValueError, r"max_pool2d_backward: found an invalid max index 99 at flat position 0",
-                _C.max_pool2d_backward, yn, np.where(idn == idn.flat[0], 99, idn), (2, 3, 4, 4), **kw)
-        _raises(ValueError, r"max_pool2d_backward: found an invalid max index -5 at flat position 23",
-                _C.max_pool2d_backward, yn, late, (2, 3, 4, 4), **kw)
-        _raises(TypeError, r"max_pool2d_backward: indices must be int64", _C.max_pool2d_backward,
-                yn, idn.astype(np.int32), (2, 3, 4, 4), **kw)
-        _raises(ValueError, r"max_unpool2d_backward: found an invalid max index 16", _C.max_unpool2d_backward,
-                randn(2, 3, 4, 4), np.full((2, 3, 2, 2), 16, np.int64), **kw)
-        _raises(ValueError, r"max_unpool2d_backward: found an invalid max index -5 at flat position 23",
-                _C.max_unpool2d_backward, randn(2, 3, 4, 4), late, **kw)
-        _raises(ValueError, r"max_unpool2d_backward: found an invalid max index", _C.max_unpool2d_backward,
-                randn(2, 3, 0, 4), idn, **kw)
-        _raises(ValueError, r"max_unpool2d: found an invalid max index -5 at flat position 23",
-                _C.max_unpool2d_forward, yn, late, (4, 4), **kw)
-        _raises(ValueError, r"max_unpool2d: indices \(2, 3, 2, 1\) must have the shape", _C.max_unpool2d_forward,
-                yn, idn[..., :1].copy(), (4, 4), **kw)
+    pool = _C.pool2d_params("max_pool2d", 2, (2, 3, 4, 4), (2, 2), (2, 2), (0, 0), (1, 1), False, True)
+    unpool = _C.max_unpool2d_params("max_unpool2d", 2, (2, 3, 2, 2), (2, 2), (2, 2), (0, 0))
+    kw = dict(reference=reference)
+    _raises(ValueError, r"max_pool2d_backward: found an invalid max index 99 at flat position 0",
+            _C.max_pool2d_backward, yn, np.where(idn == idn.flat[0], 99, idn), pool, **kw)
+    _raises(ValueError, r"max_pool2d_backward: found an invalid max index -5 at flat position 23",
+            _C.max_pool2d_backward, yn, late, pool, **kw)
+    _raises(TypeError, r"max_pool2d_backward: indices must be int64", _C.max_pool2d_backward,
+            yn, idn.astype(np.int32), pool, **kw)
+    _raises(ValueError, r"max_unpool2d_backward: found an invalid max index 16", _C.max_unpool2d_backward,
+            randn(2, 3, 4, 4), np.full((2, 3, 2, 2), 16, np.int64), unpool, **kw)
+    _raises(ValueError, r"max_unpool2d_backward: found an invalid max index -5 at flat position 23",
+            _C.max_unpool2d_backward, randn(2, 3, 4, 4), late, unpool, **kw)
+    _raises(ValueError, r"max_unpool2d: found an invalid max index -5 at flat position 23",
+            _C.max_unpool2d_forward, yn, late, unpool, **kw)
+    _raises(ValueError, r"max_unpool2d: indices \(2, 3, 2, 1\) must have the shape", _C.max_unpool2d_forward,
+            yn, idn[..., :1].copy(), unpool, **kw)
 
 
 # ----------------------------------------------------------------------------- torch (optional)

@@ -116,3 +116,48 @@ def test_trainer_rejects_zero_epochs():
     model = nn.Linear(2, 2)
     with pytest.raises(ValueError, match="epochs"):
         Trainer(model, optim.SGD(model.parameters(), lr=0.1)).fit([], epochs=0)
+
+
+# ----------------------------------------------------------------------------- on the CUDA device
+@pytest.mark.skipif(not pycnn.cuda.is_available(), reason="no CUDA device (real or emulated)")
+def test_lenet5_steps_on_cuda_match_the_cpu():
+    """The same weights and batches on the CPU and on 'cuda' (the emulated device without a GPU):
+    losses and parameters agree to float32 tolerance after a few SGD steps."""
+    pycnn.manual_seed(1)
+    cpu = LeNet5()
+    gpu = LeNet5()
+    gpu.load_state_dict(cpu.state_dict())
+    gpu.to("cuda")
+    split = pycnn.datasets.digits(image_size=32)
+    batches = list(DataLoader(split.train, batch_size=16, shuffle=True, seed=2))[:4]
+    opts = [optim.SGD(m.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4) for m in (cpu, gpu)]
+    for x, y in batches:
+        losses = []
+        for m, opt, dev in ((cpu, opts[0], "cpu"), (gpu, opts[1], "cuda")):
+            opt.zero_grad()
+            loss = F.cross_entropy(m(x.to(dev)), y.to(dev))
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        np.testing.assert_allclose(losses[1], losses[0], rtol=2e-5)
+    for (k, a), b in zip(cpu.state_dict().items(), gpu.state_dict().values()):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5, err_msg=k)
+
+
+@pytest.mark.skipif(not pycnn.cuda.is_available(), reason="no CUDA device (real or emulated)")
+def test_cli_trains_on_cuda_as_on_the_cpu(tmp_path):
+    """`pycnn train --device cuda` (one epoch of the default recipe, from the same seed) reaches the
+    accuracy the CPU run reaches."""
+    import os
+
+    def accuracy(device):
+        out = run_python("-m", "pycnn", "train", "--device", device, "--epochs", "1", "--save",
+                         str(tmp_path / f"{device}.npz"), env=dict(os.environ), timeout=600)
+        assert out.returncode == 0, out.stderr
+        return float(out.stdout.split("final test accuracy: ")[1].split("%")[0]), out.stdout
+
+    cpu, _ = accuracy("cpu")
+    gpu, text = accuracy("cuda")
+    assert "device cuda" in text
+    assert abs(gpu - cpu) <= 1.0, (cpu, text)
+    assert set(np.load(tmp_path / "cuda.npz").files) >= {"conv1.weight", "fc3.bias"}

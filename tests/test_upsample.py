@@ -1,18 +1,18 @@
-"""The upsample family: interpolate (nearest, nearest-exact, linear, bilinear), the bed-of-nails
-upsample, their native kernels (ref and cpu) against the numpy float64 reference
-(tests/reference/upsample.py) on awkward up- and downsampling sizes, finite-difference
-gradchecks, the nn modules, bad input, the identities with conv_transpose2d, and PyTorch."""
-import itertools
-import math
-
+"""Upsample family: interpolate (nearest, nearest-exact, linear, bilinear) and the bed-of-nails
+upsample on every backend (the ``backend`` fixture: the CPU kernels, the plain-loop spec, and the
+CUDA device when present) through pycnn.functional and pycnn.nn, forward and backward, against
+the numpy float64 reference (tests/reference/upsample.py) on the family's case table
+(cases/upsample.py); the thread count, finite-difference gradchecks, the nn modules, bad input
+(and the bindings' own array checks), the identities with conv_transpose2d, and PyTorch."""
 import numpy as np
 import pytest
 
 import pycnn
 import pycnn.functional as F
-from pycnn import nn
-
-from cases import BATCH, CHANNELS, DTYPES, SPATIAL
+from pycnn import _C, nn
+from cases import DTYPES
+from cases.upsample import (ARGUMENT_CASES, AXIS_CASES, BED_CASES, INTERPOLATE_CASES, PLANE_CASES, SCALE_CASES,
+                            bed_id, case_id, kwargs, out_size, ref_scales)
 from helpers import assert_close, gradcheck, randn
 from reference import upsample as ref
 
@@ -23,175 +23,174 @@ except ImportError:
     torch = None
 needs_torch = pytest.mark.skipif(torch is None, reason="torch is not installed")
 
-# (mode name given to the kernel, align_corners)
-KERNEL_MODES = [("nearest", False), ("nearest-exact", False), ("bilinear", False), ("bilinear", True)]
-# (in, out) pairs per axis: up, down, identity, 1 -> n, n -> 1, primes
-AXIS_PAIRS = [(7, 3), (5, 13), (1, 4), (4, 1), (2, 5), (11, 11), (13, 7), (1, 1), (3, 6)]
-SCALES = (2, 3, 0.5, 1.7)
-
 
 def T(a, requires_grad=False):
     a = np.asarray(a)
-    return pycnn.tensor(a, dtype=a.dtype.name, requires_grad=requires_grad)
+    return pycnn.tensor(a, dtype=a.dtype, requires_grad=requires_grad)
 
 
-def _out_size(n, s):
-    return math.floor(float(n) * s)
+def _raises(exc, match, fn, *args, **kwargs):
+    with pytest.raises(exc, match=match):
+        fn(*args, **kwargs)
 
 
-def _kernel_cases():
-    """(mode, align_corners, shape, (H_out, W_out), scales) over the sizes of tests/cases.py."""
-    cases = []
-    for k, ((mode, ac), (hp, wp)) in enumerate(itertools.product(KERNEL_MODES, zip(AXIS_PAIRS, AXIS_PAIRS[3:] + AXIS_PAIRS[:3]))):
-        N, C = BATCH[k % len(BATCH)], CHANNELS[(k // 2) % len(CHANNELS)]
-        cases.append((mode, ac, (N, C, hp[0], wp[0]), (hp[1], wp[1]), (None, None)))
-    for k, ((mode, ac), s, H) in enumerate(itertools.product(KERNEL_MODES, SCALES, (5, 13))):
-        W = SPATIAL[(k % (len(SPATIAL) - 1)) + 1]
-        sw = SCALES[(k + 1) % len(SCALES)]
-        out = (_out_size(H, s), _out_size(W, sw))
-        if min(out) < 1:
-            continue
-        # align_corners ignores the scale factor (torch: scale = (in-1)/(out-1)); pass it anyway
-        cases.append((mode, ac, (2, 3, H, W), out, (float(s), float(sw))))
-    return cases
-
-
-KERNEL_CASES = _kernel_cases()
-
-
-# ============================================================================ native kernels
-@pytest.mark.parametrize("impl", ["ref", "cpu"])
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("mode,ac,shape,out,scales", KERNEL_CASES)
-def test_upsample_native_forward_backward(mode, ac, shape, out, scales, dtype, impl):
-    x = randn(*shape, dtype=dtype)
-    y = pycnn._C.upsample2d_forward(x, list(out), mode, ac, list(scales), reference=impl == "ref")
-    expected = ref.interpolate_forward(x, out, mode, ac, scales)
-    assert y.dtype == np.dtype(dtype) and y.shape == expected.shape
-    assert_close(y, expected, dtype, what=f"{mode} forward")
-    g = randn(*expected.shape, dtype=dtype)
-    dx = pycnn._C.upsample2d_backward(g, list(shape[2:]), mode, ac, list(scales), reference=impl == "ref")
-    assert dx.dtype == np.dtype(dtype) and dx.shape == shape
-    assert_close(dx, ref.interpolate_backward(g, shape[2:], mode, ac, scales), dtype, what=f"{mode} backward")
-
-
-@pytest.mark.parametrize("mode,ac", KERNEL_MODES)
-@pytest.mark.parametrize("shape,out", [((3, 5, 33, 65), (70, 31)),   # many planes
-                                       ((1, 1, 97, 41), (200, 83)),  # one plane, rows split
-                                       ((2, 1, 64, 64), (32, 32))])  # downsampling
-def test_upsample_cpu_threads_match_reference(mode, ac, shape, out):
-    """Sizes big enough for every OpenMP thread to get work, forward and backward, float32."""
-    threads = pycnn.get_num_threads()
-    pycnn.set_num_threads(2)
-    x, g = randn(*shape, dtype="float32"), randn(*shape[:2], *out, dtype="float32")
-    y = pycnn._C.upsample2d_forward(x, list(out), mode, ac, [None, None])
-    assert_close(y, ref.interpolate_forward(x, out, mode, ac), "float32")
-    dx = pycnn._C.upsample2d_backward(g, list(shape[2:]), mode, ac, [None, None])
-    assert_close(dx, ref.interpolate_backward(g, shape[2:], mode, ac), "float32", rtol=1e-4, atol=1e-4)
-    # the threaded backward is deterministic and equals the single-thread one bit for bit
-    pycnn.set_num_threads(1)
+def _with_threads(n, fn):
+    old = pycnn.get_num_threads()
+    pycnn.set_num_threads(n)
     try:
-        np.testing.assert_array_equal(pycnn._C.upsample2d_backward(g, list(shape[2:]), mode, ac, [None, None]), dx)
+        return fn()
     finally:
-        pycnn.set_num_threads(threads)
+        pycnn.set_num_threads(old)
 
 
-def test_upsample_native_non_contiguous_input():
-    """A strided view (here the transpose of a C-contiguous array) is read by its values."""
-    base = randn(2, 3, 9, 5)
+def _matrices(c):
+    """The reference's per-axis interpolation matrices of a case (H first; 1-D: L only)."""
+    return [ref.axis_matrix(n, o, c["mode"], bool(c["ac"]), s)
+            for n, o, s in zip(c["shape"][2:], out_size(c), ref_scales(c) or (None,) * (len(c["shape"]) - 2))]
+
+
+def test_case_table_has_the_awkward_cases():
+    """The table reaches the paths of csrc/cpu/upsample.cpp it says it does (cases/upsample.py)."""
+    four_d = [c for c in INTERPOLATE_CASES + PLANE_CASES if len(c["shape"]) == 4]
+    for mode, ac in (("nearest", None), ("nearest-exact", None), ("bilinear", False), ("bilinear", True)):
+        mine = [c for c in four_d if (c["mode"], c["ac"]) == (mode, ac)]
+        readers = [(M.sum(axis=0) > 0) for c in mine for M in _matrices(c)[:1]]   # per input row: read?
+        many = [(M > 0).sum(axis=0).max() for c in mine for M in _matrices(c)[:1]]
+        assert any(not r.all() for r in readers), (mode, ac, "an unread input row")
+        assert max(many) >= 3, (mode, ac, "an input row read by several output rows")
+        planes = {c["shape"][0] * c["shape"][1] for c in mine}
+        assert min(planes) == 1 and max(planes) >= 64, (mode, ac, planes)
+        assert any(c["shape"][0] * c["shape"][1] == 1 and out_size(c)[0] >= 64 for c in mine), "one tall plane"
+        assert any(c["shape"][3] in (17, 33, 65) for c in mine), "a tile+1 width"
+        assert any(c["size"] is None and not c["recompute"] for c in mine)
+        assert any(c["recompute"] for c in mine)
+        if mode == "bilinear":
+            # one axis 1-tap (out == in, or in == 1), the other 2-tap; both ways round
+            taps = [[int((M > 0).sum(axis=1).max()) for M in _matrices(c)] for c in mine]
+            assert [1, 2] in taps and [2, 1] in taps, (mode, ac)
+            assert any(out_size(c)[0] == 1 and c["shape"][2] > 1 for c in mine)     # out == 1
+        if not ac:
+            # a given scale factor that picks other sources than in/out would
+            assert any(not np.array_equal(_matrices(c)[1], ref.axis_matrix(c["shape"][3], out_size(c)[1], mode))
+                       for c in mine if ref_scales(c)), (mode, "scale used")
+    # the nearest shortcuts with a scale factor that disagrees: out == in by 1.1, out == 2 * in by 2.1
+    near = [c for c in SCALE_CASES if c["mode"] == "nearest" and not c["recompute"]]
+    assert any(out_size(c)[0] == c["shape"][2] and c["scale"][0] == 1.1 for c in near)
+    assert any(out_size(c)[0] == 2 * c["shape"][2] and c["scale"][0] == 2.1 for c in near)
+    assert any(len(c["shape"]) == 3 for c in ARGUMENT_CASES) and AXIS_CASES and PLANE_CASES
+
+
+# ----------------------------------------------------------------------------- the case table, every backend
+def _run(backend, c, x, dy):
+    """F.interpolate of case c on x, then backward of dy: (y, dx) as host arrays."""
+    xt = backend.tensor(x, requires_grad=True)
+    y = F.interpolate(xt, **kwargs(c))
+    assert y.shape == dy.shape and y.dtype == x.dtype
+    y.backward(backend.tensor(dy))
+    assert xt.grad.dtype == x.dtype
+    return backend.numpy(y), backend.numpy(xt.grad)
+
+
+def _expected(c, x, dy):
+    args = (c["mode"], bool(c["ac"]), ref_scales(c))
+    return ref.interpolate_forward(x, out_size(c), *args), ref.interpolate_backward(dy, c["shape"][2:], *args)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("c", INTERPOLATE_CASES, ids=case_id)
+def test_interpolate(backend, c, dtype):
+    x = randn(*c["shape"], dtype=dtype)
+    dy = randn(*c["shape"][:2], *out_size(c), dtype=dtype)
+    y, dx = _run(backend, c, x, dy)
+    ry, rdx = _expected(c, x, dy)
+    assert_close(y, ry, dtype, what="forward")
+    assert_close(dx, rdx, dtype, what="backward")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("c", PLANE_CASES, ids=case_id)
+def test_interpolate_thread_counts(backend, c, dtype):
+    """On 1, 2 and 3 threads (the rows of one plane split, or whole planes): each matches the
+    reference, and forward and backward are the same bit for bit whatever the thread count (the
+    backward gathers per input row: no races, no order that depends on the split)."""
+    x = randn(*c["shape"], dtype=dtype)
+    dy = randn(*c["shape"][:2], *out_size(c), dtype=dtype)
+    ry, rdx = _expected(c, x, dy)
+    first = None
+    for n in (1, 2, 3):
+        y, dx = _with_threads(n, lambda: _run(backend, c, x, dy))
+        assert_close(y, ry, dtype, what=f"forward on {n} threads")
+        assert_close(dx, rdx, dtype, what=f"backward on {n} threads")
+        if first is None:
+            first = y, dx
+            continue
+        np.testing.assert_array_equal(y, first[0], err_msg=f"forward on {n} threads vs 1")
+        np.testing.assert_array_equal(dx, first[1], err_msg=f"backward on {n} threads vs 1")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_interpolate_non_contiguous_input(backend, dtype):
+    """A tensor made from a strided array, a transposed tensor, and a transpose after the op (its
+    gradient arrives transposed) are read by their values.  (pycnn tensors are C-contiguous --
+    tensor() and transpose copy -- so strided arrays reach the kernels only through the bindings:
+    test_bindings_check_their_arrays.)"""
+    base = randn(2, 3, 9, 5, dtype=dtype)
     x = base.transpose(0, 1, 3, 2)
     assert not x.flags["C_CONTIGUOUS"]
-    y = pycnn._C.upsample2d_forward(x, [4, 13], "bilinear", False, [None, None])
-    assert_close(y, ref.interpolate_forward(np.ascontiguousarray(x), (4, 13), "bilinear"))
-    g = randn(2, 3, 13, 4).transpose(0, 1, 3, 2)
-    dx = pycnn._C.upsample2d_backward(g, [9, 5], "nearest", False, [None, None])
-    assert_close(dx, ref.interpolate_backward(np.ascontiguousarray(g), (9, 5), "nearest"))
+    for xt in (backend.tensor(x, requires_grad=True), backend.tensor(base, requires_grad=True).transpose(2, 3)):
+        y = F.interpolate(xt, size=(4, 13), mode="bilinear")
+        assert_close(y, ref.interpolate_forward(np.ascontiguousarray(x), (4, 13), "bilinear"), dtype)
+    xt = backend.tensor(x, requires_grad=True)
+    y = F.interpolate(xt, size=(13, 4), mode="nearest").transpose(2, 3)
+    g = randn(2, 3, 4, 13, dtype=dtype)
+    y.backward(backend.tensor(g))
+    assert_close(xt.grad, ref.interpolate_backward(np.ascontiguousarray(g.transpose(0, 1, 3, 2)), (5, 9), "nearest"),
+                 dtype)
 
 
-BED_CASES = [((1, 1, 1, 1), 2, 2), ((2, 3, 5, 7), 2, 3), ((3, 5, 7, 1), 3, 1), ((1, 3, 2, 11), 1, 1),
-             ((2, 1, 13, 5), 4, 2), ((3, 5, 33, 17), 2, 2)]
-
-
-@pytest.mark.parametrize("impl", ["ref", "cpu"])
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape,sH,sW", BED_CASES)
-def test_bed_of_nails_native(shape, sH, sW, dtype, impl):
-    x = randn(*shape, dtype=dtype)
-    y = pycnn._C.bed_of_nails_forward(x, sH, sW, reference=impl == "ref")
-    assert y.dtype == np.dtype(dtype)
-    np.testing.assert_array_equal(y, ref.bed_of_nails_forward(x, sH, sW))  # a copy: exact
-    g = randn(*y.shape, dtype=dtype)
-    dx = pycnn._C.bed_of_nails_backward(g, sH, sW, reference=impl == "ref")
-    np.testing.assert_array_equal(dx, ref.bed_of_nails_backward(g, sH, sW))
-
-
-def test_native_bad_input():
-    x = randn(1, 2, 3, 4)
-    with pytest.raises(ValueError, match="interpolate: input must be 4-D"):
-        pycnn._C.upsample2d_forward(randn(2, 3, 4), [2, 2], "nearest")
-    with pytest.raises(ValueError, match="interpolate: input and output sizes should be greater than 0"):
-        pycnn._C.upsample2d_forward(x, [0, 2], "nearest")
-    with pytest.raises(ValueError, match="interpolate: mode"):
-        pycnn._C.upsample2d_forward(x, [2, 2], "bicubic")
-    with pytest.raises(ValueError, match="interpolate: align_corners"):
-        pycnn._C.upsample2d_forward(x, [2, 2], "nearest", True)
-    with pytest.raises(ValueError, match="interpolate: scale factors must be positive"):
-        pycnn._C.upsample2d_forward(x, [2, 2], "nearest", False, [None, -1.0])
-    with pytest.raises(TypeError, match="interpolate: input must be float32 or float64"):
-        pycnn._C.upsample2d_forward(x.astype(np.int32), [2, 2], "nearest")
-    with pytest.raises(ValueError, match="upsample_bed_of_nails: scale_factor must be positive"):
-        pycnn._C.bed_of_nails_forward(x, 0, 2)
-    with pytest.raises(ValueError, match=r"upsample_bed_of_nails: grad_output shape \(1, 2, 3, 4\) is not a multiple"):
-        pycnn._C.bed_of_nails_backward(x, 2, 2)
-
-
-# ============================================================================ interpolate
-def _scales_for(x, scale_factor, recompute):
-    if scale_factor is None or recompute:
-        return None
-    return tuple(scale_factor) if isinstance(scale_factor, tuple) else (scale_factor,) * (x.ndim - 2)
-
-
-F_CASES = [
-    # (mode, align_corners, shape, size, scale_factor, recompute_scale_factor)
-    ("nearest", None, (2, 3, 7), 3, None, None),
-    ("nearest", None, (1, 2, 5), None, 1.7, None),
-    ("nearest", None, (2, 3, 5, 7), (13, 3), None, None),
-    ("nearest", None, (1, 2, 4, 5), None, (0.5, 3), None),
-    ("nearest", None, (1, 2, 7, 5), None, 1.7, True),
-    ("nearest-exact", None, (2, 1, 11), 4, None, None),
-    ("nearest-exact", None, (2, 3, 5, 1), None, (1.7, 4), None),
-    ("nearest-exact", None, (1, 3, 7, 7), (3, 13), None, None),
-    ("linear", None, (2, 3, 7), 13, None, None),
-    ("linear", True, (2, 3, 7), None, 0.5, None),
-    ("linear", False, (1, 2, 1), 4, None, None),
-    ("bilinear", None, (2, 3, 5, 7), (13, 3), None, None),
-    ("bilinear", True, (1, 2, 4, 1), (1, 4), None, None),
-    ("bilinear", False, (2, 2, 5, 6), None, (1.7, 0.5), None),
-    ("bilinear", True, (2, 2, 5, 6), None, 3, None),
-    ("bilinear", False, (1, 3, 7, 5), None, 1.7, True),
-]
+def test_interpolate_empty_batch(backend):
+    for shape in ((0, 3, 4, 5), (2, 0, 4, 5)):
+        for mode in ("nearest", "bilinear"):
+            xt = backend.tensor(np.ones(shape, np.float32), requires_grad=True)
+            y = F.interpolate(xt, size=(7, 3), mode=mode)
+            assert y.shape == shape[:2] + (7, 3)
+            y.backward(backend.tensor(np.ones(y.shape, np.float32)))
+            assert xt.grad.shape == shape
+    y = F.upsample_bed_of_nails(backend.tensor(np.ones((0, 3, 4, 5), np.float32)), (2, 3))
+    assert y.shape == (0, 3, 8, 15)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("mode,ac,shape,size,sf,rsf", F_CASES)
-def test_interpolate_values_and_grads(mode, ac, shape, size, sf, rsf, dtype):
+@pytest.mark.parametrize("c", BED_CASES, ids=bed_id)
+def test_bed_of_nails(backend, c, dtype):
+    """Forward is a copy and backward a strided slice: exact, on 1 and 2 threads."""
+    shape, (sH, sW) = c
     x = randn(*shape, dtype=dtype)
-    t = T(x, requires_grad=True)
-    y = F.interpolate(t, size=size, scale_factor=sf, mode=mode, align_corners=ac, recompute_scale_factor=rsf)
-    kmode = "bilinear" if mode == "linear" else mode
-    out = y.shape[2:]
-    if size is not None:
-        assert out == ((size,) * (x.ndim - 2) if isinstance(size, int) else tuple(size))
-    else:
-        sfs = sf if isinstance(sf, tuple) else (sf,) * (x.ndim - 2)
-        assert out == tuple(_out_size(n, s) for n, s in zip(shape[2:], sfs))
-    expected = ref.interpolate_forward(x, out, kmode, bool(ac), _scales_for(x, sf, rsf))
-    assert y.dtype == dtype
-    assert_close(y, expected, dtype)
+    dy = randn(shape[0], shape[1], shape[2] * sH, shape[3] * sW, dtype=dtype)
+    for n in (1, 2):
+        xt = backend.tensor(x, requires_grad=True)
+        y = _with_threads(n, lambda: F.upsample_bed_of_nails(xt, (sH, sW)))
+        assert y.dtype == np.dtype(dtype) and y.shape == dy.shape
+        np.testing.assert_array_equal(backend.numpy(y), ref.bed_of_nails_forward(x, sH, sW))
+        _with_threads(n, lambda: y.backward(backend.tensor(dy)))
+        np.testing.assert_array_equal(backend.numpy(xt.grad), ref.bed_of_nails_backward(dy, sH, sW))
+
+
+# ----------------------------------------------------------------------------- Python ops and semantics
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape,scale", [((2, 3, 5, 7), 2), ((3, 4, 1), (3, 2)), ((1, 1, 1, 1), (1, 4))])
+def test_bed_of_nails_forms_and_module(backend, shape, scale, dtype):
+    """int and pair scales, (C, H, W) input, and the nn layer."""
+    x = randn(*shape, dtype=dtype)
+    xt = backend.tensor(x, requires_grad=True)
+    sH, sW = (scale, scale) if isinstance(scale, int) else scale
+    y = F.upsample_bed_of_nails(xt, scale)
+    np.testing.assert_array_equal(backend.numpy(y), ref.bed_of_nails_forward(x, sH, sW))
     g = randn(*y.shape, dtype=dtype)
-    (y * T(g)).sum().backward()
-    assert_close(t.grad, ref.interpolate_backward(g, shape[2:], kmode, bool(ac), _scales_for(x, sf, rsf)), dtype)
+    y.backward(backend.tensor(g))
+    np.testing.assert_array_equal(backend.numpy(xt.grad), ref.bed_of_nails_backward(g, sH, sW))
+    layer = nn.BedOfNailsUpsample(scale)
+    np.testing.assert_array_equal(backend.numpy(layer(backend.tensor(x))), backend.numpy(y))
 
 
 @pytest.mark.parametrize("mode,ac,shape,kw", [
@@ -212,104 +211,93 @@ def test_interpolate_inside_a_graph_gradcheck():
     gradcheck(lambda t: F.interpolate(t * t, scale_factor=2, mode="bilinear").tanh() * 3.0, randn(1, 2, 3, 2))
 
 
-def test_interpolate_same_size_is_a_copy():
-    x = randn(2, 3, 5, 7)
-    for mode, ac in (("nearest", None), ("bilinear", False), ("bilinear", True)):
-        np.testing.assert_array_equal(F.interpolate(T(x), size=(5, 7), mode=mode, align_corners=ac).numpy(), x)
-
-
-def test_nearest_integer_scale_repeats_each_value():
-    x = randn(2, 3, 4, 5)
-    y = F.interpolate(T(x), scale_factor=(2, 3), mode="nearest").numpy()
-    np.testing.assert_array_equal(y, x.repeat(2, axis=2).repeat(3, axis=3))
-
-
-def test_deprecated_aliases():
-    x = T(randn(1, 2, 3, 4))
-    with pytest.warns(UserWarning, match="deprecated"):
-        a = F.upsample_bilinear(x, scale_factor=2)
-    assert_close(a, F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=True).numpy())
-    with pytest.warns(UserWarning, match="deprecated"):
-        b = F.upsample_nearest(x, size=(5, 5))
-    assert_close(b, F.interpolate(x, size=5).numpy())
-    with pytest.warns(UserWarning, match="deprecated"):
-        c = F.upsample(x, size=(2, 6), mode="bilinear")
-    assert_close(c, F.interpolate(x, size=(2, 6), mode="bilinear").numpy())
-
-
-# ============================================================================ bed of nails
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape,scale", [((2, 3, 5, 7), 2), ((3, 4, 1), (3, 2)), ((1, 1, 1, 1), (1, 4))])
-def test_bed_of_nails_values_and_grads(shape, scale, dtype):
-    x = randn(*shape, dtype=dtype)
-    t = T(x, requires_grad=True)
-    sH, sW = (scale, scale) if isinstance(scale, int) else scale
-    y = F.upsample_bed_of_nails(t, scale)
-    np.testing.assert_array_equal(y.detach().numpy(), ref.bed_of_nails_forward(x, sH, sW))
-    g = randn(*y.shape, dtype=dtype)
-    (y * T(g)).sum().backward()
-    np.testing.assert_array_equal(t.grad.numpy(), ref.bed_of_nails_backward(g, sH, sW))
-    layer = nn.BedOfNailsUpsample(scale)
-    np.testing.assert_array_equal(layer(T(x)).numpy(), y.detach().numpy())
-
-
 def test_bed_of_nails_gradcheck():
     gradcheck(lambda t: F.upsample_bed_of_nails(t, (2, 3)), randn(1, 2, 3, 2))
     gradcheck(lambda t: F.upsample_bed_of_nails(t * t, 2).tanh(), randn(2, 3, 2))
 
 
-# ============================================================================ four ways back up
-def _depthwise(kernel, C, dtype):
-    return T(np.broadcast_to(kernel, (C, 1) + kernel.shape).astype(dtype))
+def test_interpolate_same_size_is_a_copy(backend):
+    x = randn(2, 3, 5, 7)
+    for mode, ac in (("nearest", None), ("nearest-exact", None), ("bilinear", False), ("bilinear", True)):
+        y = F.interpolate(backend.tensor(x), size=(5, 7), mode=mode, align_corners=ac)
+        np.testing.assert_array_equal(backend.numpy(y), x)
+        if mode != "nearest-exact":  # floor(1.1 n) == n: the copy shortcut (nearest-exact has none)
+            y = F.interpolate(backend.tensor(x), scale_factor=1.1, mode=mode, align_corners=ac)
+            np.testing.assert_array_equal(backend.numpy(y), x)
+
+
+def test_nearest_integer_scale_repeats_each_value(backend):
+    x = randn(2, 3, 4, 5)
+    y = backend.numpy(F.interpolate(backend.tensor(x), scale_factor=(2, 3), mode="nearest"))
+    np.testing.assert_array_equal(y, x.repeat(2, axis=2).repeat(3, axis=3))
+
+
+def test_deprecated_aliases(backend):
+    x = backend.tensor(randn(1, 2, 3, 4))
+    with pytest.warns(UserWarning, match="deprecated"):
+        a = F.upsample_bilinear(x, scale_factor=2)
+    assert_close(a, backend.numpy(F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=True)))
+    with pytest.warns(UserWarning, match="deprecated"):
+        b = F.upsample_nearest(x, size=(5, 5))
+    assert_close(b, backend.numpy(F.interpolate(x, size=5)))
+    with pytest.warns(UserWarning, match="deprecated"):
+        c = F.upsample(x, size=(2, 6), mode="bilinear")
+    assert_close(c, backend.numpy(F.interpolate(x, size=(2, 6), mode="bilinear")))
+
+
+# ----------------------------------------------------------------------------- four ways back up
+def _depthwise(backend, kernel, C, dtype):
+    return backend.tensor(np.broadcast_to(kernel, (C, 1) + kernel.shape).astype(dtype))
+
+
+def _same_with_grads(backend, x, fa, fb, dtype):
+    """fa(x) == fb(x), and so are their input gradients for one random dy."""
+    tx1, tx2 = backend.tensor(x, requires_grad=True), backend.tensor(x, requires_grad=True)
+    a, b = fa(tx1), fb(tx2)
+    assert_close(a, backend.numpy(b), dtype)
+    g = randn(*a.shape, dtype=dtype)
+    a.backward(backend.tensor(g))
+    b.backward(backend.tensor(g))
+    assert_close(tx1.grad, backend.numpy(tx2.grad), dtype)
 
 
 @pytest.mark.parametrize("s", [2, 3])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_bed_of_nails_is_conv_transpose_with_a_one_hot_kernel(s, dtype):
-    x = randn(2, 3, 5, 4, dtype=dtype)
+def test_bed_of_nails_is_conv_transpose_with_a_one_hot_kernel(backend, s, dtype):
     one_hot = np.zeros((s, s))
     one_hot[0, 0] = 1
-    tx1, tx2 = T(x, requires_grad=True), T(x, requires_grad=True)
-    a = F.upsample_bed_of_nails(tx1, s)
-    b = F.conv_transpose2d(tx2, _depthwise(one_hot, 3, dtype), stride=s, groups=3)
-    assert_close(a, b.detach().numpy(), dtype)
-    g = T(randn(*a.shape, dtype=dtype))
-    (a * g).sum().backward()
-    (b * g).sum().backward()
-    assert_close(tx1.grad, tx2.grad.numpy(), dtype)
+    w = _depthwise(backend, one_hot, 3, dtype)
+    _same_with_grads(backend, randn(2, 3, 5, 4, dtype=dtype), lambda t: F.upsample_bed_of_nails(t, s),
+                     lambda t: F.conv_transpose2d(t, w, stride=s, groups=3), dtype)
 
 
 @pytest.mark.parametrize("s", [2, 3])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_nearest_is_conv_transpose_with_an_all_ones_kernel(s, dtype):
-    x = randn(2, 3, 5, 4, dtype=dtype)
-    tx1, tx2 = T(x, requires_grad=True), T(x, requires_grad=True)
-    a = F.interpolate(tx1, scale_factor=s, mode="nearest")
-    b = F.conv_transpose2d(tx2, _depthwise(np.ones((s, s)), 3, dtype), stride=s, groups=3)
-    assert_close(a, b.detach().numpy(), dtype)
-    g = T(randn(*a.shape, dtype=dtype))
-    (a * g).sum().backward()
-    (b * g).sum().backward()
-    assert_close(tx1.grad, tx2.grad.numpy(), dtype)  # both: the s x s block sum of g
+def test_nearest_is_conv_transpose_with_an_all_ones_kernel(backend, s, dtype):
+    w = _depthwise(backend, np.ones((s, s)), 3, dtype)
+    # both gradients: the s x s block sum of dy
+    _same_with_grads(backend, randn(2, 3, 5, 4, dtype=dtype),
+                     lambda t: F.interpolate(t, scale_factor=s, mode="nearest"),
+                     lambda t: F.conv_transpose2d(t, w, stride=s, groups=3), dtype)
 
 
-def test_nearest_is_bed_of_nails_with_each_block_filled():
+def test_nearest_is_bed_of_nails_with_each_block_filled(backend):
     x = randn(2, 3, 5, 4)
-    nails = F.upsample_bed_of_nails(T(x), 3).numpy()
+    nails = backend.numpy(F.upsample_bed_of_nails(backend.tensor(x), 3))
     filled = nails.reshape(2, 3, 5, 3, 4, 3)[:, :, :, :1, :, :1] * np.ones((1, 1, 1, 3, 1, 3))
-    assert_close(F.interpolate(T(x), scale_factor=3).numpy(), filled.reshape(2, 3, 15, 12))
+    assert_close(F.interpolate(backend.tensor(x), scale_factor=3), filled.reshape(2, 3, 15, 12))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_bilinear_x2_is_conv_transpose_with_the_bilinear_kernel(dtype):
+def test_bilinear_x2_is_conv_transpose_with_the_bilinear_kernel(backend, dtype):
     """align_corners=False: stride-2 transposed conv with k (x) k, k = [1,3,3,1]/4, on the
     replicate-padded input (the padding reproduces torch's clamped border)."""
-    x = randn(2, 3, 5, 6, dtype=dtype)
     k = np.array([0.25, 0.75, 0.75, 0.25])
-    a = F.interpolate(T(x), scale_factor=2, mode="bilinear")
-    xp = F.pad(T(x), (1, 1, 1, 1), mode="replicate")
-    b = F.conv_transpose2d(xp, _depthwise(np.outer(k, k), 3, dtype), stride=2, padding=3, groups=3)
-    assert_close(a, b.numpy(), dtype)
+    w = _depthwise(backend, np.outer(k, k), 3, dtype)
+    _same_with_grads(backend, randn(2, 3, 5, 6, dtype=dtype),
+                     lambda t: F.interpolate(t, scale_factor=2, mode="bilinear"),
+                     lambda t: F.conv_transpose2d(F.pad(t, (1, 1, 1, 1), mode="replicate"), w, stride=2, padding=3,
+                                                  groups=3), dtype)
 
 
 def _top_left_indices(shape, s):
@@ -318,11 +306,13 @@ def _top_left_indices(shape, s):
     return np.broadcast_to(rows, shape).astype(np.int64)
 
 
-def test_bed_of_nails_is_max_unpool_at_the_top_left():
+def test_bed_of_nails_is_max_unpool_at_the_top_left(backend):
     x = randn(2, 3, 5, 4)
-    idx = _top_left_indices(x.shape, 2)
-    got = F.max_unpool2d(T(x), pycnn.tensor(idx, dtype="int64"), 2)
-    np.testing.assert_array_equal(got.numpy(), F.upsample_bed_of_nails(T(x), 2).numpy())
+    idx = backend.tensor(_top_left_indices(x.shape, 2))
+    np.testing.assert_array_equal(backend.numpy(F.max_unpool2d(backend.tensor(x), idx, 2)),
+                                  backend.numpy(F.upsample_bed_of_nails(backend.tensor(x), 2)))
+    _same_with_grads(backend, x, lambda t: F.max_unpool2d(t, idx, 2), lambda t: F.upsample_bed_of_nails(t, 2),
+                     "float64")
 
 
 @needs_torch
@@ -333,22 +323,43 @@ def test_bed_of_nails_is_torch_max_unpool_at_the_top_left():
     np.testing.assert_array_equal(F.upsample_bed_of_nails(T(x), 3).numpy(), expected)
 
 
-# ============================================================================ nn modules
-def test_modules_forward_and_repr():
-    x = T(randn(2, 3, 4, 5))
+# ----------------------------------------------------------------------------- nn modules
+def test_modules_forward_and_repr(backend):
+    x = backend.tensor(randn(2, 3, 4, 5))
     up = nn.Upsample(scale_factor=2, mode="bilinear")
     assert repr(up) == "Upsample(scale_factor=2.0, mode='bilinear')"
-    assert_close(up(x), F.interpolate(x, scale_factor=2.0, mode="bilinear").numpy())
+    assert_close(up(x), backend.numpy(F.interpolate(x, scale_factor=2.0, mode="bilinear")))
     assert repr(nn.Upsample(size=(3, 4))) == "Upsample(size=(3, 4), mode='nearest')"
     assert repr(nn.Upsample(scale_factor=(2, 3))) == "Upsample(scale_factor=(2.0, 3.0), mode='nearest')"
     ub = nn.UpsamplingBilinear2d(size=7)
     assert repr(ub) == "UpsamplingBilinear2d(size=7, mode='bilinear')" and ub.align_corners is True
-    assert_close(ub(x), F.interpolate(x, size=7, mode="bilinear", align_corners=True).numpy())
+    assert_close(ub(x), backend.numpy(F.interpolate(x, size=7, mode="bilinear", align_corners=True)))
     un = nn.UpsamplingNearest2d(scale_factor=3)
     assert repr(un) == "UpsamplingNearest2d(scale_factor=3.0, mode='nearest')"
-    assert_close(un(x), F.interpolate(x, scale_factor=3).numpy())
+    assert_close(un(x), backend.numpy(F.interpolate(x, scale_factor=3)))
     assert repr(nn.BedOfNailsUpsample((2, 3))) == "BedOfNailsUpsample(scale_factor=(2, 3))"
     assert list(up.parameters()) == [] and up.state_dict() == {}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_module_backward(backend, dtype):
+    """nn.Upsample (recompute_scale_factor kept) and the torch-named subclasses, through autodiff."""
+    x = randn(2, 3, 5, 7, dtype=dtype)
+    for module, c in [
+        (nn.Upsample(scale_factor=1.7, mode="bilinear", recompute_scale_factor=True),
+         dict(mode="bilinear", ac=False, out=(8, 11), scales=None)),
+        (nn.Upsample(scale_factor=(1.7, 0.5), mode="nearest-exact"),
+         dict(mode="nearest-exact", ac=False, out=(8, 3), scales=(1.7, 0.5))),
+        (nn.UpsamplingBilinear2d(size=(3, 13)), dict(mode="bilinear", ac=True, out=(3, 13), scales=None)),
+        (nn.UpsamplingNearest2d(scale_factor=3), dict(mode="nearest", ac=False, out=(15, 21), scales=(3.0, 3.0))),
+    ]:
+        xt = backend.tensor(x, requires_grad=True)
+        y = module(xt)
+        args = (c["mode"], c["ac"], c["scales"])
+        assert_close(y, ref.interpolate_forward(x, c["out"], *args), dtype, what=repr(module))
+        dy = randn(*y.shape, dtype=dtype)
+        y.backward(backend.tensor(dy))
+        assert_close(xt.grad, ref.interpolate_backward(dy, x.shape[2:], *args), dtype, what=repr(module))
 
 
 @needs_torch
@@ -360,10 +371,10 @@ def test_module_reprs_match_torch():
     assert repr(nn.UpsamplingNearest2d(size=3)) == repr(torch.nn.UpsamplingNearest2d(size=3))
 
 
-# ============================================================================ bad input
-def test_bad_input():
-    x = T(randn(1, 2, 3, 4))
-    x3 = T(randn(1, 2, 5))
+# ----------------------------------------------------------------------------- bad input
+def test_bad_input(backend):
+    x = backend.tensor(randn(1, 2, 3, 4))
+    x3 = backend.tensor(randn(1, 2, 5))
     cases = [
         (ValueError, "only one of size or scale_factor", lambda: F.interpolate(x, size=4, scale_factor=2)),
         (ValueError, "either size or scale_factor", lambda: F.interpolate(x)),
@@ -374,12 +385,14 @@ def test_bad_input():
          lambda: F.interpolate(x3, size=4, mode="bilinear")),
         (NotImplementedError, r"got 4D input of shape \(1, 2, 3, 4\), but linear mode needs 3D",
          lambda: F.interpolate(x, size=4, mode="linear")),
-        (NotImplementedError, "3-D .* and 4-D", lambda: F.interpolate(T(randn(1, 1, 2, 2, 2)), size=3)),
+        (NotImplementedError, "3-D .* and 4-D", lambda: F.interpolate(backend.tensor(randn(1, 1, 2, 2, 2)), size=3)),
         (NotImplementedError, "'bicubic' is not implemented", lambda: F.interpolate(x, size=4, mode="bicubic")),
         (ValueError, "mode must be one of", lambda: F.interpolate(x, size=4, mode="cubic")),
         (ValueError, r"sizes should be greater than 0.*\(3, 4\).*\(0, 2\)", lambda: F.interpolate(x, size=(0, 2))),
         (ValueError, r"sizes should be greater than 0.*\(3, 4\).*\(-1, -1\)", lambda: F.interpolate(x, size=-1)),
         (ValueError, r"sizes should be greater than 0.*\(0, 1\)", lambda: F.interpolate(x, scale_factor=0.3)),
+        (ValueError, r"sizes should be greater than 0.*\(0, 4\) \(shape \(1, 2, 0, 4\)\)",
+         lambda: F.interpolate(backend.tensor(np.ones((1, 2, 0, 4))), size=3)),
         (ValueError, "scale_factor must be positive", lambda: F.interpolate(x, scale_factor=-2)),
         (ValueError, "scale_factor must be positive", lambda: F.interpolate(x, scale_factor=float("inf"))),
         (ValueError, r"spatial dimensions of \[3, 4\] and output size \(2, 3, 4\)",
@@ -391,28 +404,112 @@ def test_bad_input():
          lambda: F.interpolate(x, size=4, recompute_scale_factor=True)),
         (NotImplementedError, "antialias", lambda: F.interpolate(x, size=4, mode="bilinear", antialias=True)),
         (TypeError, r"interpolate: expected a floating point tensor, got dtype int64 with shape \(1, 2, 3, 4\)",
-         lambda: F.interpolate(pycnn.tensor(np.ones((1, 2, 3, 4), np.int64)), size=4)),
+         lambda: F.interpolate(backend.tensor(np.ones((1, 2, 3, 4), np.int64)), size=4)),
         (TypeError, "interpolate: input must be a Tensor", lambda: F.interpolate(randn(1, 2, 3, 4), size=4)),
+        # from the params constructor (C++): the output size overflows int64
+        (ValueError, r"interpolate: the output size \(1, 2, 1099511627776, 1099511627776\) has more elements than "
+                     r"int64 can count",
+         lambda: F.interpolate(x, size=(2 ** 40, 2 ** 40))),
         (TypeError, r"upsample_bed_of_nails: scale_factor .* got 1\.5", lambda: F.upsample_bed_of_nails(x, 1.5)),
         (TypeError, r"upsample_bed_of_nails: scale_factor .* got 2\.0", lambda: F.upsample_bed_of_nails(x, 2.0)),
         (TypeError, r"upsample_bed_of_nails: scale_factor .* got \(2, 1\.5\)",
          lambda: F.upsample_bed_of_nails(x, (2, 1.5))),
         (TypeError, "upsample_bed_of_nails: scale_factor", lambda: F.upsample_bed_of_nails(x, (2, 2, 2))),
         (TypeError, "upsample_bed_of_nails: scale_factor", lambda: F.upsample_bed_of_nails(x, True)),
-        (ValueError, r"upsample_bed_of_nails: scale_factor must be positive, got 0",
+        (ValueError, r"upsample_bed_of_nails: scale_factor must be positive integers, got \(0, 0\)",
          lambda: F.upsample_bed_of_nails(x, 0)),
         (ValueError, r"upsample_bed_of_nails: input must be .* got shape \(3, 4\)",
-         lambda: F.upsample_bed_of_nails(T(randn(3, 4)), 2)),
+         lambda: F.upsample_bed_of_nails(backend.tensor(randn(3, 4)), 2)),
         (TypeError, r"upsample_bed_of_nails: expected a floating point tensor, got dtype int64",
-         lambda: F.upsample_bed_of_nails(pycnn.tensor(np.ones((1, 2, 3, 4), np.int32)), 2)),
+         lambda: F.upsample_bed_of_nails(backend.tensor(np.ones((1, 2, 3, 4), np.int64)), 2)),
+        # from the params constructor (C++)
+        (ValueError, r"upsample_bed_of_nails: the output size overflows int64 \(3 \* 4611686018427387904\)",
+         lambda: F.upsample_bed_of_nails(x, 2 ** 62)),
         (TypeError, r"BedOfNailsUpsample: scale_factor .* got 1\.5", lambda: nn.BedOfNailsUpsample(1.5)),
     ]
     for exc, pattern, fn in cases:
-        with pytest.raises(exc, match=pattern):
-            fn()
+        _raises(exc, pattern, fn)
 
 
-# ============================================================================ PyTorch
+def test_params_constructors_hold_the_rules():
+    """The rules the kernels rely on live in the *_params constructors (csrc/params), whatever
+    Python checked first."""
+    P = _C.upsample2d_params
+    _raises(ValueError, r"interpolate: input shape must have 4 values, got \(2, 3, 4\)", P,
+            "interpolate", (2, 3, 4), (2, 2), "nearest", False, [None, None])
+    _raises(ValueError, r"interpolate: output size must have 2 values, got \(2, 2, 2\)", P,
+            "interpolate", (1, 2, 3, 4), (2, 2, 2), "nearest", False, [None, None])
+    _raises(ValueError, r"interpolate: input and output sizes should be greater than 0, got input \(H: 3, W: 4\) "
+            r"output \(H: 0, W: 2\)", P, "interpolate", (1, 2, 3, 4), (0, 2), "nearest", False, [None, None])
+    _raises(ValueError, r"interpolate: input and output sizes should be greater than 0, got input \(H: 0, W: 4\)", P,
+            "interpolate", (1, 2, 0, 4), (2, 2), "bilinear", False, [None, None])
+    _raises(ValueError, r"interpolate: batch/channel sizes must be >= 0, got N=-1 C=2", P,
+            "interpolate", (-1, 2, 3, 4), (2, 2), "nearest", False, [None, None])
+    _raises(ValueError, r"interpolate: mode must be 'nearest', 'nearest-exact', 'linear' or 'bilinear', got 'bicubic'",
+            P, "interpolate", (1, 2, 3, 4), (2, 2), "bicubic", False, [None, None])
+    _raises(ValueError, r"interpolate: align_corners can only be set with the linear modes, got mode 'nearest'", P,
+            "interpolate", (1, 2, 3, 4), (2, 2), "nearest", True, [None, None])
+    _raises(ValueError, r"interpolate: scale factors must be positive and finite, got -1", P,
+            "interpolate", (1, 2, 3, 4), (2, 2), "nearest", False, [None, -1.0])
+    _raises(ValueError, r"interpolate: scale factors must be positive and finite, got inf", P,
+            "interpolate", (1, 2, 3, 4), (2, 2), "bilinear", False, [float("inf"), None])
+    _raises(ValueError, r"interpolate: scales must be \(scale_h, scale_w\), got 1 values", P,
+            "interpolate", (1, 2, 3, 4), (2, 2), "nearest", False, [None])
+    _raises(ValueError, r"interpolate: the output size \(1, 2, 1099511627776, 1099511627776\) has more elements", P,
+            "interpolate", (1, 2, 3, 4), (2 ** 40, 2 ** 40), "nearest", False, [None, None])
+    B = _C.bed_of_nails_params
+    _raises(ValueError, r"upsample_bed_of_nails: scale_factor must be positive integers, got \(0, 2\)", B,
+            "upsample_bed_of_nails", (1, 2, 3, 4), (0, 2))
+    _raises(ValueError, r"upsample_bed_of_nails: sizes must be >= 0, got \(1, -2, 3, 4\)", B,
+            "upsample_bed_of_nails", (1, -2, 3, 4), (2, 2))
+    _raises(ValueError, r"upsample_bed_of_nails: scale_factor must have 2 values", B,
+            "upsample_bed_of_nails", (1, 2, 3, 4), (2,))
+    _raises(ValueError, r"upsample_bed_of_nails: the output size overflows int64", B,
+            "upsample_bed_of_nails", (1, 2, 3, 4), (2 ** 62, 1))
+    p = P("interpolate", (2, 3, 5, 7), (4, 9), "bilinear", True, [None, 1.5])
+    assert (p.N, p.C, p.H, p.W, p.H_out, p.W_out, p.mode, p.align_corners) == (2, 3, 5, 7, 4, 9, "linear", True)
+    assert p.in_shape == (2, 3, 5, 7) and p.out_shape == (2, 3, 4, 9) and (p.scale_h, p.scale_w) == (0.0, 1.5)
+    b = B("upsample_bed_of_nails", (2, 3, 5, 7), (3, 2))
+    assert b.in_shape == (2, 3, 5, 7) and b.out_shape == (2, 3, 15, 14) and (b.scale_h, b.scale_w) == (3, 2)
+
+
+@pytest.mark.parametrize("reference", [False, True], ids=["cpu", "ref"])
+def test_bindings_check_their_arrays(reference):
+    """The kernel bindings (fast and plain-loop) adapt arrays to their params: a dtype the kernels
+    lack and a shape other than the params' are refused; a strided array is read by its values."""
+    kw = dict(reference=reference)
+    p = _C.upsample2d_params("interpolate", (1, 2, 3, 4), (5, 6), "bilinear", False, [None, None])
+    b = _C.bed_of_nails_params("upsample_bed_of_nails", (1, 2, 3, 4), (2, 2))
+    x = randn(1, 2, 3, 4)
+    _raises(TypeError, r"interpolate: input must be float32 or float64, got dtype int32 with shape \(1, 2, 3, 4\)",
+            _C.upsample2d_forward, x.astype(np.int32), p, **kw)
+    _raises(TypeError, r"interpolate: grad_output must be float32 or float64, got dtype float16",
+            _C.upsample2d_backward, randn(1, 2, 5, 6).astype(np.float16), p, **kw)
+    _raises(ValueError, r"interpolate: input \(1, 2, 4, 3\) does not match the shape \(1, 2, 3, 4\)",
+            _C.upsample2d_forward, randn(1, 2, 4, 3), p, **kw)
+    _raises(ValueError, r"interpolate: input \(2, 3, 4\) does not match the shape \(1, 2, 3, 4\)",
+            _C.upsample2d_forward, randn(2, 3, 4), p, **kw)
+    _raises(ValueError, r"interpolate: grad_output \(1, 2, 3, 4\) does not match the shape \(1, 2, 5, 6\)",
+            _C.upsample2d_backward, x, p, **kw)
+    _raises(TypeError, r"upsample_bed_of_nails: input must be float32 or float64, got dtype int64",
+            _C.bed_of_nails_forward, x.astype(np.int64), b, **kw)
+    _raises(ValueError, r"upsample_bed_of_nails: input \(1, 2, 6, 8\) does not match the shape \(1, 2, 3, 4\)",
+            _C.bed_of_nails_forward, randn(1, 2, 6, 8), b, **kw)
+    _raises(ValueError, r"upsample_bed_of_nails: grad_output \(1, 2, 3, 4\) does not match the shape \(1, 2, 6, 8\)",
+            _C.bed_of_nails_backward, x, b, **kw)
+    # strided arrays: made contiguous by the binding
+    xs = randn(1, 2, 4, 3).transpose(0, 1, 3, 2)
+    assert not xs.flags["C_CONTIGUOUS"]
+    assert_close(_C.upsample2d_forward(xs, p, **kw),
+                 ref.interpolate_forward(np.ascontiguousarray(xs), (5, 6), "bilinear"))
+    gs = randn(1, 2, 6, 5).transpose(0, 1, 3, 2)
+    assert_close(_C.upsample2d_backward(gs, p, **kw),
+                 ref.interpolate_backward(np.ascontiguousarray(gs), (3, 4), "bilinear"))
+    gb = randn(1, 2, 12, 8)[:, :, ::2]
+    np.testing.assert_array_equal(_C.bed_of_nails_backward(gb, b, **kw), ref.bed_of_nails_backward(gb, 2, 2))
+
+
+# ----------------------------------------------------------------------------- PyTorch
 TORCH_CASES = [
     # (mode, align_corners, shape, kwargs)
     *[(m, None, (2, 3, h, w), dict(size=o)) for m in ("nearest", "nearest-exact")
@@ -447,7 +544,7 @@ def test_interpolate_matches_torch(mode, ac, shape, kw, dtype):
     assert y.shape == tuple(ty.shape)
     assert_close(y, ty.detach().numpy(), dtype)
     g = randn(*y.shape, dtype=dtype)
-    (y * T(g)).sum().backward()
+    y.backward(T(g))
     ty.backward(torch.from_numpy(g))
     assert_close(t.grad, tx.grad.numpy(), dtype)
 
@@ -465,5 +562,5 @@ def test_nearest_1d_unchanged_size_by_a_scale_factor_follows_torch_2d():
     g = randn(2, 3, 3)
     TF.interpolate(tx, scale_factor=1.1).backward(torch.from_numpy(g))
     t = T(x, requires_grad=True)
-    (F.interpolate(t, scale_factor=1.1) * T(g)).sum().backward()
+    F.interpolate(t, scale_factor=1.1).backward(T(g))
     np.testing.assert_array_equal(t.grad.numpy(), tx.grad.numpy())

@@ -1,7 +1,11 @@
-// Helpers shared by the binding files (the only code that knows pybind11).
+// Helpers shared by the CPU module's binding files (the only code that knows pybind11).  Every
+// kernel binding has one shape: adapt the arrays (dtype dispatch, C-contiguous views, the shapes
+// the params say), then run the kernel on the params that Python built with the family's
+// <family>_params constructor (bind/params.cpp -> csrc/params: every validation rule).
 //  - float_dispatch: run a lambda templated on float/double from a numpy dtype;
 //  - carray<T>: a C-contiguous view of an input (copies only if it must);
-//  - new_array<T>: an uninitialised C-contiguous output.
+//  - new_array<T>: an uninitialised C-contiguous output;
+//  - check_shape: an array has the shape its params describe.
 // Kernels run inside py::gil_scoped_release; never touch Python objects there.
 #pragma once
 #include <pybind11/numpy.h>
@@ -10,6 +14,7 @@
 
 #include <vector>
 
+#include "bind_params.h"
 #include "common.h"
 
 namespace py = pybind11;
@@ -52,6 +57,11 @@ auto float_dispatch(const py::array& a, const char* op, const char* arg, F&& f) 
   throw py::type_error(msg(op, ": ", arg, " must be float32 or float64, got dtype ",
                            std::string(py::str(a.dtype())), " with shape ",
                            shape_str(shape_of(a))));
+}
+
+inline void check_shape(const py::array& a, const std::vector<index_t>& shape, const char* op, const char* arg) {
+  PYCNN_CHECK(shape_of(a) == shape, op, ": ", arg, " ", shape_str(shape_of(a)), " does not match the shape ",
+              shape_str(shape), " its params describe");
 }
 
 inline void check_ndim(const py::array& a, int ndim, const char* op, const char* arg) {

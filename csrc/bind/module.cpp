@@ -2,6 +2,7 @@
 #include <omp.h>
 
 #include "bind_util.h"
+#include "cpu/simd.h"
 #include "gemm.h"
 
 PYBIND11_MODULE(_C, m) {
@@ -14,6 +15,7 @@ PYBIND11_MODULE(_C, m) {
     d["num_threads"] = pycnn::num_threads();
     d["simd"] = pycnn::simd_level();
     d["cuda_built"] = bool(PYCNN_CUDA_BUILT);
+    d["cuda_emulator_built"] = bool(PYCNN_CUDA_EMULATOR_BUILT);
     return d;
   });
   m.def("get_num_threads", &pycnn::num_threads);
@@ -21,6 +23,7 @@ PYBIND11_MODULE(_C, m) {
   m.def("simd_level", &pycnn::simd_level);
   m.def("set_simd_level", &pycnn::set_simd_level, py::arg("level"),
         "Force the micro-kernel family: 'generic', 'avx2', 'avx512' or '' for the best available.");
+  pycnn::bind_params(m);
   bind_gemm(m);
   bind_conv(m);
   bind_pool(m);

@@ -17,74 +17,19 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <atomic>
-#include <cstdio>
-#include <cstdlib>
 #include <new>
 
 #include "gemm_kernels.h"
-#include "simd_level.h"
+#include "simd.h"
 
 namespace pycnn {
 namespace {
 
-// ------------------------------------------------------------------ dispatch
-const char* const kLevelNames[] = {"generic", "avx2", "avx512"};
-
-// -1 for an unknown name.
-int parse_level(const std::string& name) {
-  for (int l = kSimdGeneric; l <= kSimdAvx512; ++l)
-    if (name == kLevelNames[l]) return l;
-  return -1;
-}
-
-int best_supported_level() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_cpu_init();
-  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  if (avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
-    return kSimdAvx512;
-  if (avx2) return kSimdAvx2;
-#endif
-  return kSimdGeneric;
-}
-
-// The best level the CPU has, capped by PYCNN_SIMD when set.
-int auto_level() {
-  const int best = best_supported_level();
-  const char* env = std::getenv("PYCNN_SIMD");
-  if (env == nullptr || *env == '\0') return best;
-  const int cap = parse_level(env);
-  if (cap < 0) {
-    std::fprintf(stderr, "pycnn: ignoring PYCNN_SIMD=%s (expected generic, avx2 or avx512)\n", env);
-    return best;
-  }
-  return std::min(cap, best);
-}
-
-std::atomic<int>& active_level() {
-  static std::atomic<int> level{auto_level()};
-  return level;
-}
-
 // ------------------------------------------------------------------ micro-kernels
+// The tile kernels and packs of one SIMD level (gemm_kernels.h); a null pack: the portable loops
+// below.
 template <typename T>
-using MicrokernelFn = void (*)(index_t, index_t, index_t, const T*, const T*, index_t, T, T, T*,
-                               index_t);
-
-// Transposing pack dst[k*width + r] = src[r*ld + k] and copying pack dst[k*width + r] =
-// src[k*ld + r] (gemm_kernels.h); nullptr: the portable loops below.
-template <typename T>
-using PackFn = void (*)(const T*, index_t, index_t, index_t, index_t, T*);
-
-template <typename T>
-struct Microkernel {
-  int mr, nr;
-  MicrokernelFn<T> fn;
-  PackFn<T> transpose_pack = nullptr, copy_pack = nullptr;
-  bool reads_b_within_n = false;  // may read an edge sliver of B (n < NR) in place
-};
+using Microkernel = GemmKernels<T>;
 
 // Portable tile (same contract as gemm_kernels.h), left to the compiler to vectorise over j.
 template <typename T, int MR, int NR>
@@ -108,10 +53,8 @@ Microkernel<T> microkernel_for(int level);
 template <>
 Microkernel<float> microkernel_for<float>(int level) {
   switch (level) {
-    case kSimdAvx512: return {kGemmAvx512MrF32, kGemmAvx512NrF32, &gemm_microkernel_f32_avx512,
-                          &gemm_transpose_pack_f32_avx512, &gemm_copy_pack_f32_avx512, true};
-    case kSimdAvx2: return {kGemmAvx2MrF32, kGemmAvx2NrF32, &gemm_microkernel_f32_avx2,
-                        &gemm_transpose_pack_f32_avx2, &gemm_copy_pack_f32_avx2};
+    case kSimdAvx512: return gemm_kernels_f32_avx512;
+    case kSimdAvx2: return gemm_kernels_f32_avx2;
     default: return {4, 8, &microkernel_generic<float, 4, 8>};
   }
 }
@@ -119,10 +62,8 @@ Microkernel<float> microkernel_for<float>(int level) {
 template <>
 Microkernel<double> microkernel_for<double>(int level) {
   switch (level) {
-    case kSimdAvx512: return {kGemmAvx512MrF64, kGemmAvx512NrF64, &gemm_microkernel_f64_avx512,
-                          &gemm_transpose_pack_f64_avx512, &gemm_copy_pack_f64_avx512, true};
-    case kSimdAvx2: return {kGemmAvx2MrF64, kGemmAvx2NrF64, &gemm_microkernel_f64_avx2,
-                        &gemm_transpose_pack_f64_avx2, &gemm_copy_pack_f64_avx2};
+    case kSimdAvx512: return gemm_kernels_f64_avx512;
+    case kSimdAvx2: return gemm_kernels_f64_avx2;
     default: return {4, 4, &microkernel_generic<double, 4, 4>};
   }
 }
@@ -287,7 +228,7 @@ void gemm_blocked(const Microkernel<T>& uk, bool ta, bool tb, index_t M, index_t
           }
           T* c = C + ic * ldc + jc + jr;
           for (index_t ir = 0; ir < mc; ir += mr)
-            uk.fn(std::min(mr, mc - ir), n, kc, pa + ir * kc, bp, b_stride, alpha, beta_k,
+            uk.microkernel(std::min(mr, mc - ir), n, kc, pa + ir * kc, bp, b_stride, alpha, beta_k,
                   c + ir * ldc, ldc);
         }
       }
@@ -339,7 +280,7 @@ void gemm_serial(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T 
                  const T* A, index_t lda, const T* B, index_t ldb, T beta, T* C, index_t ldc) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0 || alpha == T(0)) return scale_c(M, N, beta, C, ldc);
-  const Microkernel<T> uk = microkernel_for<T>(active_level().load(std::memory_order_relaxed));
+  const Microkernel<T> uk = microkernel_for<T>(active_simd_level());
   gemm_blocked(uk, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
@@ -348,7 +289,7 @@ void gemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, 
           index_t lda, const T* B, index_t ldb, T beta, T* C, index_t ldc) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0 || alpha == T(0)) return scale_c(M, N, beta, C, ldc);
-  const Microkernel<T> uk = microkernel_for<T>(active_level().load(std::memory_order_relaxed));
+  const Microkernel<T> uk = microkernel_for<T>(active_simd_level());
   // Never nest: inside a parallel region this thread's share is the whole product.
   const int max_threads = omp_in_parallel() ? 1 : num_threads();
   const double macs = double(M) * double(N) * double(K);
@@ -366,24 +307,6 @@ void gemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, 
                  trans_a ? A + m0 : A + m0 * lda, lda, trans_b ? B + n0 * ldb : B + n0, ldb,
                  beta, C + m0 * ldc + n0, ldc);
   }
-}
-
-int active_simd_level() { return active_level().load(std::memory_order_relaxed); }
-
-const char* simd_level() { return kLevelNames[active_level().load()]; }
-
-void set_simd_level(const std::string& level) {
-  if (level.empty()) {
-    active_level().store(auto_level());
-    return;
-  }
-  const int wanted = parse_level(level);
-  PYCNN_CHECK(wanted >= 0, "set_simd_level: unknown level '", level,
-              "' (expected 'generic', 'avx2', 'avx512' or '' for the best available)");
-  const int best = best_supported_level();
-  PYCNN_CHECK(wanted <= best, "set_simd_level: '", level, "' is not supported by this CPU (best: ",
-              kLevelNames[best], ")");
-  active_level().store(wanted);
 }
 
 #define PYCNN_INSTANTIATE(T)                                                                      \

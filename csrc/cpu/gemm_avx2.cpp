@@ -1,7 +1,7 @@
 // AVX2 + FMA GEMM micro-kernels (compiled with -mavx2 -mfma).
 // Tile: MR rows x 2 ymm columns of C in registers; per k, two loads of B, MR broadcasts of A
 // and 2*MR FMAs.  Full-width tiles use plain loads/stores, column edges masked ones; row edges
-// pick the kernel compiled for exactly m rows.  Everything but the exported functions has
+// pick the kernel compiled for exactly m rows.  Everything but the exported tables has
 // internal linkage.  Packs transpose in registers (8 x 8 floats, 4 x 4 doubles).
 #include <immintrin.h>
 
@@ -180,24 +180,22 @@ void copy_pack(const typename S::T* src, index_t ld, index_t rows, index_t kc, i
     }
 }
 
-}  // namespace
-
-void gemm_transpose_pack_f32_avx2(const float* src, index_t ld, index_t rows, index_t kc,
+void gemm_transpose_pack_f32(const float* src, index_t ld, index_t rows, index_t kc,
                                   index_t width, float* dst) {
   transpose_pack<F32>(src, ld, rows, kc, width, dst);
 }
 
-void gemm_transpose_pack_f64_avx2(const double* src, index_t ld, index_t rows, index_t kc,
+void gemm_transpose_pack_f64(const double* src, index_t ld, index_t rows, index_t kc,
                                   index_t width, double* dst) {
   transpose_pack<F64>(src, ld, rows, kc, width, dst);
 }
 
-void gemm_copy_pack_f32_avx2(const float* src, index_t ld, index_t rows, index_t kc,
+void gemm_copy_pack_f32(const float* src, index_t ld, index_t rows, index_t kc,
                              index_t width, float* dst) {
   copy_pack<F32>(src, ld, rows, kc, width, dst);
 }
 
-void gemm_copy_pack_f64_avx2(const double* src, index_t ld, index_t rows, index_t kc,
+void gemm_copy_pack_f64(const double* src, index_t ld, index_t rows, index_t kc,
                              index_t width, double* dst) {
   copy_pack<F64>(src, ld, rows, kc, width, dst);
 }
@@ -212,17 +210,24 @@ void gemm_copy_pack_f64_avx2(const double* src, index_t ld, index_t rows, index_
     PYCNN_TILE_CASE(S, 4) PYCNN_TILE_CASE(S, 5) default: PYCNN_TILE_CASE(S, 6)           \
   }
 
-void gemm_microkernel_f32_avx2(index_t m, index_t n, index_t kc, const float* a, const float* b,
+void gemm_microkernel_f32(index_t m, index_t n, index_t kc, const float* a, const float* b,
                                index_t ldb, float alpha, float beta, float* c, index_t ldc) {
   static_assert(kGemmAvx2NrF32 == 2 * F32::kLanes, "two vectors of columns");
   PYCNN_TILE_SWITCH(F32)
 }
 
-void gemm_microkernel_f64_avx2(index_t m, index_t n, index_t kc, const double* a,
+void gemm_microkernel_f64(index_t m, index_t n, index_t kc, const double* a,
                                const double* b, index_t ldb, double alpha, double beta,
                                double* c, index_t ldc) {
   static_assert(kGemmAvx2NrF64 == 2 * F64::kLanes, "two vectors of columns");
   PYCNN_TILE_SWITCH(F64)
 }
+
+}  // namespace
+
+const GemmKernels<float> gemm_kernels_f32_avx2 = {kGemmAvx2MrF32, kGemmAvx2NrF32, &gemm_microkernel_f32,
+                                                    &gemm_transpose_pack_f32, &gemm_copy_pack_f32, false};
+const GemmKernels<double> gemm_kernels_f64_avx2 = {kGemmAvx2MrF64, kGemmAvx2NrF64, &gemm_microkernel_f64,
+                                                     &gemm_transpose_pack_f64, &gemm_copy_pack_f64, false};
 
 }  // namespace pycnn

@@ -1,7 +1,7 @@
 // AVX-512 GEMM micro-kernels (compiled with -mavx512f -mavx512dq -mavx512bw -mavx512vl).
 // Tile: MR rows x 2 zmm columns of C in registers; per k, two loads of B, MR broadcasts of A
 // and 2*MR FMAs.  Column edges use masked loads/stores; row edges pick the kernel compiled
-// for exactly m rows.  Everything but the exported functions has internal linkage.
+// for exactly m rows.  Everything but the exported tables has internal linkage.
 #include <immintrin.h>
 
 #include "gemm_kernels.h"
@@ -168,24 +168,22 @@ void copy_pack(const typename S::T* src, index_t ld, index_t rows, index_t kc, i
       S::store(dst + g, S::mask(width - g), S::load(S::mask(rows - g), src + g));
 }
 
-}  // namespace
-
-void gemm_transpose_pack_f32_avx512(const float* src, index_t ld, index_t rows, index_t kc,
+void gemm_transpose_pack_f32(const float* src, index_t ld, index_t rows, index_t kc,
                                     index_t width, float* dst) {
   transpose_pack<F32>(src, ld, rows, kc, width, dst);
 }
 
-void gemm_transpose_pack_f64_avx512(const double* src, index_t ld, index_t rows, index_t kc,
+void gemm_transpose_pack_f64(const double* src, index_t ld, index_t rows, index_t kc,
                                     index_t width, double* dst) {
   transpose_pack<F64>(src, ld, rows, kc, width, dst);
 }
 
-void gemm_copy_pack_f32_avx512(const float* src, index_t ld, index_t rows, index_t kc,
+void gemm_copy_pack_f32(const float* src, index_t ld, index_t rows, index_t kc,
                                index_t width, float* dst) {
   copy_pack<F32>(src, ld, rows, kc, width, dst);
 }
 
-void gemm_copy_pack_f64_avx512(const double* src, index_t ld, index_t rows, index_t kc,
+void gemm_copy_pack_f64(const double* src, index_t ld, index_t rows, index_t kc,
                                index_t width, double* dst) {
   copy_pack<F64>(src, ld, rows, kc, width, dst);
 }
@@ -204,17 +202,24 @@ void gemm_copy_pack_f64_avx512(const double* src, index_t ld, index_t rows, inde
     PYCNN_TILE_CASE(S, 13) default: PYCNN_TILE_CASE(S, 14)                                     \
   }
 
-void gemm_microkernel_f32_avx512(index_t m, index_t n, index_t kc, const float* a, const float* b,
+void gemm_microkernel_f32(index_t m, index_t n, index_t kc, const float* a, const float* b,
                                  index_t ldb, float alpha, float beta, float* c, index_t ldc) {
   static_assert(kGemmAvx512NrF32 == 2 * F32::kLanes, "two vectors of columns");
   PYCNN_TILE_SWITCH(F32)
 }
 
-void gemm_microkernel_f64_avx512(index_t m, index_t n, index_t kc, const double* a,
+void gemm_microkernel_f64(index_t m, index_t n, index_t kc, const double* a,
                                  const double* b, index_t ldb, double alpha, double beta,
                                  double* c, index_t ldc) {
   static_assert(kGemmAvx512NrF64 == 2 * F64::kLanes, "two vectors of columns");
   PYCNN_TILE_SWITCH(F64)
 }
+
+}  // namespace
+
+const GemmKernels<float> gemm_kernels_f32_avx512 = {kGemmAvx512MrF32, kGemmAvx512NrF32, &gemm_microkernel_f32,
+                                                    &gemm_transpose_pack_f32, &gemm_copy_pack_f32, true};
+const GemmKernels<double> gemm_kernels_f64_avx512 = {kGemmAvx512MrF64, kGemmAvx512NrF64, &gemm_microkernel_f64,
+                                                     &gemm_transpose_pack_f64, &gemm_copy_pack_f64, true};
 
 }  // namespace pycnn

@@ -1,7 +1,6 @@
 // The GEMM micro-kernel contract, shared by the driver (gemm.cpp, baseline ISA) and the
-// per-ISA files (gemm_avx2.cpp, gemm_avx512.cpp).  Declarations and constants only: no
-// inline functions or templates, so no code compiled with AVX flags can be merged into
-// baseline code by the linker (see BUILD-NOTES, "SIMD in a portable build").
+// per-ISA files (gemm_avx2.cpp, gemm_avx512.cpp).  Declarations, types and constants only: no
+// inline code (simd.h: the ISA mechanism).
 //
 // A micro-kernel computes one MR x NR tile of C:
 //   C[i, j] = alpha * sum_k Ap[k*MR + i] * Bp[k*ldb + j] + beta * C[i, j]
@@ -17,26 +16,25 @@ namespace pycnn {
 
 using index_t = std::int64_t;
 
-using GemmMicrokernelF32 = void (*)(index_t m, index_t n, index_t kc, const float* a,
-                                    const float* b, index_t ldb, float alpha, float beta,
-                                    float* c, index_t ldc);
-using GemmMicrokernelF64 = void (*)(index_t m, index_t n, index_t kc, const double* a,
-                                    const double* b, index_t ldb, double alpha, double beta,
-                                    double* c, index_t ldc);
-
+template <typename T>
+using GemmMicrokernel = void (*)(index_t m, index_t n, index_t kc, const T* a, const T* b, index_t ldb,
+                                 T alpha, T beta, T* c, index_t ldc);
 // A transposing pack: dst[k*width + r] = src[r*ld + k] for r < rows, k < kc; zero for
 // rows <= r < width.  Packs a sliver of op(A) stored (M, K) or of op(B) stored (N, K).
-using GemmTransposePackF32 = void (*)(const float* src, index_t ld, index_t rows, index_t kc,
-                                      index_t width, float* dst);
-using GemmTransposePackF64 = void (*)(const double* src, index_t ld, index_t rows, index_t kc,
-                                      index_t width, double* dst);
-
 // A copying pack: dst[k*width + r] = src[k*ld + r] for r < rows, k < kc; zero for
 // rows <= r < width.  Packs a sliver of op(A) stored (K, M) or of op(B) stored (K, N).
-using GemmCopyPackF32 = void (*)(const float* src, index_t ld, index_t rows, index_t kc,
-                                 index_t width, float* dst);
-using GemmCopyPackF64 = void (*)(const double* src, index_t ld, index_t rows, index_t kc,
-                                 index_t width, double* dst);
+template <typename T>
+using GemmPack = void (*)(const T* src, index_t ld, index_t rows, index_t kc, index_t width, T* dst);
+
+// One SIMD level's GEMM: its tile (mr x nr of C in registers), the tile kernel and the packs
+// (null: the portable loops of gemm.cpp).
+template <typename T>
+struct GemmKernels {
+  int mr, nr;
+  GemmMicrokernel<T> microkernel;
+  GemmPack<T> transpose_pack = nullptr, copy_pack = nullptr;
+  bool reads_b_within_n = false;  // may read an edge sliver of B (n < NR) in place
+};
 
 // Tile shapes (rows x columns of C) held in registers.
 // AVX-512: 14 rows x 2 zmm = 28 accumulators of the 32 registers.
@@ -46,31 +44,10 @@ constexpr int kGemmAvx512MrF64 = 14, kGemmAvx512NrF64 = 16;
 constexpr int kGemmAvx2MrF32 = 6, kGemmAvx2NrF32 = 16;
 constexpr int kGemmAvx2MrF64 = 6, kGemmAvx2NrF64 = 8;
 
-void gemm_microkernel_f32_avx512(index_t m, index_t n, index_t kc, const float* a, const float* b,
-                                 index_t ldb, float alpha, float beta, float* c, index_t ldc);
-void gemm_microkernel_f64_avx512(index_t m, index_t n, index_t kc, const double* a,
-                                 const double* b, index_t ldb, double alpha, double beta,
-                                 double* c, index_t ldc);
-void gemm_transpose_pack_f32_avx512(const float* src, index_t ld, index_t rows, index_t kc,
-                                    index_t width, float* dst);
-void gemm_transpose_pack_f64_avx512(const double* src, index_t ld, index_t rows, index_t kc,
-                                    index_t width, double* dst);
-void gemm_copy_pack_f32_avx512(const float* src, index_t ld, index_t rows, index_t kc,
-                               index_t width, float* dst);
-void gemm_copy_pack_f64_avx512(const double* src, index_t ld, index_t rows, index_t kc,
-                               index_t width, double* dst);
-void gemm_transpose_pack_f32_avx2(const float* src, index_t ld, index_t rows, index_t kc,
-                                  index_t width, float* dst);
-void gemm_transpose_pack_f64_avx2(const double* src, index_t ld, index_t rows, index_t kc,
-                                  index_t width, double* dst);
-void gemm_copy_pack_f32_avx2(const float* src, index_t ld, index_t rows, index_t kc,
-                             index_t width, float* dst);
-void gemm_copy_pack_f64_avx2(const double* src, index_t ld, index_t rows, index_t kc,
-                             index_t width, double* dst);
-void gemm_microkernel_f32_avx2(index_t m, index_t n, index_t kc, const float* a, const float* b,
-                               index_t ldb, float alpha, float beta, float* c, index_t ldc);
-void gemm_microkernel_f64_avx2(index_t m, index_t n, index_t kc, const double* a,
-                               const double* b, index_t ldb, double alpha, double beta,
-                               double* c, index_t ldc);
+// The tables the ISA files export (simd.h: the ISA mechanism).
+extern const GemmKernels<float> gemm_kernels_f32_avx512;
+extern const GemmKernels<double> gemm_kernels_f64_avx512;
+extern const GemmKernels<float> gemm_kernels_f32_avx2;
+extern const GemmKernels<double> gemm_kernels_f64_avx2;
 
 }  // namespace pycnn

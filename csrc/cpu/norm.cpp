@@ -25,7 +25,7 @@
 
 #include "norm.h"
 #include "norm_loops.h"
-#include "simd_level.h"
+#include "simd.h"
 
 namespace pycnn {
 

@@ -1,10 +1,9 @@
 // The inner loops of the fused normalization kernels (norm.cpp), one source for every ISA.
 // norm.cpp (baseline), norm_avx2.cpp and norm_avx512.cpp each include this header and build a
-// NormLoops<T> table from the templates below; norm.cpp picks a table by active_simd_level().
-// The templates live in an anonymous namespace and use nothing from the standard library, so
-// every file gets its own private copy compiled with its own flags: no AVX code can be merged
-// into baseline code by the linker (see BUILD-NOTES, "SIMD in a portable build").  The only
-// names an ISA object exports are its tables (check: nm -C --defined-only norm_avx512.cpp.o).
+// NormLoops<T> table from the templates below (which live in an anonymous namespace: each file
+// gets its own copy compiled with its own flags); norm.cpp picks a table by active_simd_level().
+// That is the library's one ISA mechanism (simd.h); the only names an ISA object exports are its
+// tables (check: nm -C --defined-only norm_avx512.cpp.o).
 //
 // Notation: hi + lo = mean split into T (x - hi is exact near the mean, see SplitMean in
 // norm.cpp); the loops work on one contiguous run of n values.

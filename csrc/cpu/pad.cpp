@@ -1,7 +1,8 @@
 // OpenMP padding (see pad.h).  Forward: one task per output row, the interior
 // copied as a contiguous run, the borders through a precomputed column map.
 // Backward gathers instead of scattering: one task per input row sums the output
-// rows that read it (at most 3 with the pad limits), so no two threads write
+// rows that read it (at most 3 for reflect and circular, any number for replicate's
+// edge rows), so no two threads write
 // the same element.
 #include <omp.h>
 
@@ -17,7 +18,7 @@ namespace {
 // Source column of every output column (only the border entries are used).
 std::vector<index_t> column_map(const Pad2dParams& p) {
   std::vector<index_t> src(p.W_out());
-  for (index_t ow = 0; ow < p.W_out(); ++ow) src[ow] = pad_source_index(ow - p.left, p.W, p.mode);
+  for (index_t ow = 0; ow < p.W_out(); ++ow) src[ow] = pad_source_index(ow - p.pad_left, p.W, p.mode);
   return src;
 }
 
@@ -25,11 +26,11 @@ std::vector<index_t> column_map(const Pad2dParams& p) {
 void row_inverse(const Pad2dParams& p, std::vector<index_t>& start, std::vector<index_t>& list) {
   const index_t Ho = p.H_out();
   start.assign(p.H + 1, 0);
-  for (index_t oh = 0; oh < Ho; ++oh) ++start[pad_source_index(oh - p.top, p.H, p.mode) + 1];
+  for (index_t oh = 0; oh < Ho; ++oh) ++start[pad_source_index(oh - p.pad_top, p.H, p.mode) + 1];
   for (index_t i = 0; i < p.H; ++i) start[i + 1] += start[i];
   list.resize(Ho);
   std::vector<index_t> fill(start.begin(), start.end() - 1);
-  for (index_t oh = 0; oh < Ho; ++oh) list[fill[pad_source_index(oh - p.top, p.H, p.mode)]++] = oh;
+  for (index_t oh = 0; oh < Ho; ++oh) list[fill[pad_source_index(oh - p.pad_top, p.H, p.mode)]++] = oh;
 }
 
 }  // namespace
@@ -42,11 +43,11 @@ void pad2d_forward_cpu(T* out, const T* inp, const Pad2dParams& p) {
 #pragma omp parallel for collapse(2) schedule(static)
   for (index_t nc = 0; nc < planes; ++nc)
     for (index_t oh = 0; oh < Ho; ++oh) {
-      const T* in_row = inp + (nc * p.H + pad_source_index(oh - p.top, p.H, p.mode)) * p.W;
+      const T* in_row = inp + (nc * p.H + pad_source_index(oh - p.pad_top, p.H, p.mode)) * p.W;
       T* out_row = out + (nc * Ho + oh) * Wo;
-      for (index_t ow = 0; ow < p.left; ++ow) out_row[ow] = in_row[srcw[ow]];
-      std::copy(in_row, in_row + p.W, out_row + p.left);
-      for (index_t ow = p.left + p.W; ow < Wo; ++ow) out_row[ow] = in_row[srcw[ow]];
+      for (index_t ow = 0; ow < p.pad_left; ++ow) out_row[ow] = in_row[srcw[ow]];
+      std::copy(in_row, in_row + p.W, out_row + p.pad_left);
+      for (index_t ow = p.pad_left + p.W; ow < Wo; ++ow) out_row[ow] = in_row[srcw[ow]];
     }
 }
 
@@ -64,9 +65,9 @@ void pad2d_backward_cpu(T* dinp, const T* dout, const Pad2dParams& p) {
       std::fill(d_row, d_row + p.W, T(0));
       for (index_t k = rstart[ih]; k < rstart[ih + 1]; ++k) {
         const T* g_row = dout + (nc * Ho + rlist[k]) * Wo;
-        for (index_t iw = 0; iw < p.W; ++iw) d_row[iw] += g_row[p.left + iw];
-        for (index_t ow = 0; ow < p.left; ++ow) d_row[srcw[ow]] += g_row[ow];
-        for (index_t ow = p.left + p.W; ow < Wo; ++ow) d_row[srcw[ow]] += g_row[ow];
+        for (index_t iw = 0; iw < p.W; ++iw) d_row[iw] += g_row[p.pad_left + iw];
+        for (index_t ow = 0; ow < p.pad_left; ++ow) d_row[srcw[ow]] += g_row[ow];
+        for (index_t ow = p.pad_left + p.W; ow < Wo; ++ow) d_row[srcw[ow]] += g_row[ow];
       }
     }
 }

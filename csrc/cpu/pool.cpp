@@ -1,5 +1,4 @@
-// Pooling kernels (OpenMP), see pool.h for the windows and layouts; and the shared params
-// constructors / validation (also used by the reference kernels' callers).
+// Pooling kernels (OpenMP), see pool.h for the windows and layouts (params: csrc/params).
 //
 // Every window is separable: its rows and its columns are precomputed once per call as 1-D
 // spans, already clipped to the input, so the inner loops carry no bounds tests:
@@ -26,145 +25,42 @@
 
 namespace pycnn {
 
-// ------------------------------------------------------------------ params and validation
-namespace {
-
-std::vector<index_t> vec4(const std::array<index_t, 4>& a) { return {a[0], a[1], a[2], a[3]}; }
-
-// Whether the window of output o has a tap inside [0, L) (with dilation it may not).
-bool window_has_tap(index_t o, index_t L, index_t k, index_t s, index_t p, index_t d) {
-  const index_t start = o * s - p;
-  const index_t j0 = start >= 0 ? 0 : (-start + d - 1) / d;
-  return j0 < k && start + j0 * d < L;
-}
-
-}  // namespace
-
-Pool2dParams make_pool2d_params(const char* op, const std::array<index_t, 4>& x_shape,
-                                std::array<index_t, 2> kernel, std::array<index_t, 2> stride,
-                                std::array<index_t, 2> padding, std::array<index_t, 2> dilation,
-                                bool ceil_mode, bool max_pool) {
-  const auto xs = shape_str(vec4(x_shape));
-  for (int a = 0; a < 4; ++a)
-    PYCNN_CHECK(x_shape[a] >= 0, op, ": input has a negative size ", xs);
-  PYCNN_CHECK(x_shape[2] > 0 && x_shape[3] > 0, op, ": input ", xs, " has an empty plane");
-  for (int a = 0; a < 2; ++a) {
-    PYCNN_CHECK(kernel[a] > 0, op, ": kernel_size must be positive, got (", kernel[0], ", ",
-                kernel[1], ") for input ", xs);
-    PYCNN_CHECK(stride[a] > 0, op, ": stride must be positive, got (", stride[0], ", ",
-                stride[1], ") for input ", xs);
-    PYCNN_CHECK(dilation[a] > 0, op, ": dilation must be positive, got (", dilation[0], ", ",
-                dilation[1], ") for input ", xs);
-    PYCNN_CHECK(padding[a] >= 0 && padding[a] <= kernel[a] / 2, op,
-                ": padding must be non-negative and at most half the kernel size, got padding (",
-                padding[0], ", ", padding[1], ") for kernel_size (", kernel[0], ", ", kernel[1],
-                ")");
-  }
-  Pool2dParams p;
-  p.N = x_shape[0], p.C = x_shape[1], p.H = x_shape[2], p.W = x_shape[3];
-  p.kH = kernel[0], p.kW = kernel[1], p.sH = stride[0], p.sW = stride[1];
-  p.pH = padding[0], p.pW = padding[1], p.dH = dilation[0], p.dW = dilation[1];
-  p.ceil_mode = ceil_mode;
-  p.H_out = pool_out_size(p.H, p.kH, p.sH, p.pH, p.dH, ceil_mode);
-  p.W_out = pool_out_size(p.W, p.kW, p.sW, p.pW, p.dW, ceil_mode);
-  PYCNN_CHECK(p.H_out >= 1 && p.W_out >= 1, op, ": output size (", p.H_out, ", ", p.W_out,
-              ") is too small: kernel_size (", p.kH, ", ", p.kW, ") with dilation (", p.dH, ", ",
-              p.dW, ") is larger than the padded input ", xs, " (padding (", p.pH, ", ", p.pW,
-              "))");
-  if (max_pool) {
-    for (index_t o = 0; o < p.H_out; ++o)
-      PYCNN_CHECK(window_has_tap(o, p.H, p.kH, p.sH, p.pH, p.dH), op, ": the window of output row ",
-                  o, " lies entirely in the padding (input ", xs, ", kernel_size (", p.kH, ", ",
-                  p.kW, "), dilation (", p.dH, ", ", p.dW, "), padding (", p.pH, ", ", p.pW, "))");
-    for (index_t o = 0; o < p.W_out; ++o)
-      PYCNN_CHECK(window_has_tap(o, p.W, p.kW, p.sW, p.pW, p.dW), op,
-                  ": the window of output column ", o, " lies entirely in the padding (input ", xs,
-                  ", kernel_size (", p.kH, ", ", p.kW, "), dilation (", p.dH, ", ", p.dW,
-                  "), padding (", p.pH, ", ", p.pW, "))");
-  }
-  return p;
-}
-
-Pool2dParams make_adaptive_pool2d_params(const char* op, const std::array<index_t, 4>& x_shape,
-                                         std::array<index_t, 2> output_size) {
-  const auto xs = shape_str(vec4(x_shape));
-  for (int a = 0; a < 4; ++a)
-    PYCNN_CHECK(x_shape[a] >= 0, op, ": input has a negative size ", xs);
-  PYCNN_CHECK(x_shape[2] > 0 && x_shape[3] > 0, op, ": input ", xs, " has an empty plane");
-  PYCNN_CHECK(output_size[0] >= 0 && output_size[1] >= 0, op,
-              ": output_size must be non-negative, got (", output_size[0], ", ", output_size[1],
-              ") for input ", xs);
-  Pool2dParams p;
-  p.N = x_shape[0], p.C = x_shape[1], p.H = x_shape[2], p.W = x_shape[3];
-  p.H_out = output_size[0], p.W_out = output_size[1];
-  return p;
-}
-
-Pool2dParams make_max_unpool2d_params(const char* op, const std::array<index_t, 4>& x_shape,
-                                      std::array<index_t, 2> output_size) {
-  const auto xs = shape_str(vec4(x_shape));
-  for (int a = 0; a < 4; ++a)
-    PYCNN_CHECK(x_shape[a] >= 0, op, ": input has a negative size ", xs);
-  PYCNN_CHECK(output_size[0] >= 1 && output_size[1] >= 1, op,
-              ": output size must be positive, got (", output_size[0], ", ", output_size[1],
-              ") for input ", xs);
-  Pool2dParams p;
-  p.N = x_shape[0], p.C = x_shape[1], p.H = x_shape[2], p.W = x_shape[3];
-  p.H_out = output_size[0], p.W_out = output_size[1];
-  return p;
-}
-
 // ------------------------------------------------------------------ kernels
 namespace {
 
 // Below this many elements a kernel runs on one thread: waking a team costs more than the work.
 constexpr index_t kParallelMin = index_t(1) << 14;
 
-// Valid taps of one output along one dimension: first, first + d, ..., (n of them).
-struct Taps {
-  index_t first, n;
-};
+// The windows of every output along one dimension, from pool.h's index maps (computed once per
+// call, so the inner loops carry no bounds tests).
+using Taps = PoolTaps;
+using Span = PoolSpan;
 
 std::vector<Taps> pool_taps(index_t L_out, index_t L, index_t k, index_t s, index_t p, index_t d) {
   std::vector<Taps> t(L_out);
-  for (index_t o = 0; o < L_out; ++o) {
-    const index_t start = o * s - p;
-    const index_t j0 = start >= 0 ? 0 : (-start + d - 1) / d;
-    const index_t j1 = std::min(k, (L - start + d - 1) / d);  // taps with start + j*d < L
-    t[o] = {start + j0 * d, std::max<index_t>(j1 - j0, 0)};
-  }
+  for (index_t o = 0; o < L_out; ++o) t[o] = max_pool_taps(o, L, k, s, p, d);
   return t;
 }
 
 std::vector<Taps> adaptive_taps(index_t L_out, index_t L) {
   std::vector<Taps> t(L_out);
-  for (index_t o = 0; o < L_out; ++o)
-    t[o] = {adaptive_start(o, L, L_out), adaptive_end(o, L, L_out) - adaptive_start(o, L, L_out)};
+  for (index_t o = 0; o < L_out; ++o) {
+    const PoolSpan sp = adaptive_span(o, L, L_out);
+    t[o] = {sp.begin, sp.count};
+  }
   return t;
 }
-
-// Clipped window [begin, end) of one output along one dimension and its divisor share.
-struct Span {
-  index_t begin, end, count;
-};
 
 std::vector<Span> avg_spans(index_t L_out, index_t L, index_t k, index_t s, index_t p,
                             bool count_include_pad) {
   std::vector<Span> sp(L_out);
-  for (index_t o = 0; o < L_out; ++o) {
-    const index_t start = o * s - p, stop = std::min(start + k, L + p);
-    const index_t b = std::max<index_t>(start, 0), e = std::min(stop, L);
-    sp[o] = {b, e, count_include_pad ? stop - start : e - b};
-  }
+  for (index_t o = 0; o < L_out; ++o) sp[o] = avg_pool_span(o, L, k, s, p, count_include_pad);
   return sp;
 }
 
 std::vector<Span> adaptive_spans(index_t L_out, index_t L) {
   std::vector<Span> sp(L_out);
-  for (index_t o = 0; o < L_out; ++o) {
-    const index_t b = adaptive_start(o, L, L_out), e = adaptive_end(o, L, L_out);
-    sp[o] = {b, e, e - b};
-  }
+  for (index_t o = 0; o < L_out; ++o) sp[o] = adaptive_span(o, L, L_out);
   return sp;
 }
 
@@ -316,11 +212,11 @@ void max_pool_rows_fixed(T* y, std::int64_t* idx, const T* x, const Pool2dParams
   const index_t W = p.W, W_out = p.W_out;
   const index_t len = std::max(W_out, kFixedBlock) + (KW - 1) / S;  // phase row length
   // phase positions k with every column k*S + q - pW inside the row: [k_lo, k_hi)
-  const index_t k_lo = std::min((p.pW + S - 1) / S, len);
-  const index_t k_hi = std::clamp<index_t>((W + p.pW) / S, k_lo, len);
+  const index_t k_lo = std::min((p.pad_left + S - 1) / S, len);
+  const index_t k_hi = std::clamp<index_t>((W + p.pad_left) / S, k_lo, len);
   const Interior in = interior_columns(cols, KW);  // the other outputs have clamped taps
   const bool direct =
-      KW % S == 0 && p.pW == 0 && in.lo == 0 && in.hi == W_out && W_out >= kFixedBlock;
+      KW % S == 0 && p.pad_left == 0 && in.lo == 0 && in.hi == W_out && W_out >= kFixedBlock;
   if (p.planes() == 0) return;
   // tasks: (plane, block of output rows); whole planes when there are enough of them
   const index_t blocks = std::clamp<index_t>((32 + p.planes() - 1) / p.planes(), 1, p.H_out);
@@ -340,28 +236,28 @@ void max_pool_rows_fixed(T* y, std::int64_t* idx, const T* x, const Pool2dParams
       index_t h0 = rows[oh0].first, h1 = 0;
       for (index_t oh = oh0; oh < oh1; ++oh) {
         h0 = std::min(h0, rows[oh].first);
-        h1 = std::max(h1, rows[oh].first + (rows[oh].n - 1) * p.dH + 1);
+        h1 = std::max(h1, rows[oh].first + (rows[oh].n - 1) * p.dilation_h + 1);
       }
       for (index_t h = h0; h < (direct ? h0 : h1); ++h) {
         T* dst = phases.data() + h * S * len;
         const T* xr = xp + h * W;
         for (index_t k = 0; k < k_lo; ++k)
           for (int q = 0; q < S; ++q)
-            dst[q * len + k] = xr[std::clamp<index_t>(k * S + q - p.pW, 0, W - 1)];
+            dst[q * len + k] = xr[std::clamp<index_t>(k * S + q - p.pad_left, 0, W - 1)];
 #pragma omp simd
         for (index_t k = k_lo; k < k_hi; ++k)
-          for (int q = 0; q < S; ++q) dst[q * len + k] = xr[k * S + q - p.pW];
+          for (int q = 0; q < S; ++q) dst[q * len + k] = xr[k * S + q - p.pad_left];
         for (index_t k = k_hi; k < len; ++k)
           for (int q = 0; q < S; ++q)
-            dst[q * len + k] = xr[std::clamp<index_t>(k * S + q - p.pW, 0, W - 1)];
+            dst[q * len + k] = xr[std::clamp<index_t>(k * S + q - p.pad_left, 0, W - 1)];
       }
       for (index_t oh = oh0; oh < oh1; ++oh) {
         const Taps rt = rows[oh];
-        const index_t lead = (rt.first - (oh * p.sH - p.pH)) / p.dH;  // tap rows in the padding
+        const index_t lead = (rt.first - (oh * p.stride_h - p.pad_top)) / p.dilation_h;  // tap rows in the padding
         std::array<const T*, KH> ph;
         std::array<std::int32_t, KH * KW> tap_at;
         for (index_t i = 0; i < KH; ++i) {
-          const index_t h = rt.first + std::min(std::max<index_t>(i - lead, 0), rt.n - 1) * p.dH;
+          const index_t h = rt.first + std::min(std::max<index_t>(i - lead, 0), rt.n - 1) * p.dilation_h;
           ph[i] = direct ? xp + h * W : phases.data() + h * S * len;
           for (int j = 0; j < KW; ++j) tap_at[i * KW + j] = std::int32_t(h * W + j);
         }
@@ -371,18 +267,18 @@ void max_pool_rows_fixed(T* y, std::int64_t* idx, const T* x, const Pool2dParams
           for (index_t o0 = 0; o0 < W_out; o0 += kFixedBlock) {
             const index_t o = std::min(o0, W_out - kFixedBlock);
             if (direct)
-              max_block_fixed<KH, KW, S, true>(yr + o, ir + o, ph, tap_at, len, o, p.pW);
+              max_block_fixed<KH, KW, S, true>(yr + o, ir + o, ph, tap_at, len, o, p.pad_left);
             else
-              max_block_fixed<KH, KW, S, false>(yr + o, ir + o, ph, tap_at, len, o, p.pW);
+              max_block_fixed<KH, KW, S, false>(yr + o, ir + o, ph, tap_at, len, o, p.pad_left);
           }
         } else {
-          max_block_fixed<KH, KW, S, false>(yb.data(), ib.data(), ph, tap_at, len, 0, p.pW);
+          max_block_fixed<KH, KW, S, false>(yb.data(), ib.data(), ph, tap_at, len, 0, p.pad_left);
           std::copy(yb.data(), yb.data() + W_out, yr);
           std::copy(ib.data(), ib.data() + W_out, ir);
         }
         const auto clamp_position = [&](index_t o) {
-          const index_t at = ir[o] - (o * S - p.pW), row = at / W * W;  // at - row = j < W
-          ir[o] = row + std::clamp<index_t>(o * S - p.pW + at - row, 0, W - 1);
+          const index_t at = ir[o] - (o * S - p.pad_left), row = at / W * W;  // at - row = j < W
+          ir[o] = row + std::clamp<index_t>(o * S - p.pad_left + at - row, 0, W - 1);
         };
         for (index_t o = 0; o < in.lo; ++o) clamp_position(o);
         for (index_t o = std::max(in.hi, in.lo); o < W_out; ++o) clamp_position(o);
@@ -498,7 +394,7 @@ void avg_pool_backward_planes(T* dx, const T* dy, const Pool2dParams& p,
   }
 }
 
-// avg_pool_backward_planes for a column stride S (compile-time) and kW taps at p.pW padding.
+// avg_pool_backward_planes for a column stride S (compile-time) and kW taps at p.pad_left padding.
 // Per output row, g = dy / divisor is scattered into S phase rows (phase q, position m: padded
 // column m*S + q, so tap j of output o lands in phase j % S at o + j / S: contiguous adds),
 // interleaved back into a padded row (padding columns are dropped), and added to the window's
@@ -509,7 +405,7 @@ void avg_pool_backward_planes_strided(T* dx, const T* dy, const Pool2dParams& p,
                                       index_t divisor_override) {
   const index_t in = p.in_plane(), W = p.W, W_out = p.W_out, kW = p.kW;
   const index_t len = W_out + (kW - 1) / S;            // phase row length
-  const index_t padded = std::max(S * len, W + p.pW);  // padded row length
+  const index_t padded = std::max(S * len, W + p.pad_left);  // padded row length
   // divisor = row factor * cdiv[ow]; live[ow] = 0 where the window has no input column (its
   // share is 0; cdiv is then 1, so that the division never meets 0)
   std::vector<T> cdiv(W_out), live(W_out);
@@ -548,7 +444,7 @@ void avg_pool_backward_planes_strided(T* dx, const T* dy, const Pool2dParams& p,
 #pragma omp simd
         for (index_t m = 0; m < len; ++m)
           for (int q = 0; q < S; ++q) rg[m * S + q] = ph[q * len + m];
-        const T* rgw = rg + p.pW;  // column 0
+        const T* rgw = rg + p.pad_left;  // column 0
         for (index_t h = rs.begin; h < rs.end; ++h) {
           T* dr = dxp + h * W;
 #pragma omp simd
@@ -563,18 +459,18 @@ void avg_pool_backward_planes_strided(T* dx, const T* dy, const Pool2dParams& p,
 
 template <typename T>
 void max_pool2d_forward_cpu(T* y, std::int64_t* idx, const T* x, const Pool2dParams& p) {
-  const auto rows = pool_taps(p.H_out, p.H, p.kH, p.sH, p.pH, p.dH);
-  const auto cols = pool_taps(p.W_out, p.W, p.kW, p.sW, p.pW, p.dW);
+  const auto rows = pool_taps(p.H_out, p.H, p.kH, p.stride_h, p.pad_top, p.dilation_h);
+  const auto cols = pool_taps(p.W_out, p.W, p.kW, p.stride_w, p.pad_left, p.dilation_w);
   // the common windows get compile-time kernels (their positions are int32)
-  const bool fixed = p.dW == 1 && p.kW <= p.W &&
+  const bool fixed = p.dilation_w == 1 && p.kW <= p.W &&
                      p.in_plane() <= index_t(std::numeric_limits<std::int32_t>::max());
   const auto is = [&](index_t kH, index_t kW, index_t sW) {
-    return fixed && p.kH == kH && p.kW == kW && p.sW == sW;
+    return fixed && p.kH == kH && p.kW == kW && p.stride_w == sW;
   };
   if (is(2, 2, 2)) return max_pool_rows_fixed<2, 2, 2>(y, idx, x, p, rows, cols);
   if (is(3, 3, 2)) return max_pool_rows_fixed<3, 3, 2>(y, idx, x, p, rows, cols);
   if (is(3, 3, 1)) return max_pool_rows_fixed<3, 3, 1>(y, idx, x, p, rows, cols);
-  max_pool_rows(y, idx, x, p, rows, cols, p.dH, p.dW, p.sW, p.kW);
+  max_pool_rows(y, idx, x, p, rows, cols, p.dilation_h, p.dilation_w, p.stride_w, p.kW);
 }
 
 template <typename T>
@@ -584,20 +480,22 @@ index_t max_pool2d_backward_cpu(T* dx, const T* dy, const std::int64_t* idx,
 }
 
 template <typename T>
-void avg_pool2d_forward_cpu(T* y, const T* x, const Pool2dParams& p, bool count_include_pad,
-                            index_t divisor_override) {
-  avg_pool_rows(y, x, p, avg_spans(p.H_out, p.H, p.kH, p.sH, p.pH, count_include_pad),
-                avg_spans(p.W_out, p.W, p.kW, p.sW, p.pW, count_include_pad), divisor_override);
+void avg_pool2d_forward_cpu(T* y, const T* x, const Pool2dParams& p) {
+  const bool count_include_pad = p.count_include_pad;
+  const index_t divisor_override = p.divisor_override;
+  avg_pool_rows(y, x, p, avg_spans(p.H_out, p.H, p.kH, p.stride_h, p.pad_top, count_include_pad),
+                avg_spans(p.W_out, p.W, p.kW, p.stride_w, p.pad_left, count_include_pad), divisor_override);
 }
 
 template <typename T>
-void avg_pool2d_backward_cpu(T* dx, const T* dy, const Pool2dParams& p, bool count_include_pad,
-                             index_t divisor_override) {
-  const auto rows = avg_spans(p.H_out, p.H, p.kH, p.sH, p.pH, count_include_pad);
-  const auto cols = avg_spans(p.W_out, p.W, p.kW, p.sW, p.pW, count_include_pad);
-  if (p.sW == 1)
+void avg_pool2d_backward_cpu(T* dx, const T* dy, const Pool2dParams& p) {
+  const bool count_include_pad = p.count_include_pad;
+  const index_t divisor_override = p.divisor_override;
+  const auto rows = avg_spans(p.H_out, p.H, p.kH, p.stride_h, p.pad_top, count_include_pad);
+  const auto cols = avg_spans(p.W_out, p.W, p.kW, p.stride_w, p.pad_left, count_include_pad);
+  if (p.stride_w == 1)
     return avg_pool_backward_planes_strided<1>(dx, dy, p, rows, cols, divisor_override);
-  if (p.sW == 2)
+  if (p.stride_w == 2)
     return avg_pool_backward_planes_strided<2>(dx, dy, p, rows, cols, divisor_override);
   avg_pool_backward_planes(dx, dy, p, rows, cols, divisor_override);
 }
@@ -657,8 +555,8 @@ index_t max_unpool2d_backward_cpu(T* dx, const T* dy, const std::int64_t* idx,
   template void max_pool2d_forward_cpu<T>(T*, std::int64_t*, const T*, const Pool2dParams&);      \
   template index_t max_pool2d_backward_cpu<T>(T*, const T*, const std::int64_t*,                  \
                                               const Pool2dParams&);                               \
-  template void avg_pool2d_forward_cpu<T>(T*, const T*, const Pool2dParams&, bool, index_t);      \
-  template void avg_pool2d_backward_cpu<T>(T*, const T*, const Pool2dParams&, bool, index_t);     \
+  template void avg_pool2d_forward_cpu<T>(T*, const T*, const Pool2dParams&);               \
+  template void avg_pool2d_backward_cpu<T>(T*, const T*, const Pool2dParams&);             \
   template void adaptive_avg_pool2d_forward_cpu<T>(T*, const T*, const Pool2dParams&);            \
   template void adaptive_avg_pool2d_backward_cpu<T>(T*, const T*, const Pool2dParams&);           \
   template void adaptive_max_pool2d_forward_cpu<T>(T*, std::int64_t*, const T*,                   \

@@ -64,15 +64,15 @@ struct Readers {
 template <typename T>
 void nearest_forward(T* out, const T* inp, const Upsample2dParams& p) {
   const index_t planes = p.N * p.C;
-  const std::vector<UpsampleTap> rtaps = axis_taps(p.H_in, p.H_out, p, p.scale_h);
-  const Readers readers(rtaps, p.H_in, true);
-  const ColumnTaps<T> c(axis_taps(p.W_in, p.W_out, p, p.scale_w));
+  const std::vector<UpsampleTap> rtaps = axis_taps(p.H, p.H_out, p, p.scale_h);
+  const Readers readers(rtaps, p.H, true);
+  const ColumnTaps<T> c(axis_taps(p.W, p.W_out, p, p.scale_w));
   const index_t *iw = c.i0.data(), *rstart = readers.start.data(), *rrows = readers.list.data();
 #pragma omp parallel for collapse(2) schedule(static)
   for (index_t nc = 0; nc < planes; ++nc)
-    for (index_t ih = 0; ih < p.H_in; ++ih) {
+    for (index_t ih = 0; ih < p.H; ++ih) {
       if (rstart[ih] == rstart[ih + 1]) continue;  // no output row reads it (downsampling)
-      const T* in_row = inp + (nc * p.H_in + ih) * p.W_in;
+      const T* in_row = inp + (nc * p.H + ih) * p.W;
       T* first = out + (nc * p.H_out + rrows[rstart[ih]]) * p.W_out;
       for (index_t ow = 0; ow < p.W_out; ++ow) first[ow] = in_row[iw[ow]];
       for (index_t k = rstart[ih] + 1; k < rstart[ih + 1]; ++k)
@@ -80,27 +80,27 @@ void nearest_forward(T* out, const T* inp, const Upsample2dParams& p) {
     }
 }
 
-// Separable: blend the two source rows into one W_in row (contiguous, vectorizable), then
+// Separable: blend the two source rows into one W row (contiguous, vectorizable), then
 // resample that row along W (two gathers per output instead of four).
 template <typename T>
 void linear_forward(T* out, const T* inp, const Upsample2dParams& p) {
   const index_t planes = p.N * p.C;
-  const std::vector<UpsampleTap> rtaps = axis_taps(p.H_in, p.H_out, p, p.scale_h);
-  const ColumnTaps<T> c(axis_taps(p.W_in, p.W_out, p, p.scale_w));
+  const std::vector<UpsampleTap> rtaps = axis_taps(p.H, p.H_out, p, p.scale_h);
+  const ColumnTaps<T> c(axis_taps(p.W, p.W_out, p, p.scale_w));
   const index_t *i0 = c.i0.data(), *i1 = c.i1.data();
   const T *w0 = c.w0.data(), *w1 = c.w1.data();
   const UpsampleTap* rt = rtaps.data();
 #pragma omp parallel
   {
-    std::vector<T> blend_buf(p.W_in);
+    std::vector<T> blend_buf(p.W);
     T* blend = blend_buf.data();
 #pragma omp for collapse(2) schedule(static)
     for (index_t nc = 0; nc < planes; ++nc)
       for (index_t oh = 0; oh < p.H_out; ++oh) {
-        const T* r0 = inp + (nc * p.H_in + rt[oh].i0) * p.W_in;
-        const T* r1 = inp + (nc * p.H_in + rt[oh].i1) * p.W_in;
+        const T* r0 = inp + (nc * p.H + rt[oh].i0) * p.W;
+        const T* r1 = inp + (nc * p.H + rt[oh].i1) * p.W;
         const T h0 = static_cast<T>(rt[oh].w0), h1 = static_cast<T>(rt[oh].w1);
-        for (index_t iw = 0; iw < p.W_in; ++iw) blend[iw] = h0 * r0[iw] + h1 * r1[iw];
+        for (index_t iw = 0; iw < p.W; ++iw) blend[iw] = h0 * r0[iw] + h1 * r1[iw];
         T* out_row = out + (nc * p.H_out + oh) * p.W_out;
         for (index_t ow = 0; ow < p.W_out; ++ow) out_row[ow] = w0[ow] * blend[i0[ow]] + w1[ow] * blend[i1[ow]];
       }
@@ -123,8 +123,8 @@ template <typename T>
 void upsample2d_backward_cpu(T* dinp, const T* dout, const Upsample2dParams& p) {
   const index_t planes = p.N * p.C;
   const bool one_tap = p.mode != UpsampleMode::linear;
-  const Readers rows(axis_taps(p.H_in, p.H_out, p, p.scale_h), p.H_in, one_tap);
-  const Readers cols(axis_taps(p.W_in, p.W_out, p, p.scale_w), p.W_in, one_tap);
+  const Readers rows(axis_taps(p.H, p.H_out, p, p.scale_h), p.H, one_tap);
+  const Readers cols(axis_taps(p.W, p.W_out, p, p.scale_w), p.W, one_tap);
   const std::vector<T> col_weights(cols.weights.begin(), cols.weights.end());
   const index_t *rstart = rows.start.data(), *rlist = rows.list.data();
   const index_t *cstart = cols.start.data(), *clist = cols.list.data();
@@ -136,10 +136,10 @@ void upsample2d_backward_cpu(T* dinp, const T* dout, const Upsample2dParams& p) 
     T* acc = acc_buf.data();
 #pragma omp for collapse(2) schedule(static)
     for (index_t nc = 0; nc < planes; ++nc)
-      for (index_t ih = 0; ih < p.H_in; ++ih) {
-        T* d_row = dinp + (nc * p.H_in + ih) * p.W_in;
+      for (index_t ih = 0; ih < p.H; ++ih) {
+        T* d_row = dinp + (nc * p.H + ih) * p.W;
         if (rstart[ih] == rstart[ih + 1]) {  // no output row reads it (downsampling)
-          std::fill(d_row, d_row + p.W_in, T(0));
+          std::fill(d_row, d_row + p.W, T(0));
           continue;
         }
         for (index_t k = rstart[ih]; k < rstart[ih + 1]; ++k) {
@@ -150,7 +150,7 @@ void upsample2d_backward_cpu(T* dinp, const T* dout, const Upsample2dParams& p) 
           else
             for (index_t ow = 0; ow < p.W_out; ++ow) acc[ow] += wh * g_row[ow];
         }
-        for (index_t iw = 0; iw < p.W_in; ++iw) {
+        for (index_t iw = 0; iw < p.W; ++iw) {
           T sum = 0;
           for (index_t j = cstart[iw]; j < cstart[iw + 1]; ++j) sum += cweights[j] * acc[clist[j]];
           d_row[iw] = sum;
@@ -159,7 +159,7 @@ void upsample2d_backward_cpu(T* dinp, const T* dout, const Upsample2dParams& p) 
   }
 }
 
-// One task per input row: its sH output rows are the nail row then sH - 1 zero rows.
+// One task per input row: its scale_h output rows are the nail row then scale_h - 1 zero rows.
 template <typename T>
 void bed_of_nails_forward_cpu(T* out, const T* inp, const BedOfNailsParams& p) {
   const index_t Ho = p.H_out(), Wo = p.W_out(), planes = p.N * p.C;
@@ -167,9 +167,9 @@ void bed_of_nails_forward_cpu(T* out, const T* inp, const BedOfNailsParams& p) {
   for (index_t nc = 0; nc < planes; ++nc)
     for (index_t h = 0; h < p.H; ++h) {
       const T* in_row = inp + (nc * p.H + h) * p.W;
-      T* block = out + (nc * Ho + h * p.sH) * Wo;
-      std::fill(block, block + p.sH * Wo, T(0));
-      for (index_t w = 0; w < p.W; ++w) block[w * p.sW] = in_row[w];
+      T* block = out + (nc * Ho + h * p.scale_h) * Wo;
+      std::fill(block, block + p.scale_h * Wo, T(0));
+      for (index_t w = 0; w < p.W; ++w) block[w * p.scale_w] = in_row[w];
     }
 }
 
@@ -179,9 +179,9 @@ void bed_of_nails_backward_cpu(T* dinp, const T* dout, const BedOfNailsParams& p
 #pragma omp parallel for collapse(2) schedule(static)
   for (index_t nc = 0; nc < planes; ++nc)
     for (index_t h = 0; h < p.H; ++h) {
-      const T* g_row = dout + (nc * Ho + h * p.sH) * Wo;
+      const T* g_row = dout + (nc * Ho + h * p.scale_h) * Wo;
       T* d_row = dinp + (nc * p.H + h) * p.W;
-      for (index_t w = 0; w < p.W; ++w) d_row[w] = g_row[w * p.sW];
+      for (index_t w = 0; w < p.W; ++w) d_row[w] = g_row[w * p.scale_w];
     }
 }
 

@@ -1,5 +1,5 @@
-// Device discovery and a raw device buffer: the proof that the CUDA path builds,
-// links statically against cudart and loads on machines without a driver.
+// Device discovery, synchronization and a raw device buffer on the CUDA runtime (linked
+// statically, so the module loads on machines without a driver).
 #include <cuda_runtime.h>
 
 #include <stdexcept>
@@ -38,6 +38,10 @@ DeviceProperties device_properties(int index) {
 }
 
 std::string device_name(int index) { return device_properties(index).name; }
+
+void synchronize() { check(cudaDeviceSynchronize(), "cudaDeviceSynchronize"); }
+
+void check_last_error(const char* what) { check(cudaGetLastError(), what); }
 
 DeviceBuffer::DeviceBuffer(std::size_t bytes, int device) : bytes_(bytes), device_(device) {
   check_index(device);

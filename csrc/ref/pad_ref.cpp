@@ -9,8 +9,8 @@ void pad2d_forward_ref(T* out, const T* inp, const Pad2dParams& p) {
   for (index_t nc = 0; nc < p.N * p.C; ++nc)
     for (index_t oh = 0; oh < Ho; ++oh)
       for (index_t ow = 0; ow < Wo; ++ow) {
-        const index_t ih = pad_source_index(oh - p.top, p.H, p.mode);
-        const index_t iw = pad_source_index(ow - p.left, p.W, p.mode);
+        const index_t ih = pad_source_index(oh - p.pad_top, p.H, p.mode);
+        const index_t iw = pad_source_index(ow - p.pad_left, p.W, p.mode);
         out[(nc * Ho + oh) * Wo + ow] = inp[(nc * p.H + ih) * p.W + iw];
       }
 }
@@ -22,8 +22,8 @@ void pad2d_backward_ref(T* dinp, const T* dout, const Pad2dParams& p) {
   for (index_t nc = 0; nc < p.N * p.C; ++nc)
     for (index_t oh = 0; oh < Ho; ++oh)
       for (index_t ow = 0; ow < Wo; ++ow) {
-        const index_t ih = pad_source_index(oh - p.top, p.H, p.mode);
-        const index_t iw = pad_source_index(ow - p.left, p.W, p.mode);
+        const index_t ih = pad_source_index(oh - p.pad_top, p.H, p.mode);
+        const index_t iw = pad_source_index(ow - p.pad_left, p.W, p.mode);
         dinp[(nc * p.H + ih) * p.W + iw] += dout[(nc * Ho + oh) * Wo + ow];
       }
 }

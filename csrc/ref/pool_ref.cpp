@@ -17,7 +17,7 @@ void max_pool2d_forward_ref(T* y, std::int64_t* idx, const T* x, const Pool2dPar
         index_t best_at = -1;
         for (index_t i = 0; i < p.kH; ++i)
           for (index_t j = 0; j < p.kW; ++j) {
-            const index_t h = oh * p.sH - p.pH + i * p.dH, w = ow * p.sW - p.pW + j * p.dW;
+            const index_t h = oh * p.stride_h - p.pad_top + i * p.dilation_h, w = ow * p.stride_w - p.pad_left + j * p.dilation_w;
             if (h < 0 || h >= p.H || w < 0 || w >= p.W) continue;
             const T v = xp[h * p.W + w];
             if (best_at < 0 || v > best || std::isnan(v)) {
@@ -47,10 +47,10 @@ index_t max_pool2d_backward_ref(T* dx, const T* dy, const std::int64_t* idx,
 inline double avg_window(const Pool2dParams& p, index_t oh, index_t ow, bool count_include_pad,
                          index_t divisor_override, index_t& h0, index_t& h1, index_t& w0,
                          index_t& w1) {
-  h0 = oh * p.sH - p.pH;
-  w0 = ow * p.sW - p.pW;
-  h1 = std::min(h0 + p.kH, p.H + p.pH);
-  w1 = std::min(w0 + p.kW, p.W + p.pW);
+  h0 = oh * p.stride_h - p.pad_top;
+  w0 = ow * p.stride_w - p.pad_left;
+  h1 = std::min(h0 + p.kH, p.H + p.pad_top);
+  w1 = std::min(w0 + p.kW, p.W + p.pad_left);
   const index_t padded_size = (h1 - h0) * (w1 - w0);
   h0 = std::max<index_t>(h0, 0);
   w0 = std::max<index_t>(w0, 0);
@@ -61,8 +61,9 @@ inline double avg_window(const Pool2dParams& p, index_t oh, index_t ow, bool cou
 }
 
 template <typename T>
-void avg_pool2d_forward_ref(T* y, const T* x, const Pool2dParams& p, bool count_include_pad,
-                            index_t divisor_override) {
+void avg_pool2d_forward_ref(T* y, const T* x, const Pool2dParams& p) {
+  const bool count_include_pad = p.count_include_pad;
+  const index_t divisor_override = p.divisor_override;
   for (index_t pl = 0; pl < p.planes(); ++pl)
     for (index_t oh = 0; oh < p.H_out; ++oh)
       for (index_t ow = 0; ow < p.W_out; ++ow) {
@@ -77,8 +78,9 @@ void avg_pool2d_forward_ref(T* y, const T* x, const Pool2dParams& p, bool count_
 }
 
 template <typename T>
-void avg_pool2d_backward_ref(T* dx, const T* dy, const Pool2dParams& p, bool count_include_pad,
-                             index_t divisor_override) {
+void avg_pool2d_backward_ref(T* dx, const T* dy, const Pool2dParams& p) {
+  const bool count_include_pad = p.count_include_pad;
+  const index_t divisor_override = p.divisor_override;
   for (index_t k = 0; k < p.planes() * p.in_plane(); ++k) dx[k] = T(0);
   for (index_t pl = 0; pl < p.planes(); ++pl)
     for (index_t oh = 0; oh < p.H_out; ++oh)
@@ -167,8 +169,8 @@ index_t max_unpool2d_backward_ref(T* dx, const T* dy, const std::int64_t* idx,
   template void max_pool2d_forward_ref<T>(T*, std::int64_t*, const T*, const Pool2dParams&);      \
   template index_t max_pool2d_backward_ref<T>(T*, const T*, const std::int64_t*,                  \
                                               const Pool2dParams&);                               \
-  template void avg_pool2d_forward_ref<T>(T*, const T*, const Pool2dParams&, bool, index_t);      \
-  template void avg_pool2d_backward_ref<T>(T*, const T*, const Pool2dParams&, bool, index_t);     \
+  template void avg_pool2d_forward_ref<T>(T*, const T*, const Pool2dParams&);               \
+  template void avg_pool2d_backward_ref<T>(T*, const T*, const Pool2dParams&);             \
   template void adaptive_avg_pool2d_forward_ref<T>(T*, const T*, const Pool2dParams&);            \
   template void adaptive_avg_pool2d_backward_ref<T>(T*, const T*, const Pool2dParams&);           \
   template void adaptive_max_pool2d_forward_ref<T>(T*, std::int64_t*, const T*,                   \

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops
-from ..creation import default_generator
+from .._args import as_int
 from ..ops import gemm, log_softmax, require_float, softmax, unbroadcast  # noqa: F401
 from ..tensor import Function, Tensor, is_floating
 
@@ -77,7 +77,7 @@ class NLLLoss(Function):
         valid = t != ignore_index
         safe_t = xp.where(valid, t, 0)
         w = (weight[safe_t] if weight is not None else xp.ones(t.shape, dtype=logp.dtype)) * valid
-        picked = lp[np.arange(lp.shape[0]), safe_t]
+        picked = lp[xp.arange(lp.shape[0]), safe_t]
         losses = -w * picked
         self.shape, self.safe_t, self.w, self.reduction = logp.shape, safe_t, w, reduction
         self.denominator = w.sum()
@@ -96,12 +96,11 @@ class NLLLoss(Function):
             coef = -self.w * g.reshape(-1)
         elif self.reduction == "sum":
             coef = -self.w * g
-        elif self.denominator == 0:  # every target ignored: the loss is NaN (0/0), its gradient 0
-            coef = xp.zeros_like(self.w)
-        else:
-            coef = -self.w * g / self.denominator
+        else:  # every target ignored: the loss is NaN (0/0) but its gradient 0 (no host sync to test it)
+            empty = self.denominator == 0
+            coef = xp.where(empty, 0, -self.w * g / xp.where(empty, 1, self.denominator))
         d = xp.zeros((M, C), dtype=g.dtype)
-        d[np.arange(M), self.safe_t] = coef
+        d[xp.arange(M), self.safe_t] = coef
         moved = (self.shape[0],) + self.shape[2:] + (C,)
         return xp.ascontiguousarray(xp.moveaxis(d.reshape(moved), -1, 1)), None, None
 
@@ -137,8 +136,11 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     if weight is not None:
         if weight.shape != (input.shape[1],):
             raise ValueError(f"nll_loss: weight shape {weight.shape} must be ({input.shape[1]},)")
+        if weight.device != input.device:
+            raise RuntimeError(f"nll_loss: weight is on {weight.device} but input is on {input.device}")
         w = weight._array
-    return NLLLoss.apply(input, target, weight=w, ignore_index=int(ignore_index), reduction=reduction)
+    return NLLLoss.apply(input, target, weight=w, ignore_index=as_int(ignore_index, "nll_loss", "ignore_index"),
+                         reduction=reduction)
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
@@ -191,7 +193,7 @@ def mse_loss(input, target, reduction="mean"):
 
 class Dropout(Function):
     def forward(self, x, p):
-        keep = default_generator().random(x.shape) >= p
+        keep = self.backend.generator().random(x.shape) >= p
         self.scale = (keep / (1.0 - p)).astype(x.dtype)
         return x * self.scale
 
@@ -228,7 +230,9 @@ class ConstantPad(Function):
 
 def pad(input, pad, mode="constant", value=0.0):
     """Pads trailing dims as torch.nn.functional.pad; 'constant' here (other modes: _conv)."""
-    pad = tuple(int(p) for p in pad)
+    if not isinstance(pad, (tuple, list)):
+        raise TypeError(f"pad: pad must be a tuple of ints, got {pad!r}")
+    pad = tuple(as_int(p, "pad", "pad") for p in pad)
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
         raise ValueError(f"pad: pad {pad} must have an even length of at most 2*ndim for shape {input.shape}")
     if mode != "constant":

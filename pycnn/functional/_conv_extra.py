@@ -23,13 +23,15 @@ libraries do not care (the net simply learns the flipped kernel) but filter math
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..ops import require_float
 from ..tensor import Function, Tensor
-from ..utils import conv_out_len, ntuple
+from .. import _C
+from .._args import as_int, conv_padding, ntuple
 from ._conv import conv2d
 
 __all__ = ["pad_mode", "convolve2d", "conv2d_matrix", "CSRMatrix"]
@@ -42,18 +44,19 @@ class PadMode(Function):
     """reflect / replicate / circular padding of the last one or two dims (csrc/pad.h)."""
 
     def forward(self, x, pad, mode):
-        # The native kernel pads (planes, 1, H, W) by (left, right, top, bottom); a 1-D pad is H = 1.
-        self.pad4, self.mode = list(pad) + [0] * (4 - len(pad)), mode
+        # The native kernel pads (planes, 1, H, W) by (top, bottom, left, right); a 1-D pad is H = 1.
+        nat = self.backend.native
         self.x_shape, self.k = x.shape, len(pad) // 2
         H, W = (1, x.shape[-1]) if self.k == 1 else x.shape[-2:]
-        y = self.backend.native.pad2d_forward(x.reshape(-1, 1, H, W), self.pad4, mode)
+        top, bottom = (pad[2], pad[3]) if self.k == 2 else (0, 0)
+        self.p = nat.pad2d_params("pad", (math.prod(x.shape[:-self.k]), 1, H, W), (top, bottom, pad[0], pad[1]), mode)
+        y = nat.pad2d_forward(x.reshape(self.p.in_shape), self.p)
         return y.reshape(x.shape[:-self.k] + y.shape[4 - self.k:])
 
     def backward(self, g):
         if not self.needs_input_grad[0]:
             return None
-        Ho, Wo = (1, g.shape[-1]) if self.k == 1 else g.shape[-2:]
-        dx = self.backend.native.pad2d_backward(g.reshape(-1, 1, Ho, Wo), self.pad4, self.mode)
+        dx = self.backend.native.pad2d_backward(g.reshape(self.p.out_shape), self.p)
         return dx.reshape(self.x_shape)
 
 
@@ -69,7 +72,7 @@ def pad_mode(input, pad, mode):
         raise TypeError(f"pad: input must be a Tensor, got {type(input).__name__}")
     if mode not in _PAD_MODES:
         raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
-    pad = tuple(int(p) for p in pad)
+    pad = tuple(as_int(p, "pad", "pad") for p in pad)
     allowed = {2: (2, 3), 4: (3, 4)}
     if len(pad) == 6:
         raise NotImplementedError(f"pad: {mode} padding of 3 dims is not implemented (pad {pad}, "
@@ -78,18 +81,6 @@ def pad_mode(input, pad, mode):
         raise ValueError(f"pad: {mode} padding takes pad of length 2 for a 2-D/3-D input or length 4 for a "
                          f"3-D/4-D input, got pad {pad} for input shape {input.shape}")
     require_float("pad", input)
-    if any(p < 0 for p in pad):
-        raise ValueError(f"pad: negative {mode} padding {pad} is not supported (input shape {input.shape})")
-    for k in range(len(pad) // 2):
-        lo, hi, n = pad[2 * k], pad[2 * k + 1], input.shape[-1 - k]
-        if n == 0:
-            raise ValueError(f"pad: {mode} padding needs non-empty padded dims, got input shape {input.shape}")
-        if mode == "reflect" and (lo >= n or hi >= n):
-            raise ValueError(f"pad: reflect padding ({lo}, {hi}) must be smaller than the size {n} of dim "
-                             f"{-1 - k} (input shape {input.shape})")
-        if mode == "circular" and (lo > n or hi > n):
-            raise ValueError(f"pad: circular padding ({lo}, {hi}) must be at most the size {n} of dim "
-                             f"{-1 - k} (input shape {input.shape})")
     return PadMode.apply(input, pad=pad, mode=mode)
 
 
@@ -201,11 +192,6 @@ class CSRMatrix:
 DENSE_LIMIT = 1 << 20  # conv2d_matrix(sparse=None) returns a dense array up to this many entries
 
 
-def _same_padding(k, d):
-    total = d * (k - 1)
-    return total // 2, total - total // 2  # the odd one out goes right/bottom, as PyTorch
-
-
 def conv2d_matrix(input_shape, weight, stride=1, padding=0, dilation=1, sparse=None, *, groups=1):
     """The unrolled matrix M of conv2d on one sample: conv2d(x)[n].ravel() == M @ x[n].ravel().
 
@@ -227,38 +213,18 @@ def conv2d_matrix(input_shape, weight, stride=1, padding=0, dilation=1, sparse=N
     if w.ndim != 4 or w.dtype.kind != "f":
         raise ValueError(f"{op}: weight must be a 4-D float (C_out, C_in/groups, kH, kW) array, got shape "
                          f"{w.shape} and dtype {w.dtype}")
-    shape = tuple(int(s) for s in input_shape)
+    shape = tuple(as_int(s, op, "input_shape") for s in input_shape)
     if len(shape) not in (3, 4):
         raise ValueError(f"{op}: input_shape must be (C_in, H, W) or (N, C_in, H, W), got {input_shape}")
     C_in, H, W = shape[-3:]
     C_out, Cg, KH, KW = w.shape
-    if not isinstance(groups, int) or groups < 1 or C_in % groups or C_out % groups:
-        raise ValueError(f"{op}: groups={groups} must be a positive int dividing C_in={C_in} and "
-                         f"C_out={C_out} (weight {w.shape})")
-    if Cg * groups != C_in:
-        raise ValueError(f"{op}: weight {w.shape} expects {Cg * groups} input channels with groups={groups}, "
-                         f"input_shape {shape} has {C_in}")
-    (sh, sw), (dh, dw) = ntuple(stride, 2, op, "stride"), ntuple(dilation, 2, op, "dilation")
-    if min(sh, sw, dh, dw) < 1:
-        raise ValueError(f"{op}: stride {stride} and dilation {dilation} must be >= 1")
-    if padding == "valid":
-        pads = ((0, 0), (0, 0))
-    elif padding == "same":
-        if (sh, sw) != (1, 1):
-            raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
-        pads = (_same_padding(KH, dh), _same_padding(KW, dw))
-    elif isinstance(padding, str):
-        raise ValueError(f"{op}: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
-    else:
-        ph, pw = ntuple(padding, 2, op, "padding")
-        if min(ph, pw) < 0:
-            raise ValueError(f"{op}: padding {padding} must be >= 0")
-        pads = ((ph, ph), (pw, pw))
-    Ho = conv_out_len(H + pads[0][1] - pads[0][0], KH, sh, pads[0][0], dh)
-    Wo = conv_out_len(W + pads[1][1] - pads[1][0], KW, sw, pads[1][0], dw)
-    if Ho < 1 or Wo < 1:
-        raise ValueError(f"{op}: output size ({Ho}, {Wo}) is not positive for input_shape {shape}, weight "
-                         f"{w.shape}, stride {stride}, padding {padding}, dilation {dilation}")
+    stride, dilation = ntuple(stride, 2, op, "stride"), ntuple(dilation, 2, op, "dilation")
+    pads = conv_padding(op, padding, (KH, KW), stride, dilation)
+    # the shapes, groups and output size are validated by conv2d's own params
+    p = _C.conv2d_params(op, 2, (1, C_in, H, W), w.shape, None, stride, (*pads[0], *pads[1]), dilation,
+                         as_int(groups, op, "groups"))
+    (sh, sw), (dh, dw), Ho, Wo = stride, dilation, p.H_out, p.W_out
+    groups = p.groups
 
     # Input coordinate of every (output position, kernel tap) pair, per spatial dim.
     ih = np.arange(Ho)[:, None] * sh - pads[0][0] + np.arange(KH)[None, :] * dh  # (Ho, KH)

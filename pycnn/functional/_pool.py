@@ -20,113 +20,108 @@ Indices (int64, the shape of y) are flat positions h*W + w inside each (n, c) pl
 output of size (H-1)s - 2p + k (or output_size), and its input-gradient gathers there.
 
 1-D ops run the 2-D kernels with H = 1 (a reshape, no copy), unbatched inputs (C, *spatial)
-get a batch of one.  Kernels: csrc/pool.h.
+get a batch of one (pycnn._args).  Kernels and every validation rule: csrc/pool.h and
+csrc/params/pool_params.cpp; this file parses PyTorch's arguments and runs the Functions.
 """
 from __future__ import annotations
 
+from .._args import as_bool, as_int, lift4, lift_pair, ntuple, unlift
 from ..ops import require_float
 from ..tensor import Function, Tensor
-from ..utils import ntuple
 
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
            "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "max_unpool1d",
            "max_unpool2d"]
 
 
-def _as4d(shape, spatial):
-    """(N, C, *spatial) or unbatched (C, *spatial) -> the (N, C, H, W) the kernels take."""
-    if len(shape) == spatial + 1:
-        shape = (1,) + tuple(shape)
-    return tuple(shape) if spatial == 2 else tuple(shape[:2]) + (1,) + tuple(shape[2:])
-
-
-def _unbatch(shape4, spatial, input_ndim):
-    """The inverse of _as4d for an output: drop H = 1 for 1-D ops and N = 1 for unbatched input."""
-    shape = tuple(shape4[:2]) + tuple(shape4[4 - spatial:])
-    return shape[1:] if input_ndim == spatial + 1 else shape
-
-
-def _lift(t, spatial, fill):
-    """A 1-D op's (k,) parameter as the 2-D kernels' (fill, k)."""
-    return t if spatial == 2 else (fill,) + t
-
-
 # ----------------------------------------------------------------------------- Functions
-class MaxPoolNd(Function):
+class PoolNd(Function):
+    """The lift shared by the pool Functions: x (N, C, *spatial) or (C, *spatial) runs as the 4-D
+    x4; outputs come back in the input's layout."""
+
+    def lift(self, x, spatial):
+        self.x_shape, self.spatial = x.shape, spatial
+        return x.reshape(lift4(x.shape, spatial))
+
+    def unlift(self, y4):
+        return y4.reshape(unlift(y4.shape, self.spatial, len(self.x_shape)))
+
+
+class MaxPoolNd(PoolNd):
     """(y, indices) of max_pool1d/2d; backward scatters dy to the indices."""
 
-    def forward(self, x, spatial, **window):
-        self.x_shape, self.x4_shape = x.shape, _as4d(x.shape, spatial)
-        y, idx = self.pool(x.reshape(self.x4_shape), spatial, **window)
-        self.idx = idx
-        out = _unbatch(y.shape, spatial, len(x.shape))
-        return y.reshape(out), idx.reshape(out)
-
-    def pool(self, x4, spatial, kernel, stride, padding, dilation, ceil_mode):
-        return self.backend.native.max_pool2d_forward(
-            x4, _lift(kernel, spatial, 1), _lift(stride, spatial, 1), _lift(padding, spatial, 0),
-            _lift(dilation, spatial, 1), ceil_mode)
+    def forward(self, x, op, spatial, kernel, stride, padding, dilation, ceil_mode):
+        nat = self.backend.native
+        x4 = self.lift(x, spatial)
+        self.p = nat.pool2d_params(op, spatial, x4.shape, lift_pair(kernel, spatial, 1), lift_pair(stride, spatial, 1),
+                                   lift_pair(padding, spatial, 0), lift_pair(dilation, spatial, 1), ceil_mode, True)
+        y, self.idx = nat.max_pool2d_forward(x4, self.p)
+        return self.unlift(y), self.unlift(self.idx)
 
     def backward(self, g, g_idx):
-        dx = self.backend.native.max_pool2d_backward(g.reshape(self.idx.shape), self.idx, self.x4_shape)
-        return (dx.reshape(self.x_shape),)
+        dx = self.backend.native.max_pool2d_backward(g.reshape(self.idx.shape), self.idx, self.p)
+        return dx.reshape(self.x_shape)
 
 
 class AdaptiveMaxPoolNd(MaxPoolNd):
     """(y, indices) of adaptive_max_pool1d/2d; the same backward."""
 
-    def pool(self, x4, spatial, output_size):
-        return self.backend.native.adaptive_max_pool2d_forward(x4, _lift(output_size, spatial, 1))
+    def forward(self, x, op, spatial, output_size):
+        nat = self.backend.native
+        x4 = self.lift(x, spatial)
+        self.p = nat.adaptive_pool2d_params(op, spatial, x4.shape, lift_pair(output_size, spatial, 1))
+        y, self.idx = nat.adaptive_max_pool2d_forward(x4, self.p)
+        return self.unlift(y), self.unlift(self.idx)
 
 
-class AvgPoolNd(Function):
+class AvgPoolNd(PoolNd):
     """avg_pool1d/2d; backward spreads dy / divisor over each window."""
 
-    def forward(self, x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override, spatial):
-        self.x_shape, self.x4_shape = x.shape, _as4d(x.shape, spatial)
-        self.args = (_lift(kernel, spatial, 1), _lift(stride, spatial, 1), _lift(padding, spatial, 0),
-                     ceil_mode, count_include_pad, divisor_override)
-        y = self.backend.native.avg_pool2d_forward(x.reshape(self.x4_shape), *self.args)
-        self.y4_shape = y.shape
-        return y.reshape(_unbatch(y.shape, spatial, len(x.shape)))
+    def forward(self, x, op, spatial, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override):
+        nat = self.backend.native
+        x4 = self.lift(x, spatial)
+        self.p = nat.pool2d_params(op, spatial, x4.shape, lift_pair(kernel, spatial, 1), lift_pair(stride, spatial, 1),
+                                   lift_pair(padding, spatial, 0), (1, 1), ceil_mode, False, count_include_pad,
+                                   divisor_override)
+        return self.unlift(nat.avg_pool2d_forward(x4, self.p))
 
     def backward(self, g):
-        dx = self.backend.native.avg_pool2d_backward(g.reshape(self.y4_shape), self.x4_shape, *self.args)
-        return (dx.reshape(self.x_shape),)
+        dx = self.backend.native.avg_pool2d_backward(g.reshape(self.p.out_shape), self.p)
+        return dx.reshape(self.x_shape)
 
 
-class AdaptiveAvgPoolNd(Function):
-    def forward(self, x, output_size, spatial):
-        self.x_shape, self.x4_shape = x.shape, _as4d(x.shape, spatial)
-        y = self.backend.native.adaptive_avg_pool2d_forward(x.reshape(self.x4_shape),
-                                                            _lift(output_size, spatial, 1))
-        self.y4_shape = y.shape
-        return y.reshape(_unbatch(y.shape, spatial, len(x.shape)))
+class AdaptiveAvgPoolNd(PoolNd):
+    def forward(self, x, op, spatial, output_size):
+        nat = self.backend.native
+        x4 = self.lift(x, spatial)
+        self.p = nat.adaptive_pool2d_params(op, spatial, x4.shape, lift_pair(output_size, spatial, 1))
+        return self.unlift(nat.adaptive_avg_pool2d_forward(x4, self.p))
 
     def backward(self, g):
-        dx = self.backend.native.adaptive_avg_pool2d_backward(g.reshape(self.y4_shape), self.x4_shape)
-        return (dx.reshape(self.x_shape),)
+        dx = self.backend.native.adaptive_avg_pool2d_backward(g.reshape(self.p.out_shape), self.p)
+        return dx.reshape(self.x_shape)
 
 
-class MaxUnpoolNd(Function):
+class MaxUnpoolNd(PoolNd):
     """y = 0 except y.flat[indices] = x per plane; backward gathers dy at the indices."""
 
-    def forward(self, x, indices, output_size, spatial):
-        self.x_shape, x4 = x.shape, _as4d(x.shape, spatial)
-        self.idx = indices.reshape(x4)
-        self.op = f"max_unpool{spatial}d"
-        y = self.backend.native.max_unpool2d_forward(x.reshape(x4), self.idx, _lift(output_size, spatial, 1),
-                                                     op=self.op)
-        self.y4_shape = y.shape
-        return y.reshape(_unbatch(y.shape, spatial, len(x.shape)))
+    def forward(self, x, indices, op, spatial, kernel, stride, padding, output_size):
+        nat = self.backend.native
+        x4 = self.lift(x, spatial)
+        self.idx, self.op = indices.reshape(x4.shape), op
+        if output_size is not None:
+            output_size = lift_pair(output_size, spatial, 1)
+        self.p = nat.max_unpool2d_params(op, spatial, x4.shape, lift_pair(kernel, spatial, 1),
+                                         lift_pair(stride, spatial, 1), lift_pair(padding, spatial, 0), output_size)
+        return self.unlift(nat.max_unpool2d_forward(x4, self.idx, self.p, op))
 
     def backward(self, g):
-        dx = self.backend.native.max_unpool2d_backward(g.reshape(self.y4_shape), self.idx,
-                                                       op=f"{self.op}_backward")
+        dx = self.backend.native.max_unpool2d_backward(g.reshape(self.p.out_shape), self.idx, self.p,
+                                                       f"{self.op}_backward")
         return dx.reshape(self.x_shape), None
 
 
-# ----------------------------------------------------------------------------- validation
+# ----------------------------------------------------------------------------- argument parsing
 _SPATIAL_NAMES = {1: "L", 2: "H, W"}
 
 
@@ -134,123 +129,53 @@ def _check_input(op, input, spatial):
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
     require_float(op, input)
-    sp = _SPATIAL_NAMES[spatial]
     if input.ndim not in (spatial + 1, spatial + 2):
-        raise ValueError(f"{op}: input must be {spatial + 2}-D (N, C, {sp}) or {spatial + 1}-D (C, {sp}), "
-                         f"got shape {input.shape}")
-    if any(s == 0 for s in input.shape[-spatial:]):
-        raise ValueError(f"{op}: input {input.shape} has an empty spatial dimension")
+        raise ValueError(f"{op}: input must be {spatial + 2}-D (N, C, {_SPATIAL_NAMES[spatial]}) or {spatial + 1}-D "
+                         f"(C, {_SPATIAL_NAMES[spatial]}), got shape {input.shape}")
 
 
-def _tuple(op, name, value, spatial, input, lo):
-    if isinstance(value, (tuple, list)) and len(value) == 1:  # torch accepts (k,) for every dim
-        value = value[0]
-    t = ntuple(value, spatial, op, name)
-    if any(v < lo for v in t):
-        what = "positive" if lo == 1 else "non-negative"
-        raise ValueError(f"{op}: {name} must be {what}, got {value!r} (input {input.shape})")
-    return t
-
-
-def _window_args(op, input, spatial, kernel_size, stride, padding, dilation):
-    """Validated (kernel, stride, padding, dilation) tuples, as PyTorch checks them."""
-    kernel = _tuple(op, "kernel_size", kernel_size, spatial, input, 1)
-    empty = stride is None or isinstance(stride, (tuple, list)) and len(stride) == 0  # torch's default: []
-    stride = kernel if empty else _tuple(op, "stride", stride, spatial, input, 1)
-    padding = _tuple(op, "padding", padding, spatial, input, 0)
-    dilation = _tuple(op, "dilation", dilation, spatial, input, 1)
-    if any(p > k // 2 for p, k in zip(padding, kernel)):
-        raise ValueError(f"{op}: padding {padding} must be at most half the kernel_size {kernel} "
-                         f"(input {input.shape})")
-    return kernel, stride, padding, dilation
-
-
-def _check_output_size(op, input, spatial, kernel, stride, padding, dilation, ceil_mode):
-    for L, k, s, p, d in zip(input.shape[-spatial:], kernel, stride, padding, dilation):
-        num = L + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)
-        out = num // s + 1
-        if ceil_mode and (out - 1) * s >= L + p:
-            out -= 1
-        if out < 1:
-            raise ValueError(f"{op}: output size is too small: kernel_size {kernel} (dilation {dilation}) is "
-                             f"larger than the padded input {input.shape} (padding {padding}, stride {stride}, "
-                             f"ceil_mode={ceil_mode})")
+def _window_args(op, spatial, kernel_size, stride, padding, dilation):
+    """(kernel, stride, padding, dilation) tuples; stride None (or torch's default []) is the kernel."""
+    kernel = ntuple(kernel_size, spatial, op, "kernel_size", single_ok=True)
+    empty = stride is None or isinstance(stride, (tuple, list)) and len(stride) == 0
+    stride = kernel if empty else ntuple(stride, spatial, op, "stride", single_ok=True)
+    return (kernel, stride, ntuple(padding, spatial, op, "padding", single_ok=True),
+            ntuple(dilation, spatial, op, "dilation", single_ok=True))
 
 
 def _max_pool(op, spatial, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     _check_input(op, input, spatial)
-    kernel, stride, padding, dilation = _window_args(op, input, spatial, kernel_size, stride, padding, dilation)
-    _check_output_size(op, input, spatial, kernel, stride, padding, dilation, ceil_mode)
-    y, idx = MaxPoolNd.apply(input, spatial=spatial, kernel=kernel, stride=stride, padding=padding,
-                             dilation=dilation, ceil_mode=bool(ceil_mode))
-    return (y, idx) if return_indices else y
+    kernel, stride, padding, dilation = _window_args(op, spatial, kernel_size, stride, padding, dilation)
+    y, idx = MaxPoolNd.apply(input, op=op, spatial=spatial, kernel=kernel, stride=stride, padding=padding,
+                             dilation=dilation, ceil_mode=as_bool(ceil_mode, op, "ceil_mode"))
+    return (y, idx) if as_bool(return_indices, op, "return_indices") else y
 
 
 def _avg_pool(op, spatial, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
     _check_input(op, input, spatial)
-    kernel, stride, padding, _ = _window_args(op, input, spatial, kernel_size, stride, padding, 1)
-    _check_output_size(op, input, spatial, kernel, stride, padding, (1,) * spatial, ceil_mode)
+    kernel, stride, padding, _ = _window_args(op, spatial, kernel_size, stride, padding, 1)
     if divisor_override is not None:
-        if isinstance(divisor_override, bool) or not isinstance(divisor_override, int):
-            raise TypeError(f"{op}: divisor_override must be an int or None, got {divisor_override!r}")
-        if divisor_override == 0:
-            raise ValueError(f"{op}: divisor_override must be non-zero (input {input.shape})")
-    return AvgPoolNd.apply(input, kernel=kernel, stride=stride, padding=padding, ceil_mode=bool(ceil_mode),
-                           count_include_pad=bool(count_include_pad), divisor_override=divisor_override,
-                           spatial=spatial)
+        divisor_override = as_int(divisor_override, op, "divisor_override")
+    return AvgPoolNd.apply(input, op=op, spatial=spatial, kernel=kernel, stride=stride, padding=padding,
+                           ceil_mode=as_bool(ceil_mode, op, "ceil_mode"),
+                           count_include_pad=as_bool(count_include_pad, op, "count_include_pad"),
+                           divisor_override=divisor_override)
 
 
 def _adaptive_size(op, input, spatial, output_size):
     """output_size as a tuple; None entries take the input's size (as PyTorch)."""
-    if output_size is None or isinstance(output_size, int) and not isinstance(output_size, bool):
+    if output_size is None or not isinstance(output_size, (tuple, list)):
         sizes = (output_size,) * spatial
     else:
-        try:
-            sizes = tuple(output_size)
-        except TypeError:
-            raise TypeError(f"{op}: output_size must be an int, None or a tuple of {spatial}, "
-                            f"got {output_size!r}") from None
+        sizes = tuple(output_size)
         if len(sizes) != spatial:
             raise ValueError(f"{op}: output_size must have {spatial} values, got {output_size!r}")
-    out = []
-    for s, L in zip(sizes, input.shape[-spatial:]):
-        if s is None:
-            out.append(L)
-        elif isinstance(s, bool) or not isinstance(s, int) and not hasattr(s, "__index__"):
-            raise TypeError(f"{op}: output_size must hold ints or None, got {output_size!r}")
-        elif int(s) < 0:
-            raise ValueError(f"{op}: output_size must be non-negative, got {output_size!r} (input {input.shape})")
-        else:
-            out.append(int(s))
-    return tuple(out)
+    return tuple(L if s is None else as_int(s, op, "output_size") for s, L in zip(sizes, input.shape[-spatial:]))
 
 
-def _unpool_output_size(op, input, spatial, kernel, stride, padding, output_size):
-    """PyTorch's _unpool_output_size: the default (L-1)s - 2p + k, or a requested size
-    (its last `spatial` entries, optionally with (N, C) in front) strictly within stride of it."""
-    default = tuple((L - 1) * s - 2 * p + k for L, s, p, k in
-                    zip(input.shape[-spatial:], stride, padding, kernel))
-    if output_size is None:
-        size = default
-    else:
-        try:
-            size = tuple(int(v) for v in output_size)
-        except TypeError:
-            raise TypeError(f"{op}: output_size must be a sequence of ints, got {output_size!r}") from None
-        if len(size) == spatial + 2:
-            size = size[2:]
-        if len(size) != spatial:
-            raise ValueError(f"{op}: output_size should be a sequence containing {spatial} or {spatial + 2} "
-                             f"elements, but it has a length of {len(size)}")
-        for i, (v, dflt, s) in enumerate(zip(size, default, stride)):
-            if not dflt - s < v < dflt + s:
-                raise ValueError(f'{op}: invalid output_size "{tuple(output_size)}" (dim {i} must be between '
-                                 f"{dflt - s} and {dflt + s}, exclusive, for input {input.shape}, kernel_size "
-                                 f"{kernel}, stride {stride}, padding {padding})")
-    if any(v < 1 for v in size):
-        raise ValueError(f"{op}: output size {size} must be positive (input {input.shape}, kernel_size {kernel}, "
-                         f"stride {stride}, padding {padding})")
-    return size
+def _adaptive(fn, op, spatial, input, output_size):
+    _check_input(op, input, spatial)
+    return fn.apply(input, op=op, spatial=spatial, output_size=_adaptive_size(op, input, spatial, output_size))
 
 
 def _max_unpool(op, spatial, input, indices, kernel_size, stride, padding, output_size):
@@ -261,11 +186,16 @@ def _max_unpool(op, spatial, input, indices, kernel_size, stride, padding, outpu
         raise TypeError(f"{op}: indices must be int64, got dtype {indices.dtype} with shape {indices.shape}")
     if indices.shape != input.shape:
         raise ValueError(f"{op}: indices {indices.shape} must have the shape of input {input.shape}")
-    kernel = _tuple(op, "kernel_size", kernel_size, spatial, input, 1)
-    stride = kernel if stride is None else _tuple(op, "stride", stride, spatial, input, 1)
-    padding = _tuple(op, "padding", padding, spatial, input, 0)
-    size = _unpool_output_size(op, input, spatial, kernel, stride, padding, output_size)
-    return MaxUnpoolNd.apply(input, indices, output_size=size, spatial=spatial)
+    kernel, stride, padding, _ = _window_args(op, spatial, kernel_size, stride, padding, 1)
+    if output_size is not None:  # its last `spatial` entries (PyTorch also takes (N, C, *spatial))
+        size = ntuple(output_size, len(output_size) if isinstance(output_size, (tuple, list)) else spatial,
+                      op, "output_size")
+        if len(size) not in (spatial, spatial + 2):
+            raise ValueError(f"{op}: output_size should be a sequence containing {spatial} or {spatial + 2} "
+                             f"elements, but it has a length of {len(size)}")
+        output_size = size[-spatial:]
+    return MaxUnpoolNd.apply(input, indices, op=op, spatial=spatial, kernel=kernel, stride=stride, padding=padding,
+                             output_size=output_size)
 
 
 # ----------------------------------------------------------------------------- public ops
@@ -293,32 +223,24 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
 
 def adaptive_avg_pool1d(input, output_size):
     """input (N, C, L) or (C, L) -> (N, C, output_size)."""
-    _check_input("adaptive_avg_pool1d", input, 1)
-    size = _adaptive_size("adaptive_avg_pool1d", input, 1, output_size)
-    return AdaptiveAvgPoolNd.apply(input, output_size=size, spatial=1)
+    return _adaptive(AdaptiveAvgPoolNd, "adaptive_avg_pool1d", 1, input, output_size)
 
 
 def adaptive_avg_pool2d(input, output_size):
     """input (N, C, H, W) or (C, H, W) -> (N, C, *output_size); a None entry keeps that input size."""
-    _check_input("adaptive_avg_pool2d", input, 2)
-    size = _adaptive_size("adaptive_avg_pool2d", input, 2, output_size)
-    return AdaptiveAvgPoolNd.apply(input, output_size=size, spatial=2)
+    return _adaptive(AdaptiveAvgPoolNd, "adaptive_avg_pool2d", 2, input, output_size)
 
 
 def adaptive_max_pool1d(input, output_size, return_indices=False):
     """input (N, C, L) or (C, L) -> (N, C, output_size) [, int64 positions in L]."""
-    _check_input("adaptive_max_pool1d", input, 1)
-    size = _adaptive_size("adaptive_max_pool1d", input, 1, output_size)
-    y, idx = AdaptiveMaxPoolNd.apply(input, output_size=size, spatial=1)
-    return (y, idx) if return_indices else y
+    y, idx = _adaptive(AdaptiveMaxPoolNd, "adaptive_max_pool1d", 1, input, output_size)
+    return (y, idx) if as_bool(return_indices, "adaptive_max_pool1d", "return_indices") else y
 
 
 def adaptive_max_pool2d(input, output_size, return_indices=False):
     """input (N, C, H, W) or (C, H, W) -> (N, C, *output_size) [, int64 h*W + w per plane]."""
-    _check_input("adaptive_max_pool2d", input, 2)
-    size = _adaptive_size("adaptive_max_pool2d", input, 2, output_size)
-    y, idx = AdaptiveMaxPoolNd.apply(input, output_size=size, spatial=2)
-    return (y, idx) if return_indices else y
+    y, idx = _adaptive(AdaptiveMaxPoolNd, "adaptive_max_pool2d", 2, input, output_size)
+    return (y, idx) if as_bool(return_indices, "adaptive_max_pool2d", "return_indices") else y
 
 
 def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):

@@ -60,6 +60,7 @@ import warnings
 
 import numpy as np
 
+from .._args import as_int
 from ..ops import require_float
 from ..tensor import Function, Tensor
 
@@ -74,17 +75,17 @@ class Interpolate2d(Function):
     """interpolate on the native kernels; a 3-D (N, C, L) input runs as (N, C, 1, L)."""
 
     def forward(self, x, size, mode, align_corners, scales):
-        self.x_shape, self.mode, self.align_corners, self.scales = x.shape, mode, align_corners, list(scales)
+        nat = self.backend.native
+        self.x_shape = x.shape
         x4 = x.reshape(x.shape[:2] + (1,) + x.shape[2:]) if x.ndim == 3 else x
-        self.in_hw = list(x4.shape[2:])
-        y = self.backend.native.upsample2d_forward(x4, list(size), mode, align_corners, self.scales)
+        self.p = nat.upsample2d_params("interpolate", x4.shape, list(size), mode, align_corners, list(scales))
+        y = nat.upsample2d_forward(x4, self.p)
         return y.reshape(y.shape[:2] + y.shape[3:]) if x.ndim == 3 else y
 
     def backward(self, g):
         if not self.needs_input_grad[0]:
             return None
-        g4 = g.reshape(g.shape[:2] + (1,) + g.shape[2:]) if g.ndim == 3 else g
-        dx = self.backend.native.upsample2d_backward(g4, self.in_hw, self.mode, self.align_corners, self.scales)
+        dx = self.backend.native.upsample2d_backward(g.reshape(self.p.out_shape), self.p)
         return dx.reshape(self.x_shape)
 
 
@@ -153,7 +154,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         if not all(_is_int(s) for s in out_sizes):
             raise TypeError(f"interpolate: size must be an int or a tuple of {dim} ints, got {size!r} "
                             f"(input shape {input.shape})")
-        out_sizes, scales = [int(s) for s in out_sizes], [None] * dim
+        out_sizes, scales = [as_int(s, "interpolate", "size") for s in out_sizes], [None] * dim
     else:
         scales = _per_dim(scale_factor, dim, "scale_factor", input)
         if not all(isinstance(s, (numbers.Real, np.floating, np.integer)) and not isinstance(s, bool)
@@ -164,7 +165,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         if not all(math.isfinite(s) and s > 0 for s in scales):
             raise ValueError(f"interpolate: scale_factor must be positive and finite, got {scale_factor!r} "
                              f"(input shape {input.shape})")
-        out_sizes = [math.floor(float(n) * s) for n, s in zip(in_sizes, scales)]
+        out_sizes = [as_int(math.floor(float(n) * s), "interpolate", "the output size (input size * scale_factor)")
+                     for n, s in zip(in_sizes, scales)]
         if recompute_scale_factor:
             scales = [None] * dim
     if min(in_sizes) < 1 or min(out_sizes) < 1:
@@ -201,11 +203,12 @@ class BedOfNails2d(Function):
     """Bed-of-nails upsample of (N, C, H, W) by integer (sH, sW); backward is the strided slice."""
 
     def forward(self, x, sH, sW):
-        self.s = (sH, sW)
-        return self.backend.native.bed_of_nails_forward(x, sH, sW)
+        nat = self.backend.native
+        self.p = nat.bed_of_nails_params("upsample_bed_of_nails", x.shape, (sH, sW))
+        return nat.bed_of_nails_forward(x, self.p)
 
     def backward(self, g):
-        return self.backend.native.bed_of_nails_backward(g, *self.s) if self.needs_input_grad[0] else None
+        return self.backend.native.bed_of_nails_backward(g, self.p) if self.needs_input_grad[0] else None
 
 
 def bed_of_nails_scale(scale_factor, op="upsample_bed_of_nails"):
@@ -214,9 +217,7 @@ def bed_of_nails_scale(scale_factor, op="upsample_bed_of_nails"):
     if len(values) != 2 or not all(_is_int(v) for v in values):
         raise TypeError(f"{op}: scale_factor must be a positive int or a pair (sH, sW) of positive ints, got "
                         f"{scale_factor!r}: each value lands in an s x s block, so s must be an integer")
-    if min(values) < 1:
-        raise ValueError(f"{op}: scale_factor must be positive, got {scale_factor!r}")
-    return int(values[0]), int(values[1])
+    return as_int(values[0], op, "scale_factor"), as_int(values[1], op, "scale_factor")
 
 
 def upsample_bed_of_nails(input, scale_factor):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .. import functional as F
 from ..creation import zeros
-from ..utils import ntuple
+from .._args import ntuple, same_padding
 from . import init
 from .module import Module, Parameter
 
@@ -58,8 +58,7 @@ class _ConvNd(Module):
         self.padding_mode = padding_mode
         # F.pad order (last dim first, (begin, end) each) for the non-zero padding modes.
         if self.padding == "same":
-            pads = [((d * (k - 1)) // 2, d * (k - 1) - (d * (k - 1)) // 2)
-                    for k, d in zip(self.kernel_size, self.dilation)]
+            pads = same_padding(self.kernel_size, self.dilation)
         elif self.padding == "valid":
             pads = [(0, 0)] * n
         else:

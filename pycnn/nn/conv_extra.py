@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .. import functional as F
 from ..creation import zeros
-from ..utils import ntuple
+from .._args import ntuple
 from . import init
 from .conv import Conv2d
 from .module import Module, Parameter

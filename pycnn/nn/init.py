@@ -31,13 +31,13 @@ def calculate_gain(nonlinearity, param=None):
 
 @no_grad()
 def uniform_(t, a=0.0, b=1.0):
-    t._array[...] = default_generator().uniform(a, b, t.shape)
+    t._array[...] = default_generator(t.device).uniform(a, b, t.shape)
     return t
 
 
 @no_grad()
 def normal_(t, mean=0.0, std=1.0):
-    t._array[...] = default_generator().normal(mean, std, t.shape)
+    t._array[...] = default_generator(t.device).normal(mean, std, t.shape)
     return t
 
 

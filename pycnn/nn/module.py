@@ -18,8 +18,12 @@ class Parameter(Tensor):
     def __init__(self, data=None, requires_grad=True):
         if data is None:
             data = np.empty(0, dtype=np.float32)
-        arr = data._array if isinstance(data, Tensor) else np.asarray(data)
-        super().__init__(arr, dtype=arr.dtype, device=getattr(data, "device", "cpu"))
+        if isinstance(data, Tensor):  # shares data's array and device, as torch's Parameter(t)
+            Tensor.__init__(self, np.empty(0, dtype=data.dtype))
+            self._array, self.device = data.detach()._array, data.device
+        else:
+            arr = np.asarray(data)
+            super().__init__(arr, dtype=arr.dtype)
         if requires_grad:
             self.requires_grad_(True)
 
@@ -198,8 +202,10 @@ class Module:
             p.requires_grad_(requires_grad)
         return self
 
-    def to(self, *args, dtype=None, device=None):
-        """Casts floating parameters and buffers in place (dtype), or moves them (device)."""
+    def to(self, *args, dtype=None, device=None, non_blocking=False):
+        """Moves every parameter and buffer (and parameters' grads) to `device` and casts the
+        floating ones to `dtype`, in place: the same Tensor objects, so an optimizer built
+        before the move keeps working (torch's semantics)."""
         for a in args:
             try:
                 dtype = canonical_dtype(a)
@@ -208,14 +214,20 @@ class Module:
         for m in self.modules():
             for store in (m._parameters, m._buffers):
                 for name, t in store.items():
-                    if t is None or t.dtype.kind != "f":
+                    if t is None:
                         continue
-                    new = t.detach().to(dtype=dtype, device=device)
-                    t._array = new._array
-                    t.device = new.device
+                    cast = dtype if t.dtype.kind == "f" else None
+                    new = t.detach().to(dtype=cast, device=device)
+                    t._array, t.device = new._array, new.device
                     if t.grad is not None:
-                        t.grad = t.grad.to(dtype=dtype, device=device)
+                        t.grad = t.grad.to(dtype=cast, device=device)
         return self
+
+    def cuda(self, device=None):
+        return self.to("cuda" if device is None else (f"cuda:{device}" if isinstance(device, int) else device))
+
+    def cpu(self):
+        return self.to("cpu")
 
     def float(self):
         return self.to(dtype="float32")
@@ -231,8 +243,9 @@ class Module:
 
     # ---------------------------------------------------------------- state
     def state_dict(self, prefix="") -> "OrderedDict[str, np.ndarray]":
-        """name -> numpy array copy, with PyTorch's key names (parameters, then persistent buffers)."""
-        return OrderedDict((k, np.array(t._array, copy=True)) for k, t in self._named_tensors(prefix.rstrip(".")))
+        """name -> a host numpy array copy (also of a CUDA model's tensors), with PyTorch's key
+        names (parameters, then persistent buffers)."""
+        return OrderedDict((k, np.array(t._host(), copy=True)) for k, t in self._named_tensors(prefix.rstrip(".")))
 
     def load_state_dict(self, state_dict, strict=True):
         """Copies arrays (numpy or Tensor) into parameters and buffers in place, checking names
@@ -244,7 +257,7 @@ class Module:
         for k, t in own.items():
             if k in state_dict:
                 v = state_dict[k]
-                v = v.detach()._array if isinstance(v, Tensor) else np.asarray(v)
+                v = v.detach()._host() if isinstance(v, Tensor) else np.asarray(v)
                 if tuple(v.shape) != t.shape:
                     misshapen.append(f"{k}: copying a param with shape {tuple(v.shape)} from checkpoint, "
                                      f"the shape in current model is {t.shape}")
@@ -260,7 +273,7 @@ class Module:
             raise RuntimeError(f"load_state_dict: error(s) in loading state_dict for {type(self).__name__}: "
                                + "; ".join(errors))
         for k, v in values.items():
-            np.copyto(own[k]._array, v, casting="unsafe")  # in place: optimizers keep their params
+            own[k]._copy_from_host(v)  # in place: optimizers keep their params
         return IncompatibleKeys(missing, unexpected)
 
     # ---------------------------------------------------------------- call / repr

@@ -3,6 +3,7 @@ plus BedOfNailsUpsample.  See pycnn/functional/_upsample.py for the four ways ba
 from __future__ import annotations
 
 from .. import functional as F
+from .. import _C
 from ..functional._upsample import bed_of_nails_scale
 from .module import Module
 
@@ -53,7 +54,8 @@ class BedOfNailsUpsample(Module):
 
     def __init__(self, scale_factor):
         super().__init__()
-        bed_of_nails_scale(scale_factor, "BedOfNailsUpsample")
+        # the op's own rules, on an empty input: a bad scale fails here rather than at the first forward
+        _C.bed_of_nails_params("BedOfNailsUpsample", (0, 0, 1, 1), bed_of_nails_scale(scale_factor, "BedOfNailsUpsample"))
         self.scale_factor = scale_factor
 
     def forward(self, input):

@@ -5,6 +5,7 @@ import copy
 
 import numpy as np
 
+from .._backend import backend
 from ..tensor import Tensor
 
 
@@ -55,7 +56,8 @@ class Optimizer:
                 index.setdefault(id(p), len(index))
                 ids.append(index[id(p)])
             groups.append({**{k: v for k, v in g.items() if k != "params"}, "params": ids})
-        state = {index[pid]: {k: np.array(v, copy=True) for k, v in s.items()}
+        device_of = {id(p): p.device for g in self.param_groups for p in g["params"]}
+        state = {index[pid]: {k: _to_host(v, device_of[pid]) for k, v in s.items()}
                  for pid, s in self.state.items() if pid in index}
         return {"state": state, "param_groups": groups}
 
@@ -74,9 +76,19 @@ class Optimizer:
                     g[k] = copy.deepcopy(v)
             for i, p in zip(g_saved["params"], g["params"]):
                 if int(i) in saved_state:
-                    self.state[id(p)] = {k: np.array(v, dtype=p.dtype, copy=True)
-                                         for k, v in saved_state[int(i)].items()}
+                    self.state[id(p)] = {k: _on_device(v, p) for k, v in saved_state[int(i)].items()}
         del params
 
     def step(self):
         raise NotImplementedError(f"{type(self).__name__}.step is not defined")
+
+
+def _to_host(value, device):
+    """A state entry as a host numpy copy (the state itself lives on its parameter's device)."""
+    return np.array(backend(device).to_host(value) if device.type != "cpu" else value, copy=True)
+
+
+def _on_device(value, p):
+    """A saved state entry as an array of p's dtype on p's device."""
+    host = np.array(value.detach()._host() if isinstance(value, Tensor) else value, dtype=p.dtype, copy=True)
+    return host if p.device.type == "cpu" else backend(p.device).from_host(host)
