@@ -24,6 +24,7 @@
 
 #include "conv.h"
 #include "gemm.h"
+#include "omp_guard.h"
 
 namespace pycnn {
 
@@ -53,10 +54,14 @@ struct ColRanges {
 // Column phases, for stride_w = s > 1: input column iw = j*s + ph of a plane row is stored
 // at phased[ph*Wq + j] (Wq = ceil(W/s)), so the taps of one kernel column (every s-th input
 // column) are one contiguous run and im2col/col2im move whole runs instead of strided elements.
+// Only phases ph < min(s, W) hold a column, so a phased row has min(s, W) * Wq elements: sized
+// by the image, not by the stride (a stride of 2^31 on a 7-wide row needs 7, not 2^31).
 struct Phases {
   index_t s, Wq, ld;  // ld: the row stride of the phased plane (the plane's W when s == 1)
   explicit Phases(const Conv2dParams& p)
-      : s(p.stride_w), Wq(ceil_div(p.W, p.stride_w)), ld(p.stride_w > 1 ? p.stride_w * Wq : p.W) {}
+      : s(p.stride_w),
+        Wq(ceil_div(p.W, p.stride_w)),
+        ld(p.stride_w > 1 ? std::min(p.stride_w, p.W) * Wq : p.W) {}
   // Where the tap of output column lo of a kernel column whose input column is `first` sits.
   index_t at(index_t first) const { return s > 1 ? first % s * Wq + first / s : first; }
 };
@@ -121,11 +126,14 @@ template <typename T>
 void im2col(T* col, const T* x, const Conv2dParams& p, const ColRanges& r, bool parallel) {
   const index_t Wo = p.W_out, kk = p.kH * p.kW, hwo = p.out_hw();
   const Phases f(p);
+  OmpGuard guard;
 #pragma omp parallel if (parallel)
   {
-    std::vector<T> phased(f.s > 1 ? p.H * f.ld : 0);
+    std::vector<T> phased;
+    guard.run([&] { phased.resize(f.s > 1 ? p.H * f.ld : 0); });
 #pragma omp for schedule(static)
     for (index_t c = 0; c < p.cin_g(); ++c) {
+      if (guard.failed()) continue;
       const T* xc = x + c * p.H * p.W;
       if (f.s > 1) {
         to_phases(phased.data(), xc, p.H, p.W, f);
@@ -145,6 +153,7 @@ void im2col(T* col, const T* x, const Conv2dParams& p, const ColRanges& r, bool 
       }
     }
   }
+  guard.rethrow();
 }
 
 // ------------------------------------------------------------------ wide im2col
@@ -252,11 +261,14 @@ template <typename T>
 void col2im(T* dx, const T* dcol, const Conv2dParams& p, const ColRanges& r, bool parallel) {
   const index_t hwo = p.out_hw(), Wo = p.W_out, kk = p.kH * p.kW;
   const Phases f(p);
+  OmpGuard guard;
 #pragma omp parallel if (parallel)
   {
-    std::vector<T> phased(f.s > 1 ? p.H * f.ld : 0);
+    std::vector<T> phased;
+    guard.run([&] { phased.resize(f.s > 1 ? p.H * f.ld : 0); });
 #pragma omp for schedule(static)
     for (index_t c = 0; c < p.cin_g(); ++c) {
+      if (guard.failed()) continue;
       T* plane = dx + c * p.H * p.W;
       T* acc = f.s > 1 ? phased.data() : plane;
       std::fill(acc, acc + p.H * f.ld, T(0));
@@ -276,6 +288,7 @@ void col2im(T* dx, const T* dcol, const Conv2dParams& p, const ColRanges& r, boo
       if (f.s > 1) from_phases(plane, phased.data(), p.H, p.W, f);
     }
   }
+  guard.rethrow();
 }
 
 // A thread's im2col scratch of at least `count` elements (uninitialised: im2col writes all
@@ -341,12 +354,15 @@ auto gemm_for(bool serial) {
 template <typename T, typename Job>
 void run_jobs(index_t jobs, index_t scratch_size, Job&& job) {
   if (jobs >= num_threads()) {
+    OmpGuard guard;
 #pragma omp parallel
     {
-      const Scratch<T> scratch(scratch_size);
+      std::unique_ptr<Scratch<T>> scratch;
+      guard.run([&] { scratch = std::make_unique<Scratch<T>>(scratch_size); });
 #pragma omp for schedule(dynamic)
-      for (index_t j = 0; j < jobs; ++j) job(j, scratch.get(), true);
+      for (index_t j = 0; j < jobs; ++j) guard.run([&] { job(j, scratch->get(), true); });
     }
+    guard.rethrow();
   } else {
     const Scratch<T> scratch(scratch_size);
     for (index_t j = 0; j < jobs; ++j) job(j, scratch.get(), false);
@@ -429,14 +445,20 @@ void weight_partials(T* dw, const Conv2dParams& p, index_t images, index_t scrat
   const index_t jobs = images * p.groups, wsize = p.C_out * p.col_rows();
   const index_t gsize = p.cout_g() * p.col_rows();
   std::vector<std::vector<T>> partial(nt);
+  OmpGuard guard;
 #pragma omp parallel num_threads(nt)
   {
     std::vector<T>& mine = partial[omp_get_thread_num()];
-    mine.assign(wsize, T(0));
-    const Scratch<T> col(scratch);
+    std::unique_ptr<Scratch<T>> col;
+    guard.run([&] {
+      mine.assign(wsize, T(0));
+      col = std::make_unique<Scratch<T>>(scratch);
+    });
 #pragma omp for schedule(static)
-    for (index_t j = 0; j < jobs; ++j) job(j, mine.data() + j % p.groups * gsize, col.get());
+    for (index_t j = 0; j < jobs; ++j)
+      guard.run([&] { job(j, mine.data() + j % p.groups * gsize, col->get()); });
   }
+  guard.rethrow();
 #pragma omp parallel for schedule(static)
   for (index_t i = 0; i < wsize; ++i) {
     T s = 0;
@@ -579,7 +601,8 @@ void depthwise_backward_weight(T* dw, const T* dy, const T* x, const Conv2dParam
   const ColRanges r(p);
 #pragma omp parallel for schedule(static)
   for (index_t co = 0; co < p.C_out; ++co) {
-    std::vector<T> acc(kk, T(0));
+    T* acc = dw + co * kk;  // this task's own slice of dw: no allocation inside the region
+    std::fill(acc, acc + kk, T(0));
     for (index_t n = 0; n < p.N; ++n) {
       const T* xp = x + (n * p.C_in + co / m) * hw;
       const T* drow = dy + (n * p.C_out + co) * p.out_hw();
@@ -603,7 +626,6 @@ void depthwise_backward_weight(T* dw, const T* dy, const T* x, const Conv2dParam
           }
         }
     }
-    std::copy(acc.begin(), acc.end(), dw + co * kk);
   }
 }
 

@@ -20,6 +20,7 @@
 #include <new>
 
 #include "gemm_kernels.h"
+#include "omp_guard.h"
 #include "simd.h"
 
 namespace pycnn {
@@ -298,15 +299,19 @@ void gemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, 
   const int tiles = grid.rows * grid.cols;
   if (tiles <= 1)
     return gemm_blocked(uk, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  OmpGuard guard;  // a thread's packing buffer may fail to grow (bad_alloc): see omp_guard.h
 #pragma omp parallel num_threads(tiles)
   for (int t = omp_get_thread_num(); t < tiles; t += omp_get_num_threads()) {
     const auto [m0, m1] = split_range(M, uk.mr, grid.rows, t / grid.cols);
     const auto [n0, n1] = split_range(N, uk.nr, grid.cols, t % grid.cols);
     if (m1 <= m0 || n1 <= n0) continue;
-    gemm_blocked(uk, trans_a, trans_b, m1 - m0, n1 - n0, K, alpha,
-                 trans_a ? A + m0 : A + m0 * lda, lda, trans_b ? B + n0 * ldb : B + n0, ldb,
-                 beta, C + m0 * ldc + n0, ldc);
+    guard.run([&] {
+      gemm_blocked(uk, trans_a, trans_b, m1 - m0, n1 - n0, K, alpha,
+                   trans_a ? A + m0 : A + m0 * lda, lda, trans_b ? B + n0 * ldb : B + n0, ldb,
+                   beta, C + m0 * ldc + n0, ldc);
+    });
   }
+  guard.rethrow();
 }
 
 #define PYCNN_INSTANTIATE(T)                                                                      \

@@ -165,15 +165,20 @@ void batch_norm_backward_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x
   const index_t per_channel = std::max(index_t(1), N * S * index_t(2 * sizeof(T)));
   const index_t cb = per_channel <= kChannelReuseBytes ? 1 : C;  // channels per block
   const NormLoops<T>& L = active_loops<T>();
+  // Per thread: sum dy and sum dy*(x-mean) of a block of channels.  Allocated here, before
+  // the region: an exception (bad_alloc) must not leave an OpenMP region.
+  const index_t width = std::min(cb, C);
+  std::vector<double> sums(size_t(2 * width * num_threads()));
 #pragma omp parallel if (p.numel() >= kParallelMin)
   {
     const index_t nt = omp_get_num_threads(), t = omp_get_thread_num();
     const index_t c_end = C * (t + 1) / nt;
-    std::vector<double> sdy(size_t(std::min(cb, C))), sdyx(sdy.size());  // sum dy, dy*(x-mean)
+    double* sdy = sums.data() + 2 * width * t;
+    double* sdyx = sdy + width;
     for (index_t b0 = C * t / nt; b0 < c_end; b0 += cb) {
       const index_t b1 = std::min(c_end, b0 + cb);
-      std::fill(sdy.begin(), sdy.end(), 0.0);
-      std::fill(sdyx.begin(), sdyx.end(), 0.0);
+      std::fill(sdy, sdy + width, 0.0);
+      std::fill(sdyx, sdyx + width, 0.0);
       for (index_t i = 0; i < N; ++i) {
         for (index_t c = b0; c < b1; ++c) {
           const index_t o = (i * C + c) * S;
@@ -260,7 +265,16 @@ template <typename T>
 void layer_norm_backward_columns(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x,
                                  const double* save_mean, const double* save_rstd,
                                  const T* gamma, index_t M, index_t D, bool parallel) {
-  std::vector<double> partial(size_t(2 * M * num_threads()));
+  // Every buffer is allocated before the region (an exception must not leave it): the row
+  // constants, and per thread and row the partial sums (A, B) at partial[2 * (n * nt + t)].
+  std::vector<double> partial(size_t(2 * M * num_threads()), 0.0);
+  std::vector<T> r(M), hi(M), lo(M);
+  for (index_t n = 0; n < M; ++n) {
+    const SplitMean<T> m(save_mean[n]);
+    r[n] = T(save_rstd[n]);
+    hi[n] = m.hi;
+    lo[n] = m.lo;
+  }
   const NormLoops<T>& L = active_loops<T>();
 #pragma omp parallel if (parallel)
   {
@@ -268,14 +282,8 @@ void layer_norm_backward_columns(T* dx, T* dgamma, T* dbeta, const T* dy, const 
     const index_t tiles = ceil_div(D, kColumnTile);
     const index_t j0 = std::min(D, tiles * t / nt * kColumnTile);
     const index_t j1 = std::min(D, tiles * (t + 1) / nt * kColumnTile);
-    std::vector<T> r(M), hi(M), lo(M);
-    for (index_t n = 0; n < M; ++n) {
-      const SplitMean<T> m(save_mean[n]);
-      r[n] = T(save_rstd[n]);
-      hi[n] = m.hi;
-      lo[n] = m.lo;
-    }
-    std::vector<double> ra(M, 0.0), rb(M, 0.0);
+    const auto ra = [&](index_t n) { return &partial[size_t(2 * (n * nt + t))]; };
+    const auto rb = [&](index_t n) { return &partial[size_t(2 * (n * nt + t) + 1)]; };
     for (index_t c0 = j0; c0 < j1; c0 += kColumnTile) {  // read 1
       const index_t w = std::min(kColumnTile, j1 - c0);
       const T* gm = gamma + c0;
@@ -288,7 +296,7 @@ void layer_norm_backward_columns(T* dx, T* dgamma, T* dbeta, const T* dy, const 
         std::fill(bf, bf + w, T(0));
         for (index_t n = n0; n < std::min(M, n0 + kFoldRows); ++n) {
           L.layer_norm_column_sums(dy + n * D + c0, x + n * D + c0, gm, w, r[n], hi[n], lo[n],
-                                   &ra[n], &rb[n], gf, bf);
+                                   ra(n), rb(n), gf, bf);
         }
         for (index_t j = 0; j < w; ++j) {
           g[j] += double(gf[j]);
@@ -299,10 +307,6 @@ void layer_norm_backward_columns(T* dx, T* dgamma, T* dbeta, const T* dy, const 
         dgamma[c0 + j] = T(g[j]);
         dbeta[c0 + j] = T(bt[j]);
       }
-    }
-    for (index_t n = 0; n < M; ++n) {
-      partial[size_t(2 * (n * nt + t))] = ra[n];
-      partial[size_t(2 * (n * nt + t) + 1)] = rb[n];
     }
 #pragma omp barrier
     for (index_t n = 0; n < M; ++n) {  // read 2 + write
@@ -338,15 +342,19 @@ void group_norm_backward_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x
   // into the double partials once every group has had kFoldRows more rows.
   const int nt = num_threads();
   std::vector<double> partial(size_t(2 * nt * C), 0.0);
+  // the T folds, allocated before the region (an exception must not leave it)
+  const index_t fold_len = S == 1 ? C : 0;
+  std::vector<T> folds(size_t(2 * nt * fold_len), T(0));
   const NormLoops<T>& L = active_loops<T>();
 #pragma omp parallel if (p.numel() >= kParallelMin)
   {
     double* pg = partial.data() + size_t(2 * omp_get_thread_num() * C);
     double* pb = pg + C;
-    std::vector<T> gf(S == 1 ? C : 0, T(0)), bf(gf.size(), T(0));
+    T* gf = folds.data() + 2 * omp_get_thread_num() * fold_len;
+    T* bf = gf + fold_len;
     index_t unfolded = 0;  // rows added into gf, bf since their last fold
     const auto fold = [&] {
-      for (index_t c = 0; c < index_t(gf.size()); ++c) {
+      for (index_t c = 0; c < fold_len; ++c) {
         pg[c] += double(gf[c]);
         pb[c] += double(bf[c]);
         gf[c] = bf[c] = T(0);
@@ -381,7 +389,7 @@ void group_norm_backward_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x
       const T k2 = T(k2d), k3 = T(-rstd * A / double(len) - k2d * double(m.lo)), hi = m.hi;
       if (S == 1) {  // read 2 + write; dgamma += dy*xhat, xhat = (x-hi)*r - lo*r
         L.layer_norm_row_backward(dx + base, dy + base, x + base, gm, Cg, T(rstd), k2, k3, hi,
-                                  T(-double(m.lo) * rstd), gf.data() + c0, bf.data() + c0);
+                                  T(-double(m.lo) * rstd), gf + c0, bf + c0);
         if (++unfolded == kFoldRows * G) fold();
       } else {
         for (index_t j = 0; j < Cg; ++j) {
@@ -409,13 +417,22 @@ void group_norm_backward_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x
 // per-pixel sums vectorize across pixels; the block (C * 256 values) stays in L2 for read 2.
 constexpr index_t kPixelBlock = 256;
 
+// f(sample i, first pixel s0, pixels sb) for every block, in parallel over the blocks.
+template <typename F>
+void for_each_pixel_block(const NormParams& p, F&& f) {
+  const index_t nb = ceil_div(p.S, kPixelBlock);
+#pragma omp parallel for schedule(static) if (p.numel() >= kParallelMin)
+  for (index_t t = 0; t < p.N * nb; ++t) {
+    const index_t s0 = (t % nb) * kPixelBlock;
+    f(t / nb, s0, std::min(kPixelBlock, p.S - s0));
+  }
+}
+
 template <typename T>
 void pixel_norm_forward_cpu(T* y, double* save_rstd, const T* x, const NormParams& p) {
-  const index_t N = p.N, C = p.C, S = p.S, nb = ceil_div(S, kPixelBlock);
+  const index_t C = p.C, S = p.S;
   const double inv_c = C > 0 ? 1.0 / double(C) : 0.0;
-#pragma omp parallel for schedule(static) if (p.numel() >= kParallelMin)
-  for (index_t t = 0; t < N * nb; ++t) {
-    const index_t i = t / nb, s0 = (t % nb) * kPixelBlock, sb = std::min(kPixelBlock, S - s0);
+  for_each_pixel_block(p, [&](index_t i, index_t s0, index_t sb) {
     double acc[kPixelBlock];
     T r[kPixelBlock];
     std::fill(acc, acc + sb, 0.0);
@@ -435,17 +452,15 @@ void pixel_norm_forward_cpu(T* y, double* save_rstd, const T* x, const NormParam
 #pragma omp simd
       for (index_t s = 0; s < sb; ++s) yr[s] = xr[s] * r[s];
     }
-  }
+  });
 }
 
 template <typename T>
 void pixel_norm_backward_cpu(T* dx, const T* dy, const T* x, const double* save_rstd,
                              const NormParams& p) {
-  const index_t N = p.N, C = p.C, S = p.S, nb = ceil_div(S, kPixelBlock);
+  const index_t C = p.C, S = p.S;
   const double inv_c = C > 0 ? 1.0 / double(C) : 0.0;
-#pragma omp parallel for schedule(static) if (p.numel() >= kParallelMin)
-  for (index_t t = 0; t < N * nb; ++t) {
-    const index_t i = t / nb, s0 = (t % nb) * kPixelBlock, sb = std::min(kPixelBlock, S - s0);
+  for_each_pixel_block(p, [&](index_t i, index_t s0, index_t sb) {
     double acc[kPixelBlock];
     T k1[kPixelBlock], k2[kPixelBlock];
     std::fill(acc, acc + sb, 0.0);
@@ -464,7 +479,7 @@ void pixel_norm_backward_cpu(T* dx, const T* dy, const T* x, const double* save_
 #pragma omp simd
       for (index_t s = 0; s < sb; ++s) dx[o + s] = k1[s] * dy[o + s] + k2[s] * x[o + s];
     }
-  }
+  });
 }
 
 #define PYCNN_INSTANTIATE(T)                                                                    \

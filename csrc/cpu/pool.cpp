@@ -21,6 +21,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "omp_guard.h"
 #include "pool.h"
 
 namespace pycnn {
@@ -129,9 +130,10 @@ void max_pool_rows(T* y, std::int64_t* idx, const T* x, const Pool2dParams& p,
   const bool lanes_fit = p.in_plane() <= index_t(std::numeric_limits<P>::max());
   const Interior in = kW > 0 && lanes_fit ? interior_columns(cols, kW) : Interior{0, 0};
   const index_t n_in = in.hi - in.lo;
+  PerThread<P> at_buf(n_in);  // scratch before the region: see omp_guard.h
 #pragma omp parallel if (p.planes() * p.in_plane() > kParallelMin)
   {
-    std::vector<P> at(n_in);
+    P* at = at_buf.get();
 #pragma omp for schedule(static)
     for (index_t r = 0; r < total; ++r) {
       const index_t pl = r / p.H_out, oh = r % p.H_out;
@@ -154,11 +156,11 @@ void max_pool_rows(T* y, std::int64_t* idx, const T* x, const Pool2dParams& p,
         for (index_t j = 0; j < kW; ++j) {
           const index_t off = (rt.first + i * dH) * p.W + c0 + j * dW;
           if (sW == 1)
-            max_tap<1>(best, at.data(), xp + off, n_in, sW, off);
+            max_tap<1>(best, at, xp + off, n_in, sW, off);
           else if (sW == 2)
-            max_tap<2>(best, at.data(), xp + off, n_in, sW, off);
+            max_tap<2>(best, at, xp + off, n_in, sW, off);
           else
-            max_tap<0>(best, at.data(), xp + off, n_in, sW, off);
+            max_tap<0>(best, at, xp + off, n_in, sW, off);
         }
       for (index_t o = 0; o < n_in; ++o) ir[in.lo + o] = at[o];
     }
@@ -221,10 +223,13 @@ void max_pool_rows_fixed(T* y, std::int64_t* idx, const T* x, const Pool2dParams
   // tasks: (plane, block of output rows); whole planes when there are enough of them
   const index_t blocks = std::clamp<index_t>((32 + p.planes() - 1) / p.planes(), 1, p.H_out);
   const index_t rows_per_block = (p.H_out + blocks - 1) / blocks;
+  PerThread<T> phases_buf(direct ? 0 : p.H * S * len), yb_buf(kFixedBlock);  // see omp_guard.h
+  PerThread<std::int64_t> ib_buf(kFixedBlock);
 #pragma omp parallel if (p.planes() * p.in_plane() > kParallelMin)
   {
-    std::vector<T> phases(direct ? 0 : std::size_t(p.H * S * len)), yb(kFixedBlock);
-    std::vector<std::int64_t> ib(kFixedBlock);
+    T* const phases = phases_buf.get();
+    T* const yb = yb_buf.get();
+    std::int64_t* const ib = ib_buf.get();
 #pragma omp for schedule(static)
     for (index_t task = 0; task < p.planes() * blocks; ++task) {
       const index_t pl = task / blocks, oh0 = task % blocks * rows_per_block;
@@ -239,7 +244,7 @@ void max_pool_rows_fixed(T* y, std::int64_t* idx, const T* x, const Pool2dParams
         h1 = std::max(h1, rows[oh].first + (rows[oh].n - 1) * p.dilation_h + 1);
       }
       for (index_t h = h0; h < (direct ? h0 : h1); ++h) {
-        T* dst = phases.data() + h * S * len;
+        T* dst = phases + h * S * len;
         const T* xr = xp + h * W;
         for (index_t k = 0; k < k_lo; ++k)
           for (int q = 0; q < S; ++q)
@@ -258,7 +263,7 @@ void max_pool_rows_fixed(T* y, std::int64_t* idx, const T* x, const Pool2dParams
         std::array<std::int32_t, KH * KW> tap_at;
         for (index_t i = 0; i < KH; ++i) {
           const index_t h = rt.first + std::min(std::max<index_t>(i - lead, 0), rt.n - 1) * p.dilation_h;
-          ph[i] = direct ? xp + h * W : phases.data() + h * S * len;
+          ph[i] = direct ? xp + h * W : phases + h * S * len;
           for (int j = 0; j < KW; ++j) tap_at[i * KW + j] = std::int32_t(h * W + j);
         }
         T* yr = y + (pl * p.H_out + oh) * W_out;
@@ -272,9 +277,9 @@ void max_pool_rows_fixed(T* y, std::int64_t* idx, const T* x, const Pool2dParams
               max_block_fixed<KH, KW, S, false>(yr + o, ir + o, ph, tap_at, len, o, p.pad_left);
           }
         } else {
-          max_block_fixed<KH, KW, S, false>(yb.data(), ib.data(), ph, tap_at, len, 0, p.pad_left);
-          std::copy(yb.data(), yb.data() + W_out, yr);
-          std::copy(ib.data(), ib.data() + W_out, ir);
+          max_block_fixed<KH, KW, S, false>(yb, ib, ph, tap_at, len, 0, p.pad_left);
+          std::copy(yb, yb + W_out, yr);
+          std::copy(ib, ib + W_out, ir);
         }
         const auto clamp_position = [&](index_t o) {
           const index_t at = ir[o] - (o * S - p.pad_left), row = at / W * W;  // at - row = j < W
@@ -327,10 +332,10 @@ template <typename T>
 void avg_pool_rows(T* y, const T* x, const Pool2dParams& p, const std::vector<Span>& rows,
                    const std::vector<Span>& cols, index_t divisor_override) {
   const index_t total = p.planes() * p.H_out, W = p.W;
+  PerThread<T> colsum(W);  // scratch before the region: see omp_guard.h
 #pragma omp parallel if (p.planes() * p.in_plane() > kParallelMin)
   {
-    std::vector<T> colsum(W);
-    T* cs_ = colsum.data();
+    T* cs_ = colsum.get();
 #pragma omp for schedule(static)
     for (index_t r = 0; r < total; ++r) {
       const index_t pl = r / p.H_out, oh = r % p.H_out;
@@ -365,10 +370,10 @@ void avg_pool_backward_planes(T* dx, const T* dy, const Pool2dParams& p,
                               const std::vector<Span>& rows, const std::vector<Span>& cols,
                               index_t divisor_override) {
   const index_t in = p.in_plane(), W = p.W;
+  PerThread<T> rowgrad(W);  // scratch before the region: see omp_guard.h
 #pragma omp parallel if (p.planes() * in > kParallelMin)
   {
-    std::vector<T> rowgrad(W);
-    T* rg = rowgrad.data();
+    T* rg = rowgrad.get();
 #pragma omp for schedule(static)
     for (index_t pl = 0; pl < p.planes(); ++pl) {
       T* dxp = dx + pl * in;
@@ -416,12 +421,12 @@ void avg_pool_backward_planes_strided(T* dx, const T* dy, const Pool2dParams& p,
   }
   const T* cd = cdiv.data();
   const T* lv = live.data();
+  PerThread<T> g(W_out), phases(S * len), rowgrad(padded, T(0));  // see omp_guard.h
 #pragma omp parallel if (p.planes() * in > kParallelMin)
   {
-    std::vector<T> g(W_out), phases(S * len), rowgrad(padded, T(0));
-    T* gp = g.data();
-    T* ph = phases.data();
-    T* rg = rowgrad.data();
+    T* gp = g.get();
+    T* ph = phases.get();
+    T* rg = rowgrad.get();
 #pragma omp for schedule(static)
     for (index_t pl = 0; pl < p.planes(); ++pl) {
       T* dxp = dx + pl * in;

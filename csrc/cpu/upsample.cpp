@@ -11,6 +11,7 @@
 #include <cstring>
 #include <vector>
 
+#include "omp_guard.h"
 #include "upsample.h"
 
 namespace pycnn {
@@ -90,10 +91,10 @@ void linear_forward(T* out, const T* inp, const Upsample2dParams& p) {
   const index_t *i0 = c.i0.data(), *i1 = c.i1.data();
   const T *w0 = c.w0.data(), *w1 = c.w1.data();
   const UpsampleTap* rt = rtaps.data();
+  PerThread<T> blend_buf(p.W);  // scratch before the region: see omp_guard.h
 #pragma omp parallel
   {
-    std::vector<T> blend_buf(p.W);
-    T* blend = blend_buf.data();
+    T* blend = blend_buf.get();
 #pragma omp for collapse(2) schedule(static)
     for (index_t nc = 0; nc < planes; ++nc)
       for (index_t oh = 0; oh < p.H_out; ++oh) {
@@ -130,10 +131,10 @@ void upsample2d_backward_cpu(T* dinp, const T* dout, const Upsample2dParams& p) 
   const index_t *cstart = cols.start.data(), *clist = cols.list.data();
   const double* rweights = rows.weights.data();
   const T* cweights = col_weights.data();
+  PerThread<T> acc_buf(p.W_out);  // scratch before the region: see omp_guard.h
 #pragma omp parallel
   {
-    std::vector<T> acc_buf(p.W_out);
-    T* acc = acc_buf.data();
+    T* acc = acc_buf.get();
 #pragma omp for collapse(2) schedule(static)
     for (index_t nc = 0; nc < planes; ++nc)
       for (index_t ih = 0; ih < p.H; ++ih) {

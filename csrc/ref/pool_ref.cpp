@@ -60,38 +60,39 @@ inline double avg_window(const Pool2dParams& p, index_t oh, index_t ow, bool cou
   return double(count_include_pad ? padded_size : (h1 - h0) * (w1 - w0));
 }
 
-template <typename T>
-void avg_pool2d_forward_ref(T* y, const T* x, const Pool2dParams& p) {
-  const bool count_include_pad = p.count_include_pad;
-  const index_t divisor_override = p.divisor_override;
+// Calls f(plane, output offset, h0, h1, w0, w1, divisor) for every avg-pool output, in order.
+template <typename F>
+void for_each_avg_window(const Pool2dParams& p, F&& f) {
   for (index_t pl = 0; pl < p.planes(); ++pl)
     for (index_t oh = 0; oh < p.H_out; ++oh)
       for (index_t ow = 0; ow < p.W_out; ++ow) {
         index_t h0, h1, w0, w1;
         const double div =
-            avg_window(p, oh, ow, count_include_pad, divisor_override, h0, h1, w0, w1);
-        double sum = 0;
-        for (index_t h = h0; h < h1; ++h)
-          for (index_t w = w0; w < w1; ++w) sum += double(x[pl * p.in_plane() + h * p.W + w]);
-        y[pl * p.out_plane() + oh * p.W_out + ow] = (h0 < h1 && w0 < w1) ? T(sum / div) : T(0);
+            avg_window(p, oh, ow, p.count_include_pad, p.divisor_override, h0, h1, w0, w1);
+        f(pl, pl * p.out_plane() + oh * p.W_out + ow, h0, h1, w0, w1, div);
       }
 }
 
 template <typename T>
+void avg_pool2d_forward_ref(T* y, const T* x, const Pool2dParams& p) {
+  for_each_avg_window(p, [&](index_t pl, index_t o, index_t h0, index_t h1, index_t w0,
+                             index_t w1, double div) {
+    double sum = 0;
+    for (index_t h = h0; h < h1; ++h)
+      for (index_t w = w0; w < w1; ++w) sum += double(x[pl * p.in_plane() + h * p.W + w]);
+    y[o] = (h0 < h1 && w0 < w1) ? T(sum / div) : T(0);
+  });
+}
+
+template <typename T>
 void avg_pool2d_backward_ref(T* dx, const T* dy, const Pool2dParams& p) {
-  const bool count_include_pad = p.count_include_pad;
-  const index_t divisor_override = p.divisor_override;
   for (index_t k = 0; k < p.planes() * p.in_plane(); ++k) dx[k] = T(0);
-  for (index_t pl = 0; pl < p.planes(); ++pl)
-    for (index_t oh = 0; oh < p.H_out; ++oh)
-      for (index_t ow = 0; ow < p.W_out; ++ow) {
-        index_t h0, h1, w0, w1;
-        const double div =
-            avg_window(p, oh, ow, count_include_pad, divisor_override, h0, h1, w0, w1);
-        const double g = double(dy[pl * p.out_plane() + oh * p.W_out + ow]) / div;
-        for (index_t h = h0; h < h1; ++h)
-          for (index_t w = w0; w < w1; ++w) dx[pl * p.in_plane() + h * p.W + w] += T(g);
-      }
+  for_each_avg_window(p, [&](index_t pl, index_t o, index_t h0, index_t h1, index_t w0,
+                             index_t w1, double div) {
+    const double g = double(dy[o]) / div;
+    for (index_t h = h0; h < h1; ++h)
+      for (index_t w = w0; w < w1; ++w) dx[pl * p.in_plane() + h * p.W + w] += T(g);
+  });
 }
 
 template <typename T>
