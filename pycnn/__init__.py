@@ -2,6 +2,11 @@
 
 The API follows PyTorch's names, argument orders, defaults and semantics.
 """
+import builtins as _builtins
+import os as _os
+
+import numpy as _np
+
 from . import _C
 from ._device import device
 from .tensor import (Function, Tensor, bool_, enable_grad, float32, float64, int64,
@@ -12,6 +17,7 @@ from .ops import (amax, argmax, cat, flatten, log_softmax, matmul, max, mean, mi
                   reshape, softmax, squeeze, stack, sum, transpose, unsqueeze, where)
 from . import cuda, functional, nn, ops, optim, data, utils, filters, datasets, models  # noqa: E402
 from .serialization import load, save  # noqa: E402
+from .summary import summary  # noqa: E402
 
 float = float32  # noqa: A001  (torch.float)
 double = float64
@@ -49,7 +55,43 @@ def get_num_threads() -> int:
     return _C.get_num_threads()
 
 
+def _thread_limit() -> int:
+    """The most threads set_num_threads accepts: 4 per hardware thread, at least 64 (libgomp
+    aborts the process when it cannot start the threads it was asked for)."""
+    return _builtins.max(64, 4 * (_os.cpu_count() or 1))
+
+
+_forked_child = False  # set in a child forked from this process: see _after_fork_in_child
+
+
 def set_num_threads(n: int):
-    """Threads for the native kernels (OpenMP). libgomp is not fork-safe: in
-    DataLoader-style worker processes use the 'spawn' start method."""
-    _C.set_num_threads(int(n))
+    """Threads for the native kernels (OpenMP), 1 <= n <= 4 x the hardware threads (at least 64).
+
+    After ``os.fork()`` (or a ``multiprocessing`` pool with the 'fork' start method) the child
+    runs the kernels on one thread: libgomp's thread pool does not survive a fork, and a
+    parallel region in the child would wait forever for it.  Asking such a child for more
+    threads raises; use the 'spawn' or 'forkserver' start method for parallel workers."""
+    if isinstance(n, (bool, _np.bool_)) or not isinstance(n, (int, _np.integer)):
+        raise TypeError(f"set_num_threads(): argument 'n' must be int, not {type(n).__name__}")
+    n = int(n)
+    limit = _thread_limit()
+    if not 1 <= n <= limit:
+        raise ValueError(f"set_num_threads(): n must be in [1, {limit}] (4 per hardware thread, at "
+                         f"least 64), got {n}")
+    if _forked_child and n > 1:
+        raise RuntimeError("set_num_threads(): this process was forked from one that had started "
+                           "OpenMP threads, and libgomp cannot run threads in a forked child; the "
+                           "kernels run on one thread here. Use the 'spawn' or 'forkserver' start "
+                           "method for multithreaded workers")
+    _C.set_num_threads(n)
+
+
+def _after_fork_in_child():
+    """A forked child runs the kernels on one thread (see set_num_threads)."""
+    global _forked_child
+    _forked_child = True
+    _C.set_num_threads(1)
+
+
+if hasattr(_os, "register_at_fork"):
+    _os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -93,6 +93,8 @@ def _norm_dims(dim, ndim, op):
 
 # ----------------------------------------------------------------------------- elementwise
 class Cast(Function):
+    saves_inputs = False
+
     def forward(self, x, dtype):
         self.in_dtype = x.dtype
         return x.astype(dtype)
@@ -103,6 +105,8 @@ class Cast(Function):
 
 class ToDevice(Function):
     """A copy onto another device (Tensor.to); the gradient goes back to the source device."""
+
+    saves_inputs = False
 
     def forward(self, x, device):
         self.source, self.target = self.device, device
@@ -119,6 +123,8 @@ def _move(array, src, dst):
 
 
 class Clone(Function):
+    saves_inputs = False
+
     def forward(self, x):
         return x.copy()
 
@@ -127,6 +133,8 @@ class Clone(Function):
 
 
 class Add(Function):
+    saves_inputs = False
+
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
         return a + b
@@ -136,6 +144,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    saves_inputs = False
+
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
         return a - b
@@ -169,6 +179,8 @@ class Div(Function):
 class Pow(Function):
     """a ** b; d/da = b a^(b-1), d/db = a^b log a."""
 
+    saves_output = True  # and its inputs
+
     def forward(self, a, b):
         self.a, self.b = a, b
         self.y = a ** b
@@ -187,6 +199,8 @@ class Pow(Function):
 
 
 class Neg(Function):
+    saves_inputs = False
+
     def forward(self, x):
         return -x
 
@@ -195,6 +209,8 @@ class Neg(Function):
 
 
 class Exp(Function):
+    saves_inputs, saves_output = False, True
+
     def forward(self, x):
         self.y = self.xp.exp(x)
         return self.y
@@ -213,6 +229,8 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    saves_inputs, saves_output = False, True
+
     def forward(self, x):
         self.y = self.xp.sqrt(x)
         return self.y
@@ -234,6 +252,8 @@ class Relu(Function):
     """max(x, 0): relu(-inf) = 0 and NaN propagates; the gradient is zero where x <= 0
     (a select, not a product with a mask, so an infinite dy there gives 0, not NaN)."""
 
+    saves_inputs = False
+
     def forward(self, x):
         self.dead = x <= 0
         return self.xp.maximum(x, x.dtype.type(0))
@@ -243,6 +263,8 @@ class Relu(Function):
 
 
 class LeakyRelu(Function):
+    saves_inputs = False
+
     def forward(self, x, negative_slope):
         self.slope = self.xp.where(x > 0, x.dtype.type(1), x.dtype.type(negative_slope))
         return x * self.slope
@@ -252,6 +274,8 @@ class LeakyRelu(Function):
 
 
 class Sigmoid(Function):
+    saves_inputs, saves_output = False, True
+
     def forward(self, x):
         xp = self.xp
         # exp of a non-positive number never overflows: split by sign.
@@ -264,6 +288,8 @@ class Sigmoid(Function):
 
 
 class Tanh(Function):
+    saves_inputs, saves_output = False, True
+
     def forward(self, x):
         self.y = self.xp.tanh(x)
         return self.y
@@ -347,6 +373,8 @@ def compare(a, b, how):
 
 # ----------------------------------------------------------------------------- reductions
 class Sum(Function):
+    saves_inputs = False
+
     def forward(self, x, dims, keepdim):
         self.shape, self.dims, self.keepdim = x.shape, dims, keepdim
         return self.xp.asarray(x.sum(axis=dims, keepdims=keepdim))
@@ -358,6 +386,8 @@ class Sum(Function):
 
 
 class Mean(Function):
+    saves_inputs = False
+
     def forward(self, x, dims, keepdim):
         self.shape, self.dims, self.keepdim = x.shape, dims, keepdim
         self.count = int(np.prod([x.shape[d] for d in dims])) if dims else 1
@@ -371,6 +401,8 @@ class Mean(Function):
 
 class MaxAll(Function):
     """Max (or min) over several dims; the gradient is split evenly among ties (as torch.amax)."""
+
+    saves_output = True  # and its inputs
 
     def forward(self, x, dims, keepdim, use_min):
         xp = self.xp
@@ -386,6 +418,8 @@ class MaxAll(Function):
 
 class MaxDim(Function):
     """(values, indices) of max/min along one dim; the gradient goes to the first extremum."""
+
+    saves_inputs = False
 
     def forward(self, x, dim, keepdim, use_min):
         xp = self.xp
@@ -458,6 +492,8 @@ def argmax(x, dim=None, keepdim=False):
 
 # ----------------------------------------------------------------------------- shapes
 class Reshape(Function):
+    saves_inputs = False
+
     def forward(self, x, shape):
         self.shape = x.shape
         return x.reshape(shape)
@@ -467,6 +503,8 @@ class Reshape(Function):
 
 
 class Permute(Function):
+    saves_inputs = False
+
     def forward(self, x, dims):
         self.inverse = tuple(int(i) for i in np.argsort(dims))
         return self.xp.ascontiguousarray(x.transpose(dims))
@@ -476,6 +514,8 @@ class Permute(Function):
 
 
 class Expand(Function):
+    saves_inputs = False
+
     def forward(self, x, shape):
         self.shape = x.shape
         return self.xp.broadcast_to(x, shape).copy()
@@ -485,6 +525,8 @@ class Expand(Function):
 
 
 class GetItem(Function):
+    saves_inputs = False
+
     def forward(self, x, index):
         self.shape, self.index = x.shape, index
         out = x[index]
@@ -508,6 +550,8 @@ def scatter_add(xp, a, index, values):
 
 
 class Cat(Function):
+    saves_inputs = False
+
     def forward(self, *arrays, dim):
         self.dim = dim
         self.sizes = [a.shape[dim] for a in arrays]
@@ -519,6 +563,8 @@ class Cat(Function):
 
 
 class Stack(Function):
+    saves_inputs = False
+
     def forward(self, *arrays, dim):
         self.dim = dim
         return self.xp.stack(arrays, axis=dim)
@@ -724,6 +770,8 @@ def matmul(a, b):
 
 # ----------------------------------------------------------------------------- softmax
 class Softmax(Function):
+    saves_inputs, saves_output = False, True
+
     def forward(self, x, dim):
         xp = self.xp
         e = xp.exp(x - x.max(axis=dim, keepdims=True))
@@ -736,6 +784,8 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
+    saves_inputs, saves_output = False, True
+
     def forward(self, x, dim):
         xp = self.xp
         shifted = x - x.max(axis=dim, keepdims=True)

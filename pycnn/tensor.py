@@ -116,7 +116,16 @@ class Function:
     Attributes available in forward/backward: ``self.backend`` (the device's
     Backend), ``self.xp`` (its array module), ``self.needs_input_grad`` (one bool
     per positional argument of ``apply``).
+
+    In-place safety (version counters, as in PyTorch): a Function whose backward reads its
+    input arrays (``saves_inputs``, the default) or its output arrays (``saves_output``) records
+    their tensors' versions when it is recorded; an in-place op bumps a tensor's version, and
+    backward raises "modified by an inplace operation" instead of using changed values.  A
+    Function that keeps neither (add, reshape, relu's mask...) sets ``saves_inputs = False``.
     """
+
+    saves_inputs = True
+    saves_output = False
 
     def __init__(self, device: str, inputs: tuple):
         self.device = device
@@ -153,6 +162,8 @@ class Function:
         results = []
         for i, o in enumerate(outs):
             t = Tensor._wrap(o, out_device)
+            if getattr(o, "base", None) is not None:
+                _share_version_with_view(t, tensors)
             if record and is_floating(t.dtype):
                 t.requires_grad = True
                 t.grad_fn = node
@@ -161,18 +172,53 @@ class Function:
         if record:
             node.output_meta = [(o.shape, o.dtype) for o in outs]
             node.output_device = out_device
+            saved = []
+            if cls.saves_inputs:
+                saved += [(a._vc, a._vc[0], f"input {i}", a.shape)
+                          for i, a in enumerate(args) if isinstance(a, Tensor)]
+            if cls.saves_output:
+                saved += [(r._vc, r._vc[0], f"output {i}", r.shape) for i, r in enumerate(results)]
+            node.saved_versions = saved
         else:
             node.inputs = None  # nothing will ever call backward: drop references now
         return tuple(results) if isinstance(out, tuple) else results[0]
 
     def _release(self):
         """Drop saved arrays and inputs (the graph is freed after backward)."""
-        keep = {"device", "backend", "xp", "needs_input_grad", "output_meta", "output_device"}
+        keep = {"device", "backend", "xp", "needs_input_grad", "output_meta", "output_device",
+                "saved_versions"}
         for k in list(self.__dict__):
             if k not in keep:
                 del self.__dict__[k]
         self.inputs = None
         self.freed = True
+
+
+def _root_array(a):
+    """The array that owns a view's memory (numpy and CuPy keep the owner in .base)."""
+    base = getattr(a, "base", None)
+    return a if base is None else base
+
+
+def _share_version_with_view(view, inputs):
+    """A view shares its input's memory, hence its version counter (an in-place op through
+    either is seen by both); the counter is marked shared (see Tensor._inplace)."""
+    root = _root_array(view._array)
+    for a in inputs:
+        if a._array is root or _root_array(a._array) is root:
+            a._vc[1] = True
+            view._vc = a._vc
+            return
+
+
+def _check_saved_versions(node):
+    for counter, expected, what, shape in node.__dict__.get("saved_versions", ()):
+        if counter[0] != expected:
+            raise RuntimeError(
+                f"backward: one of the variables needed for gradient computation has been modified "
+                f"by an inplace operation: the tensor of shape {shape}, {what} of {node.name}, is at "
+                f"version {counter[0]}; expected version {expected} instead. Use an out-of-place "
+                "op, or clone() the tensor before changing it in place")
 
 
 def _topological_nodes(root_node):
@@ -227,6 +273,7 @@ def run_backward(root: "Tensor", gradient, retain_graph: bool):
                 raise RuntimeError(
                     f"backward: trying to backward through {node.name} a second time; its saved "
                     "values were freed. Pass retain_graph=True to the first backward call.")
+            _check_saved_versions(node)
             out_xp = xp if node.output_device == root.device else backend(node.output_device).xp
             grads_out = [gr if gr is not None else out_xp.zeros(shape, dtype=dt)
                          for gr, (shape, dt) in zip(grads_out, node.output_meta)]
@@ -279,6 +326,7 @@ class Tensor:
         self.grad = None
         self.grad_fn = None
         self._output_index = 0
+        self._vc = [0, False]  # [in-place writes so far, shared with a view]: see Function
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -294,6 +342,7 @@ class Tensor:
         t.grad = None
         t.grad_fn = None
         t._output_index = 0
+        t._vc = [0, False]
         t.requires_grad = False
         return t
 
@@ -327,8 +376,8 @@ class Tensor:
 
     @property
     def data(self) -> "Tensor":
-        """A detached Tensor sharing this one's storage."""
-        return Tensor._wrap(self._array, self.device)
+        """A detached Tensor sharing this one's storage (and its version counter)."""
+        return self.detach()
 
     @data.setter
     def data(self, value):
@@ -392,7 +441,16 @@ class Tensor:
             self.grad._array = self.grad._array + g
 
     def detach(self) -> "Tensor":
-        return Tensor._wrap(self._array, self.device)
+        """A Tensor sharing this one's storage and version counter, outside the graph."""
+        t = Tensor._wrap(self._array, self.device)
+        self._vc[1] = True
+        t._vc = self._vc
+        return t
+
+    @property
+    def _version(self) -> int:
+        """In-place writes to this tensor's storage so far (torch's Tensor._version)."""
+        return self._vc[0]
 
     # ---------------------------------------------------------------- conversion
     def numpy(self) -> np.ndarray:
@@ -471,13 +529,59 @@ class Tensor:
     def type(self, dtype):
         return self.to(dtype)
 
-    # ---------------------------------------------------------------- in-place (no graph)
+    # ---------------------------------------------------------------- in-place
+    # PyTorch's rules: an in-place op on a leaf that requires grad raises while grad mode is
+    # on; on any other tensor it writes into the tensor's own storage (views and aliases see
+    # it) and bumps its version; when it is recorded (grad mode, and self or the operand
+    # requires grad) self takes the op's node as its grad_fn, computed on a stand-in for self's
+    # old value (a copy when the op's backward reads it).
     def _check_inplace(self, op):
         if _grad_mode.enabled and self.requires_grad and self.is_leaf:
             raise RuntimeError(f"{op}: a leaf tensor that requires grad is being used in an in-place "
                                "operation; wrap it in pycnn.no_grad()")
-        if self.grad_fn is not None:
-            raise RuntimeError(f"{op}: in-place operations on tensors that are part of a graph are not supported")
+
+    def _write(self, op, array):
+        """self's storage = array (same shape, castable dtype), in place; bumps the version."""
+        if tuple(array.shape) != self.shape:
+            raise RuntimeError(f"{op}: output with shape {self.shape} doesn't match the broadcast "
+                               f"shape {tuple(array.shape)}")
+        if (is_floating(array.dtype) and not is_floating(self.dtype)) or \
+                (self.dtype == bool_ and array.dtype != bool_):
+            raise RuntimeError(f"{op}: result type {array.dtype} can't be cast to the desired output "
+                               f"type {self.dtype} (tensor of shape {self.shape})")
+        try:
+            self._array[...] = array
+        except ValueError as e:  # a broadcast (expand) view is read-only
+            raise RuntimeError(f"{op}: unsupported operation: more than one element of the written-to "
+                               f"tensor of shape {self.shape} refers to a single memory location; "
+                               "clone() it first") from e
+        self._vc[0] += 1
+
+    def _inplace(self, op, fn, *operands, saves_self=True):
+        """self = fn(self, *operands) in place, recorded in the graph when it needs to be."""
+        self._check_inplace(op)
+        for o in operands:
+            if isinstance(o, Tensor) and o.device != self.device:
+                raise RuntimeError(f"{op}: in-place op: the operand is on {o.device} but the tensor "
+                                   f"is on {self.device}")
+        record = _grad_mode.enabled and (
+            self.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in operands))
+        if not record:
+            with no_grad():
+                self._write(op, fn(self, *operands)._array)
+            return self
+        if self._vc[1]:
+            raise RuntimeError(f"{op}: an in-place operation on a tensor that shares its memory with "
+                               "another tensor (a view, or detach()/.data) is not supported while "
+                               "recording a graph; use the out-of-place op or clone() first")
+        old = Tensor._wrap(self._array.copy() if saves_self else self._array, self.device)
+        old.requires_grad, old.grad_fn, old._output_index = self.requires_grad, self.grad_fn, self._output_index
+        new = fn(old, *operands)
+        self._write(op, new._array)
+        if new.dtype != self.dtype:
+            new = ops.Cast.apply(new, dtype=self.dtype)
+        self.grad_fn, self._output_index, self.requires_grad = new.grad_fn, new._output_index, True
+        return self
 
     def _operand(self, other):
         if isinstance(other, Tensor):
@@ -488,18 +592,27 @@ class Tensor:
             return backend(self.device).from_host(other)
         return other
 
+    def _fill_checked(self, op):
+        """zero_/fill_/copy_/__setitem__ are not recorded: refuse them on a tensor in the graph."""
+        self._check_inplace(op)
+        if _grad_mode.enabled and self.grad_fn is not None:
+            raise RuntimeError(f"{op}: in-place writes to a tensor that is part of a graph are not "
+                               "supported; use pycnn.where or an out-of-place op")
+
     def zero_(self):
-        self._check_inplace("zero_")
+        self._fill_checked("zero_")
         self._array[...] = 0
+        self._vc[0] += 1
         return self
 
     def fill_(self, value):
-        self._check_inplace("fill_")
+        self._fill_checked("fill_")
         self._array[...] = value
+        self._vc[0] += 1
         return self
 
     def copy_(self, src):
-        self._check_inplace("copy_")
+        self._fill_checked("copy_")
         if isinstance(src, Tensor) and src.device != self.device:
             src = src.to(self.device)
         src = self._operand(src)
@@ -507,21 +620,32 @@ class Tensor:
         if shape != self.shape and np.broadcast_shapes(shape, self.shape) != self.shape:
             raise RuntimeError(f"copy_: source shape {shape} does not broadcast to {self.shape}")
         self._array[...] = src
+        self._vc[0] += 1
         return self
 
     def add_(self, other, alpha=1):
-        self._check_inplace("add_")
-        o = self._operand(other)
-        self._array += o if alpha == 1 else alpha * o
-        return self
+        if alpha != 1:
+            other = ops.mul(other, alpha) if isinstance(other, Tensor) else other * alpha
+        return self._inplace("add_", ops.add, other, saves_self=False)
 
     def sub_(self, other, alpha=1):
-        return self.add_(other, alpha=-alpha)
+        if alpha != 1:
+            other = ops.mul(other, alpha) if isinstance(other, Tensor) else other * alpha
+        return self._inplace("sub_", ops.sub, other, saves_self=False)
 
     def mul_(self, other):
-        self._check_inplace("mul_")
-        self._array *= self._operand(other)
-        return self
+        return self._inplace("mul_", ops.mul, other)
+
+    def div_(self, other):
+        return self._inplace("div_", ops.div, other)
+
+    def relu_(self):
+        return self._inplace("relu_", lambda a: ops.Relu.apply(a), saves_self=False)
+
+    __iadd__ = add_
+    __isub__ = sub_
+    __imul__ = mul_
+    __itruediv__ = div_
 
     def clone(self):
         return ops.Clone.apply(self)
@@ -552,8 +676,9 @@ class Tensor:
     def __ge__(self, o): return ops.compare(self, o, "ge")
 
     def __setitem__(self, idx, value):
-        self._check_inplace("__setitem__")
+        self._fill_checked("__setitem__")
         self._array[ops.unwrap_index(idx, self.device)] = self._operand(value)
+        self._vc[0] += 1
 
     # ---------------------------------------------------------------- methods (see ops)
     def add(self, o): return ops.add(self, o)

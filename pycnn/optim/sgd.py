@@ -53,4 +53,5 @@ class SGD(Optimizer):
                         buf += (1 - damp) * g
                     g = g + mom * buf if nesterov else buf
                 p._array -= lr * g
+                p._vc[0] += 1  # an in-place update: a graph that saved p sees it (see Tensor)
         return loss
