@@ -15,8 +15,14 @@ from .creation import (arange, default_generator, from_numpy, full, manual_seed,
                        rand, randint, randn, randperm, tensor, zeros, zeros_like)
 from .ops import (amax, argmax, cat, flatten, log_softmax, matmul, max, mean, min, permute,
                   reshape, softmax, squeeze, stack, sum, transpose, unsqueeze, where)
+from .ops_extra import (allclose, argsort, bmm, chunk, clamp, clip, cumsum, einsum, flip, isclose,  # noqa: E402
+                        isfinite, isnan, masked_fill, maximum, minimum, mm, narrow, norm, prod, remainder,
+                        repeat, roll, sort, split, std, tile, topk, unflatten, var)
+from .tensor import set_grad_enabled  # noqa: E402
+from . import ops_extra  # noqa: E402
 from . import cuda, functional, nn, ops, optim, data, utils, filters, datasets, models  # noqa: E402
 from .serialization import load, save  # noqa: E402
+from ._dlpack import from_dlpack  # noqa: E402
 from .summary import summary  # noqa: E402
 
 float = float32  # noqa: A001  (torch.float)
@@ -33,6 +39,16 @@ def abs(x): return x.abs()  # noqa: A001
 def neg(x): return -x
 def pow(x, exponent): return ops.pow(x, exponent)  # noqa: A001
 def relu(x): return x.relu()
+def floor_divide(a, b): return ops_extra.floor_divide(a, b)
+def sign(x): return x.sign()
+def floor(x): return x.floor()
+def ceil(x): return x.ceil()
+def round(x): return x.round()  # noqa: A001
+def log1p(x): return x.log1p()
+def rsqrt(x): return x.rsqrt()
+def any(x, dim=None, keepdim=False): return ops_extra.any(x, dim, keepdim)  # noqa: A001
+def all(x, dim=None, keepdim=False): return ops_extra.all(x, dim, keepdim)  # noqa: A001
+def is_tensor(obj) -> bool: return isinstance(obj, Tensor)
 def sigmoid(x): return x.sigmoid()
 def tanh(x): return x.tanh()
 

@@ -20,6 +20,7 @@ what it saved, so a second backward through it raises.
 from __future__ import annotations
 
 import threading
+import weakref
 
 import numpy as np
 
@@ -107,6 +108,39 @@ class no_grad(_SetGrad):
 
 class enable_grad(_SetGrad):
     mode = True
+
+
+class set_grad_enabled(_SetGrad):
+    """set_grad_enabled(mode): sets grad mode at once (a function call, as in torch) and, used
+    as a context manager or decorator, restores the previous mode on exit."""
+
+    def __new__(cls, mode):
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(f"set_grad_enabled(): argument 'mode' must be bool, got {type(mode).__name__}")
+        self = object.__new__(cls)
+        self.mode, self.prev = bool(mode), _grad_mode.enabled
+        _grad_mode.enabled = self.mode
+        return self
+
+    def __enter__(self):
+        pass  # already set by the call; __exit__ restores
+
+    def __call__(self, fn):
+        _grad_mode.enabled = self.prev  # as a decorator the call itself must not change the mode
+        mode = self.mode
+
+        import functools
+
+        @functools.wraps(fn)
+        def wrapped(*args, **kwargs):
+            prev = _grad_mode.enabled
+            _grad_mode.enabled = mode
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _grad_mode.enabled = prev
+
+        return wrapped
 
 
 # ----------------------------------------------------------------------------- Function
@@ -221,6 +255,18 @@ def _check_saved_versions(node):
                 "op, or clone() the tensor before changing it in place")
 
 
+def _run_hooks(hooks, grad, device):
+    """Each hook gets the gradient as a Tensor and may return a replacement (torch's rule)."""
+    for hook in hooks:
+        out = hook(Tensor._wrap(grad, device))
+        if out is not None:
+            if not isinstance(out, Tensor) or out.shape != tuple(grad.shape):
+                raise RuntimeError(f"backward: a hook returned {type(out).__name__} "
+                                   f"{getattr(out, 'shape', '')}; expected a Tensor of shape {tuple(grad.shape)}")
+            grad = out._array
+    return grad
+
+
 def _topological_nodes(root_node):
     """Function nodes reachable from root_node, each after every node that consumes it."""
     order, visited = [], set()
@@ -277,6 +323,10 @@ def run_backward(root: "Tensor", gradient, retain_graph: bool):
             out_xp = xp if node.output_device == root.device else backend(node.output_device).xp
             grads_out = [gr if gr is not None else out_xp.zeros(shape, dtype=dt)
                          for gr, (shape, dt) in zip(grads_out, node.output_meta)]
+            hooks = node.__dict__.get("output_hooks")
+            if hooks:  # register_hook / retain_grad on non-leaf outputs, in registration order
+                grads_out = [_run_hooks(hooks.get(i, ()), gr, node.output_device)
+                             for i, gr in enumerate(grads_out)]
             grads_in = node.backward(*grads_out)
             if not isinstance(grads_in, tuple):
                 grads_in = (grads_in,)
@@ -295,6 +345,15 @@ def run_backward(root: "Tensor", gradient, retain_graph: bool):
                     slots[inp._output_index] = _accumulate(slots[inp._output_index], gin)
             if not retain_graph:
                 node._release()
+
+
+class _HookHandle:
+    def __init__(self, hooks, hook):
+        self.hooks, self.hook = hooks, hook
+
+    def remove(self):
+        if self.hook in self.hooks:
+            self.hooks.remove(self.hook)
 
 
 # ----------------------------------------------------------------------------- Tensor
@@ -435,10 +494,45 @@ class Tensor:
         run_backward(self, gradient, retain_graph)
 
     def _accumulate_grad(self, g):
+        hooks = self.__dict__.get("_hooks")
+        if hooks:
+            g = _run_hooks(hooks, g, self.device)
         if self.grad is None:
             self.grad = Tensor._wrap(g.astype(self.dtype, copy=True), self.device)
         else:
             self.grad._array = self.grad._array + g
+
+    def register_hook(self, hook):
+        """hook(grad) -> Tensor or None, called with this tensor's gradient during backward (a
+        returned Tensor replaces it).  Returns a handle whose remove() unregisters the hook."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is None:
+            hooks = self.__dict__.setdefault("_hooks", [])
+        else:
+            hooks = self.grad_fn.__dict__.setdefault("output_hooks", {}).setdefault(self._output_index, [])
+        hooks.append(hook)
+        return _HookHandle(hooks, hook)
+
+    def retain_grad(self):
+        """Keep .grad on a non-leaf tensor after backward (a no-op on leaves)."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: can't retain_grad on a tensor that has requires_grad=False")
+        if self.grad_fn is None or self.__dict__.get("_retains"):
+            return
+        self._retains = True
+        ref = weakref.ref(self)
+
+        def keep(grad):
+            t = ref()
+            if t is not None:
+                t.grad = grad.detach().clone() if t.grad is None else Tensor._wrap(t.grad._array + grad._array, t.device)
+
+        self.register_hook(keep)
+
+    @property
+    def retains_grad(self) -> bool:
+        return bool(self.__dict__.get("_retains")) and self.grad_fn is not None
 
     def detach(self) -> "Tensor":
         """A Tensor sharing this one's storage and version counter, outside the graph."""
@@ -486,6 +580,16 @@ class Tensor:
                             "tensor to host memory first")
         a = np.asarray(self._array)
         return a if dtype is None else a.astype(dtype)
+
+    def __dlpack__(self, stream=None, *, max_version=None, dl_device=None, copy=None):
+        """A DLPack capsule sharing this tensor's memory (numpy's on the CPU, CuPy's on a GPU)."""
+        from . import _dlpack
+        return _dlpack.to_dlpack(self, stream, max_version, dl_device, copy)
+
+    def __dlpack_device__(self):
+        """(1, 0) on the CPU, (2, index) on CUDA: DLPack's (device type, device id)."""
+        from . import _dlpack
+        return _dlpack.dlpack_device(self)
 
     def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False) -> "Tensor":
         """to(device), to(dtype), to(device, dtype), to(other_tensor) or keywords; differentiable."""
@@ -712,6 +816,79 @@ class Tensor:
     def softmax(self, dim): return ops.softmax(self, dim)
     def log_softmax(self, dim): return ops.log_softmax(self, dim)
 
+    # ---------------------------------------------------------------- the rest of torch's surface
+    # (pycnn/ops_extra.py)
+    def clamp(self, min=None, max=None): return ops_extra.clamp(self, min, max)  # noqa: A002
+    clip = clamp
+
+    def clamp_(self, min=None, max=None):  # noqa: A002
+        return self._inplace("clamp_", lambda a: ops_extra.clamp(a, min, max), saves_self=False)
+    clip_ = clamp_
+
+    def masked_fill(self, mask, value): return ops_extra.masked_fill(self, mask, value)
+
+    def masked_fill_(self, mask, value):
+        return self._inplace("masked_fill_", lambda a: ops_extra.masked_fill(a, mask, value), saves_self=False)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        return ops_extra.var(self, dim, unbiased, keepdim, correction=correction)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        return ops_extra.std(self, dim, unbiased, keepdim, correction=correction)
+
+    def norm(self, p="fro", dim=None, keepdim=False): return ops_extra.norm(self, p, dim, keepdim)
+    def prod(self, dim=None, keepdim=False): return ops_extra.prod(self, dim, keepdim)
+    def cumsum(self, dim): return ops_extra.cumsum(self, dim)
+    def any(self, dim=None, keepdim=False): return ops_extra.any(self, dim, keepdim)
+    def all(self, dim=None, keepdim=False): return ops_extra.all(self, dim, keepdim)
+    def repeat(self, *sizes): return ops_extra.repeat(self, *sizes)
+    def tile(self, dims): return ops_extra.tile(self, dims)
+    def flip(self, dims): return ops_extra.flip(self, dims)
+    def roll(self, shifts, dims=None): return ops_extra.roll(self, shifts, dims)
+    def narrow(self, dim, start, length): return ops_extra.narrow(self, dim, start, length)
+    def split(self, split_size, dim=0): return ops_extra.split(self, split_size, dim)
+    def chunk(self, chunks, dim=0): return ops_extra.chunk(self, chunks, dim)
+    def unflatten(self, dim, sizes): return ops_extra.unflatten(self, dim, sizes)
+    def expand_as(self, other): return ops.expand(self, *other.shape)
+    def view_as(self, other): return ops.reshape(self, *other.shape)
+    def reshape_as(self, other): return ops.reshape(self, *other.shape)
+    def sort(self, dim=-1, descending=False, stable=False): return ops_extra.sort(self, dim, descending, stable)
+    def argsort(self, dim=-1, descending=False, stable=False): return ops_extra.argsort(self, dim, descending, stable)
+    def topk(self, k, dim=-1, largest=True, sorted=True): return ops_extra.topk(self, k, dim, largest, sorted)  # noqa: A002
+    def sign(self): return ops_extra._stepwise(self, "sign")
+    def floor(self): return ops_extra._stepwise(self, "floor")
+    def ceil(self): return ops_extra._stepwise(self, "ceil")
+    def round(self): return ops_extra._stepwise(self, "round")
+    def log1p(self): return ops.float_unary(ops_extra.Log1p, self)
+    def rsqrt(self): return ops.float_unary(ops_extra.Rsqrt, self)
+    def maximum(self, other): return ops_extra.maximum(self, other)
+    def minimum(self, other): return ops_extra.minimum(self, other)
+    def eq(self, o): return ops.compare(self, o, "eq")
+    def ne(self, o): return ops.compare(self, o, "ne")
+    def lt(self, o): return ops.compare(self, o, "lt")
+    def le(self, o): return ops.compare(self, o, "le")
+    def gt(self, o): return ops.compare(self, o, "gt")
+    def ge(self, o): return ops.compare(self, o, "ge")
+    def isnan(self): return ops_extra.isnan(self)
+    def isfinite(self): return ops_extra.isfinite(self)
+    def mm(self, mat2): return ops_extra.mm(self, mat2)
+    def bmm(self, mat2): return ops_extra.bmm(self, mat2)
+    def is_contiguous(self, memory_format=None): return True  # every pycnn tensor is C-contiguous
+    def element_size(self): return self.dtype.itemsize
+    def __invert__(self): return ops_extra.logical_not(self)
+    def __floordiv__(self, o): return ops_extra.floor_divide(self, o)
+    def __rfloordiv__(self, o): return ops_extra.floor_divide(o, self)
+    def __mod__(self, o): return ops_extra.remainder(self, o)
+    def __rmod__(self, o): return ops_extra.remainder(o, self)
+    def __abs__(self): return self.abs()
+    def __pos__(self): return self
+
+    def __index__(self):
+        if self.ndim != 0 or self.dtype.kind not in "iub":
+            raise TypeError(f"only integer tensors of a single element can be converted to an index "
+                            f"(got shape {self.shape}, dtype {self.dtype})")
+        return int(self.item())
+
 
 def _as_tensor_args(data):
     """Lists may contain Tensors (e.g. [t1, t2]): turn them into host arrays first."""
@@ -723,3 +900,4 @@ def _as_tensor_args(data):
 
 
 from . import ops  # noqa: E402  (ops needs Tensor and Function defined above)
+from . import ops_extra  # noqa: E402
