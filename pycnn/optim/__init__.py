@@ -1,4 +1,5 @@
 """Optimizers (torch.optim names and update rules)."""
 from . import lr_scheduler  # noqa: F401
+from .adam import Adam  # noqa: F401
 from .optimizer import Optimizer  # noqa: F401
 from .sgd import SGD  # noqa: F401
