@@ -11,8 +11,9 @@ from . import _C
 from ._device import device
 from .tensor import (Function, Tensor, bool_, enable_grad, float32, float64, int64,
                      is_grad_enabled, no_grad)
-from .creation import (arange, default_generator, from_numpy, full, manual_seed, ones, ones_like,
-                       rand, randint, randn, randperm, tensor, zeros, zeros_like)
+from .creation import (arange, as_tensor, default_generator, empty, empty_like, eye, from_numpy, full,
+                       full_like, linspace, manual_seed, ones, ones_like, rand, rand_like, randint, randn,
+                       randn_like, randperm, tensor, zeros, zeros_like)
 from .ops import (amax, argmax, cat, flatten, log_softmax, matmul, max, mean, min, permute,
                   reshape, softmax, squeeze, stack, sum, transpose, unsqueeze, where)
 from .ops_extra import (allclose, argsort, bmm, chunk, clamp, clip, cumsum, einsum, flip, isclose,  # noqa: E402

@@ -232,3 +232,50 @@ def test_in_place_clamp_and_masked_fill():
     assert x is y and float(x.abs().max().item()) <= 0.1
     x.masked_fill_(pycnn.tensor([True, False, False, True]), 7.0)
     assert x.numpy()[0] == 7.0 and x.numpy()[3] == 7.0
+
+
+# ----------------------------------------------------------------------------- creation, import paths, data
+def test_creation_functions_follow_torch():
+    torch = pytest.importorskip("torch")
+    np.testing.assert_array_equal(pycnn.eye(3, 4).numpy(), torch.eye(3, 4).numpy())
+    np.testing.assert_allclose(pycnn.linspace(-1, 2, 7).numpy(), torch.linspace(-1, 2, 7).numpy(), rtol=1e-6)
+    x = pycnn.tensor(randn(2, 3))
+    for like in ("full_like", "randn_like", "rand_like", "empty_like"):
+        args = (x, 1.5) if like == "full_like" else (x,)
+        y = getattr(pycnn, like)(*args)
+        assert y.shape == x.shape and y.dtype == x.dtype
+    assert pycnn.empty(2, 3).shape == (2, 3) and pycnn.randint(5, (6,)).shape == (6,)
+    assert pycnn.randint(2, 5, (3, 2)).shape == (3, 2)
+
+
+def test_from_numpy_and_as_tensor_share_memory():
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    t = pycnn.from_numpy(a)
+    a[0, 0] = 42.0
+    assert t[0, 0].item() == 42.0
+    t += 1
+    assert a[0, 0] == 43.0
+    assert pycnn.as_tensor(a)._array is a and pycnn.as_tensor(t) is t
+    copied = pycnn.from_numpy(a.T)  # non-contiguous: copied (pycnn tensors are C-contiguous)
+    a[0, 0] = 0.0
+    assert copied[0, 0].item() == 43.0
+    with pytest.raises(TypeError, match="from_numpy"):
+        pycnn.from_numpy([1, 2])
+
+
+def test_torch_import_paths():
+    import pycnn.nn.functional as F
+    from pycnn.utils.data import ConcatDataset, DataLoader, Dataset, Subset, TensorDataset, default_collate, random_split
+
+    assert F is pycnn.functional and DataLoader is pycnn.data.DataLoader and issubclass(TensorDataset, Dataset)
+    ds = TensorDataset(pycnn.arange(10), pycnn.arange(10) * 2)
+    parts = random_split(ds, [0.7, 0.3])
+    assert [len(p) for p in parts] == [7, 3]
+    seen = sorted(int(p[i][0].item()) for p in parts for i in range(len(p)))
+    assert seen == list(range(10))
+    both = ConcatDataset([Subset(ds, [1, 2]), Subset(ds, [5])])
+    assert len(both) == 3 and int(both[2][1].item()) == 10 and int(both[-1][0].item()) == 5
+    batch = default_collate([{"x": pycnn.ones(2), "y": 1}, {"x": pycnn.zeros(2), "y": 0}])
+    assert batch["x"].shape == (2, 2) and batch["y"].tolist() == [1, 0]
+    with pytest.raises(ValueError, match="random_split: sum of input lengths"):
+        random_split(ds, [3, 3])

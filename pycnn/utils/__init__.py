@@ -2,8 +2,8 @@
 csrc/params/conv_params.cpp, so they agree with what the ops compute, overflow checks included)."""
 from __future__ import annotations
 
-from . import _C
-from ._args import as_int, ntuple  # noqa: F401  (ntuple: kept importable from pycnn.utils)
+from .. import _C
+from .._args import as_int, ntuple  # noqa: F401  (ntuple: kept importable from pycnn.utils)
 
 
 def conv_output_size(L_in, kernel, stride=1, padding=0, dilation=1) -> int:
