@@ -9,3 +9,4 @@ from ._pool import *  # noqa: F401,F403
 from ._norm import *  # noqa: F401,F403
 from ._conv_extra import *  # noqa: F401,F403
 from ._upsample import *  # noqa: F401,F403
+from ._activation import *  # noqa: F401,F403

@@ -8,4 +8,6 @@ from .pool import *  # noqa: F401,F403
 from .norm import *  # noqa: F401,F403
 from .conv_extra import *  # noqa: F401,F403
 from .upsample import *  # noqa: F401,F403
+from .zoo_layers import *  # noqa: F401,F403
+from .activation import *  # noqa: F401,F403
 from .. import functional  # noqa: F401
