@@ -21,7 +21,7 @@ from .ops_extra import (allclose, argsort, bmm, chunk, clamp, clip, cumsum, eins
                         repeat, roll, sort, split, std, tile, topk, unflatten, var)
 from .tensor import set_grad_enabled  # noqa: E402
 from . import ops_extra  # noqa: E402
-from . import cuda, functional, nn, ops, optim, data, utils, filters, datasets, models  # noqa: E402
+from . import cuda, functional, nn, ops, optim, data, utils, filters, datasets, models, distributed  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from ._dlpack import from_dlpack  # noqa: E402
 from .summary import summary  # noqa: E402

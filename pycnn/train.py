@@ -77,6 +77,9 @@ class Trainer:
                 rate = seen / (time.perf_counter() - start)
                 bar.update(i, f"loss {total_loss / seen:.4f} acc {correct / seen:.3f} {rate:.0f} img/s")
         seconds = time.perf_counter() - start
+        if getattr(getattr(loader, "sampler", None), "num_replicas", 1) > 1:  # one rank's shard: sum the ranks'
+            from . import distributed
+            total_loss, correct, seen = distributed._sum_over_ranks(total_loss, correct, seen)
         return {"train_loss": total_loss / max(seen, 1), "train_acc": correct / max(seen, 1),
                 "seconds": seconds, "images_per_s": seen / seconds if seconds else 0.0, "_bar": bar}
 
@@ -93,11 +96,18 @@ class Trainer:
             seen += x.shape[0]
         return {"loss": total_loss / max(seen, 1), "acc": correct / max(seen, 1)}
 
-    def fit(self, train_loader, epochs: int, test_loader=None) -> list:
+    def fit(self, train_loader, epochs: int, test_loader=None, start_epoch: int = 1, on_epoch_end=None) -> list:
+        """Epochs start_epoch..epochs (a resumed run starts after its checkpoint's epoch);
+        on_epoch_end(record) runs after each epoch's scheduler step (checkpoints, reseeding)."""
         if epochs < 1:
             raise ValueError(f"Trainer.fit: epochs must be >= 1, got {epochs}")
-        for epoch in range(1, epochs + 1):
+        if not 1 <= start_epoch <= epochs:
+            raise ValueError(f"Trainer.fit: start_epoch must be in [1, epochs={epochs}], got {start_epoch}")
+        for epoch in range(start_epoch, epochs + 1):
             lr = self.optimizer.param_groups[0]["lr"]
+            sampler = getattr(train_loader, "sampler", None)
+            if hasattr(sampler, "set_epoch"):  # DistributedSampler: a new shared permutation, from epoch 0
+                sampler.set_epoch(epoch - 1)
             record = self.train_epoch(train_loader, epoch, epochs)
             bar = record.pop("_bar")
             record.update(epoch=epoch, lr=lr)
@@ -112,4 +122,6 @@ class Trainer:
             if self.scheduler is not None:
                 self.scheduler.step()
             self.history.append(record)
+            if on_epoch_end is not None:
+                on_epoch_end(record)
         return self.history

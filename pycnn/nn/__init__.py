@@ -1,5 +1,5 @@
 """pycnn.nn: Module, Parameter and layers with torch.nn's names and state_dict keys."""
-from . import init  # noqa: F401
+from . import init, parallel  # noqa: F401
 from .module import Module, Parameter  # noqa: F401
 from .container import ModuleList, Sequential  # noqa: F401
 from .layers import *  # noqa: F401,F403
