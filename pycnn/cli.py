@@ -1,47 +1,17 @@
-"""The `pycnn` command: `pycnn train` (LeNet-5 on the bundled digits) and `pycnn info`."""
+"""The `pycnn` command: `pycnn train` (a model of the zoo on the bundled digits or a dataset's files;
+see pycnn/_train_cli.py) and `pycnn info`."""
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
-import time
+
+from . import _train_cli
 
 
-def _train(args) -> int:
-    import pycnn
-
-    if args.device.split(":")[0] == "cuda" and not pycnn.cuda.is_available():
-        print(f"pycnn train: --device {args.device}: {pycnn.cuda.unavailable_reason()}", file=sys.stderr)
-        return 2
-    from pycnn import nn, optim
-    from pycnn.data import DataLoader
-    from pycnn.models import LeNet5
-    from pycnn.train import Trainer
-
-    if args.threads:
-        pycnn.set_num_threads(args.threads)
-    pycnn.manual_seed(args.seed)
-    split = pycnn.datasets.digits(image_size=32)
-    train = DataLoader(split.train, batch_size=args.batch_size, shuffle=True, seed=args.seed)
-    test = DataLoader(split.test, batch_size=256)
-    model = LeNet5().to(args.device)
-    opt = optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay)
-    sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=args.epochs)
-    info = pycnn.build_info()
-    where = (f"{info['num_threads']} threads, simd {info['simd']}" if args.device == "cpu"
-             else f"device {args.device} ({info['cuda_device']})")
-    print(f"pycnn {info['version']}: LeNet-5 on digits ({len(split.train)} train / {len(split.test)} test, "
-          f"32x32), {model.num_parameters()} parameters, {where}", flush=True)
-    start = time.perf_counter()
-    history = Trainer(model, opt, nn.functional.cross_entropy, sched, stream=sys.stdout, device=args.device).fit(
-        train, args.epochs, test)
-    elapsed = time.perf_counter() - start
-    final = history[-1]["test_acc"]
-    print(f"final test accuracy: {100 * final:.2f}% in {elapsed:.1f}s ({args.epochs} epochs)")
-    if args.save:
-        pycnn.save(model.state_dict(), args.save)
-        print(f"saved state_dict to {args.save}")
-    return 0
+def _train(args, parser=None) -> int:
+    return _train_cli.run(args, parser if parser is not None else argparse.ArgumentParser(prog="pycnn train"))
 
 
 def _info(args) -> int:
@@ -51,24 +21,48 @@ def _info(args) -> int:
     return 0
 
 
+def _summary(args) -> int:
+    import inspect
+
+    from pycnn import models, summary
+
+    try:
+        builder = models.builder(args.model)
+    except ValueError:
+        print(f"pycnn summary: --model {args.model!r}: unknown; available: {', '.join(models.list_models())}",
+              file=sys.stderr)
+        return 2
+    kwargs, accepted = {}, inspect.signature(builder).parameters
+    if args.num_classes is not None:
+        kwargs["num_classes"] = args.num_classes
+    for name in ("in_channels", "num_inputs"):  # the input's channels, for the builders that take them
+        if name in accepted:
+            kwargs[name] = args.input_size[0]
+    summary(models.get(args.model, **kwargs), args.input_size, device=args.device, batch_size=args.batch_size)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pycnn", description="pycnn: small CNNs on a native C++/OpenMP core.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    t = sub.add_parser("train", help="train LeNet-5 on the bundled handwritten digits",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    t.add_argument("--epochs", type=int, default=20)
-    t.add_argument("--batch-size", type=int, default=16)
-    t.add_argument("--lr", type=float, default=0.01)
-    t.add_argument("--momentum", type=float, default=0.9)
-    t.add_argument("--weight-decay", type=float, default=5e-4)
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--threads", type=int, default=0, help="OpenMP threads (0: OMP_NUM_THREADS or all cores)")
-    t.add_argument("--device", default="cpu", help="cpu, or cuda (a GPU, or the emulated device with "
-                   "PYCNN_CUDA_EMULATOR=1)")
-    t.add_argument("--save", metavar="PATH", help="write the trained state_dict (.npz)")
-    t.set_defaults(func=_train)
+    t = sub.add_parser("train", help="train a model of the zoo (default LeNet-5 on the bundled digits)",
+                       description="Train a model of pycnn.models on the bundled digits, MNIST, "
+                       "Fashion-MNIST or CIFAR-10 (read from --data-dir).")
+    _train_cli.add_arguments(t)
+    t.add_argument("--distributed", action="store_true", help="data-parallel over MPI: run under "
+                   "mpiexec -n N (pip install \"pycnn[mpi]\"); the global batch is N x --batch-size")
+    t.set_defaults(func=functools.partial(_train, parser=t))
     i = sub.add_parser("info", help="print build facts: compiler, OpenMP threads, SIMD level, CUDA")
     i.set_defaults(func=_info)
+    s = sub.add_parser("summary", help="print a model's layers, output shapes, parameters, mult-adds and "
+                       "receptive field", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    s.add_argument("--model", required=True, help="a name of pycnn.models.list_models()")
+    s.add_argument("--input-size", type=int, nargs="+", required=True, metavar="N",
+                   help="one sample's shape, e.g. 3 32 32 (its first entry is the input channels)")
+    s.add_argument("--num-classes", type=int, default=None, help="the model's default when not given")
+    s.add_argument("--batch-size", type=int, default=1)
+    s.add_argument("--device", default="cpu")
+    s.set_defaults(func=_summary)
     return p
 
 

@@ -141,7 +141,7 @@ def test_lenet5_steps_on_cuda_match_the_cpu():
             losses.append(loss.item())
         np.testing.assert_allclose(losses[1], losses[0], rtol=2e-5)
     for (k, a), b in zip(cpu.state_dict().items(), gpu.state_dict().values()):
-        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5, err_msg=k)
+        np.testing.assert_allclose(b.cpu().numpy(), a.numpy(), rtol=1e-4, atol=1e-5, err_msg=k)
 
 
 @pytest.mark.skipif(not pycnn.cuda.is_available(), reason="no CUDA device (real or emulated)")
