@@ -1,6 +1,12 @@
-"""pycnn.save / pycnn.load: .npz files written atomically (temp file + fsync + rename).
+"""pycnn.save / pycnn.load: .npz files (PyTorch's own checkpoint format for paths ending in
+.pt / .pth, .safetensors for *.safetensors), written atomically (temp file + fsync + rename).
 
-Format.  A zip archive of uncompressed (ZIP_STORED) ``.npy`` members.  Each array (or Tensor)
+PyTorch's format (pycnn._torch_format) is written for ``*.pt`` / ``*.pth`` so that
+``torch.load(path, weights_only=True)`` reads it, and read from any file that torch.save wrote
+(its zip format), admitting only what weights_only=True admits for tensors and plain data.
+.safetensors goes through the optional ``safetensors`` package (a flat dict of tensors).
+
+The .npz format.  A zip archive of uncompressed (ZIP_STORED) ``.npy`` members.  Each array (or Tensor)
 is one member, named by its path in the saved object (``{"model": sd}`` -> ``model::conv1.weight``),
 so a state_dict saved alone reads back with plain ``numpy.load`` under exactly its keys.  The
 structure around the arrays is kept as JSON in the member ``__pycnn_tree__``: one single-key
@@ -16,7 +22,8 @@ Nothing is pickled and nothing is ever unpickled.  Files written before "odict",
 "parameter" and "numpy_scalar" existed use only the other kinds and still load.
 
 Loading refuses everything pycnn.save did not write (text files, a lone .npy, other zips, plain
-numpy .npz archives, PyTorch checkpoints, truncated or corrupt files) with one error type,
+numpy .npz archives, torch's legacy pre-1.6 pickle format, truncated or corrupt files), and in a
+PyTorch checkpoint any global but those weights_only admits, with one error type,
 ValueError, naming the file.  The bytes it will read are bounded by the file's size before any
 are read: members must be stored uncompressed (so a member's data is no larger than its share of
 the file; a small zip cannot expand to gigabytes), each member's .npy header must account for
@@ -38,12 +45,13 @@ from collections import OrderedDict
 
 import numpy as np
 
+from . import _torch_format
 from .tensor import Tensor
 
 _NESTED = "::"  # separator of nested keys in member names, e.g. "model::conv1.weight"
 _TREE = "__pycnn_tree__"
 _SCALARS = (bool, int, float, str, type(None))
-_MAX_DEPTH = 200  # containers nested deeper than this are refused by save (and by load)
+_MAX_DEPTH = _torch_format._MAX_DEPTH  # containers nested deeper are refused by save (and by load)
 _TENSOR_DTYPES = ("float32", "float64", "int64", "bool")
 
 # Temporaries are ".<target name>.pycnn-tmp-<host>-<pid>-<random>" next to the target, so the
@@ -90,9 +98,7 @@ def _encode(obj, path, arrays, depth, active):
         where = where[:50] + " ... " + where[-50:]
     if isinstance(obj, Tensor):
         from .nn.module import Parameter
-        if type(obj) not in (Tensor, Parameter):
-            raise TypeError(f"save: cannot save the value at {where!r} of type {type(obj).__name__} "
-                            "(a Tensor subclass); only Tensor and nn.Parameter load back as what they were")
+        _torch_format.check_tensor_type(obj, where)
         arr = np.asarray(obj.detach()._host())  # a CUDA tensor is saved from a host copy
         _check_array(arr, path, "a Tensor")
         name = _member_name(path, arrays)
@@ -116,12 +122,7 @@ def _encode(obj, path, arrays, depth, active):
             return {"float": repr(obj)}
         return {"value": obj}
     if type(obj) in (dict, OrderedDict, list, tuple):
-        if depth >= _MAX_DEPTH:
-            raise ValueError(f"save: the value at {where!r} is nested more than {_MAX_DEPTH} containers deep")
-        if id(obj) in active:
-            raise ValueError(f"save: the value at {where!r} contains itself (a reference cycle)")
-        active.add(id(obj))
-        try:
+        with _torch_format.visiting(obj, where, depth, active):
             if isinstance(obj, dict):
                 items = []
                 for k, v in obj.items():
@@ -133,8 +134,6 @@ def _encode(obj, path, arrays, depth, active):
             kind = "list" if type(obj) is list else "tuple"
             return {kind: [_encode(v, f"{path}{_NESTED}{i}" if path else str(i), arrays, depth + 1, active)
                            for i, v in enumerate(obj)]}
-        finally:
-            active.discard(id(obj))
     if isinstance(obj, (dict, list, tuple)):
         raise TypeError(f"save: cannot save the value at {where!r} of type {type(obj).__name__} (a subclass "
                         "of dict/list/tuple would not load back as itself); convert it to a dict, list or tuple")
@@ -232,20 +231,101 @@ def _copy_owner_and_mode(fd, tmp, st):
     os.chmod(fd if os.chmod in os.supports_fd else tmp, stat.S_IMODE(st.st_mode))
 
 
+def _safetensors_module(op):
+    try:
+        import safetensors.numpy
+    except ImportError:
+        raise ImportError(f"{op}: .safetensors files need the safetensors package "
+                          "(pip install 'pycnn[safetensors]')") from None
+    return safetensors.numpy
+
+
+def _safetensors_encode(obj):
+    """The bytes of a .safetensors file: a flat dict of str -> Tensor / numpy array only."""
+    if type(obj) not in (dict, OrderedDict):
+        raise TypeError(f"save: a .safetensors file holds a flat dict of tensors, got {type(obj).__name__}")
+    arrays = {}
+    for k, v in obj.items():
+        if type(k) is not str:
+            raise TypeError(f"save: .safetensors keys must be str, got {k!r}")
+        if isinstance(v, Tensor):
+            arr = np.asarray(v.detach()._host())
+        elif type(v) is np.ndarray:
+            arr = v
+        else:
+            raise TypeError(f"save: a .safetensors file holds only tensors; the value at {k!r} is a "
+                            f"{type(v).__name__} (use .pt or .npz for other values)")
+        if arr.dtype.kind not in "biuf" or arr.dtype.fields is not None:
+            raise TypeError(f"save: the value at {k!r} has dtype {arr.dtype}, which .safetensors cannot hold")
+        arrays[k] = np.ascontiguousarray(arr.astype(arr.dtype.newbyteorder("<"), copy=False))
+    return _safetensors_module("save").save(arrays)
+
+
+def _looks_like_safetensors(head, file_size):
+    # an 8-byte little-endian header length, then the JSON header
+    return len(head) > 9 and head[8:9] == b"{" and 8 + struct.unpack("<Q", head[:8])[0] <= file_size
+
+
+def _safetensors_decode(data):
+    try:
+        arrays = _safetensors_module("load").load(data)
+    except ImportError:
+        raise
+    except Exception as e:  # safetensors' SafetensorError and its header parse errors
+        if "BF16" in str(e):
+            raise _Refused("it holds bfloat16 tensors, which safetensors.numpy cannot read (numpy has no "
+                           "bfloat16); save them as float32, or as a .pt file, which pycnn widens") from None
+        raise _Refused(f"it is not a valid .safetensors file ({type(e).__name__}: {e})") from None
+    out = {}
+    for k, arr in arrays.items():
+        if arr.dtype.kind == "c":
+            raise _Refused(f"tensor {k!r} is complex; pycnn tensors are {', '.join(_TENSOR_DTYPES)}")
+        if arr.dtype == np.float16:
+            arr = arr.astype(np.float32)
+        elif arr.dtype.kind in "iu" and arr.dtype != np.int64:
+            arr = arr.astype(np.int64)
+        out[k] = Tensor._wrap(np.array(arr, order="C", copy=not arr.flags.writeable or None))
+    return out
+
+
+def _is_torch_path(path):
+    return os.fspath(path).lower().endswith((".pt", ".pth"))
+
+
 def save(obj, path):
     """Saves a dict of Tensors / numpy arrays / Python scalars and dicts, lists and tuples of
     them (e.g. a state_dict or a checkpoint) to `path` (str or PathLike); load() returns the
-    same structure.  Atomic: the data is written to a temporary file in the target's directory,
+    same structure.
+
+    A path ending in .pt or .pth gets PyTorch's own zip checkpoint format, which
+    ``torch.load(path, weights_only=True)`` reads (Tensors become torch tensors with their dtype,
+    shape and requires_grad, nn.Parameters Parameters; a slice of another saved tensor shares its
+    storage, and a view saves its whole base storage, as torch.save does).  That format has no
+    numpy values under weights_only: numpy arrays are saved as tensors and numpy scalars as
+    Python numbers, so they load back as such; bytes and any root value (not only a dict) are
+    accepted there, as torch.save accepts them.  Any other path gets
+    the .npz format below, which keeps every value's type.  A path ending in .safetensors
+    gets that format (a flat dict of str -> Tensor or numpy array only; needs the safetensors
+    package: pip install 'pycnn[safetensors]').
+
+  Atomic: the data is written to a temporary file in the target's directory,
     fsynced and renamed into place, so readers see the old file or the new one, never a part,
     and a failure leaves the old file as it was.  Temporaries of this target left by killed
     saves are removed.  An existing file keeps its permissions (and its owner where allowed);
     a symlink is written through (its target is replaced, the link stays).  Saving over a file
     you may not write raises PermissionError, as open(path, 'wb') would."""
-    if type(obj) not in (dict, OrderedDict):
-        raise TypeError(f"save: expected a dict (e.g. a state_dict), got {type(obj).__name__}")
     path = os.fspath(path)
-    arrays: dict = {}
-    tree = json.dumps(_encode(obj, "", arrays, 0, set()))  # raises before any file is created
+    torch_format = _is_torch_path(path)
+    safetensors_bytes = None
+    if torch_format:
+        pkl, storages = _torch_format.encode(obj)  # raises before any file is created
+    elif path.lower().endswith(".safetensors"):
+        safetensors_bytes = _safetensors_encode(obj)
+    else:
+        if type(obj) not in (dict, OrderedDict):
+            raise TypeError(f"save: expected a dict (e.g. a state_dict), got {type(obj).__name__}")
+        arrays: dict = {}
+        tree = json.dumps(_encode(obj, "", arrays, 0, set()))  # raises before any file is created
     target = _resolve_target(path)
     directory, name = os.path.split(target)
     try:
@@ -262,11 +342,18 @@ def save(obj, path):
                  | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
-            # np.savez(**arrays) would choke on keys such as "file"; write the members directly
-            with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-                for member, arr in list(arrays.items()) + [(_TREE, np.array(tree))]:
-                    with zf.open(member + ".npy", "w", force_zip64=True) as out:
-                        np.lib.format.write_array(out, np.asarray(arr), allow_pickle=False)
+            if safetensors_bytes is not None:
+                f.write(safetensors_bytes)
+            elif torch_format:
+                # torch names the archive folder after the file's stem; its reader takes any name
+                stem = re.sub(r"[^A-Za-z0-9_]", "_", os.path.splitext(os.path.basename(path))[0]) or "archive"
+                _torch_format.write_encoded(f, pkl, storages, stem)
+            else:
+                # np.savez(**arrays) would choke on keys such as "file"; write the members directly
+                with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+                    for member, arr in list(arrays.items()) + [(_TREE, np.array(tree))]:
+                        with zf.open(member + ".npy", "w", force_zip64=True) as out:
+                            np.lib.format.write_array(out, np.asarray(arr), allow_pickle=False)
             if st is not None and stat.S_ISREG(st.st_mode):
                 _copy_owner_and_mode(f.fileno(), tmp, st)
             f.flush()
@@ -293,8 +380,8 @@ def _sniff(head):
     if head.startswith(b"\x93NUMPY"):
         return "it is a single numpy .npy array, not a pycnn checkpoint (read it with numpy.load)"
     if head.startswith(_TORCH_LEGACY_MAGIC):
-        return ("this looks like a PyTorch checkpoint (torch.save's legacy pickle format); pycnn cannot "
-                "read it (it never unpickles): load it with torch.load and save its tensors as numpy arrays")
+        return ("this looks like a PyTorch checkpoint (torch.save's legacy pickle format, before torch 1.6); "
+                "pycnn reads only torch.save's zip format: load it with torch.load and torch.save it again")
     if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
         return "it is a Python pickle, not a pycnn checkpoint (pycnn never unpickles)"
     try:
@@ -320,9 +407,6 @@ class _Reader:
         self.zf = zf
         infos = zf.infolist()
         names = [i.filename for i in infos]
-        if _looks_like_torch(names):
-            raise _Refused("this looks like a PyTorch checkpoint (torch.save's zip format); pycnn cannot "
-                           "read it yet: load it with torch.load and save its tensors as numpy arrays")
         if _TREE + ".npy" not in names:
             if names and all(n.endswith(".npy") for n in names):
                 raise _Refused("it is a numpy .npz archive that pycnn.save did not write (it has no "
@@ -456,20 +540,58 @@ def _decode(node, r, depth=0):
     _bad(f"unknown kind {kind!r} (written by a newer pycnn?)")
 
 
-def load(path):
+def _to_device(obj, device):
+    if isinstance(obj, Tensor):
+        from .nn.module import Parameter
+        if type(obj) is Parameter:
+            return Parameter(obj.detach().to(device), requires_grad=obj.requires_grad)
+        return obj.detach().to(device).requires_grad_(obj.requires_grad) if obj.requires_grad else obj.to(device)
+    if type(obj) in (dict, OrderedDict):
+        return type(obj)((k, _to_device(v, device)) for k, v in obj.items())
+    if type(obj) in (list, tuple):
+        return type(obj)(_to_device(v, device) for v in obj)
+    return obj
+
+
+def load(path, map_location=None, weights_only=None):
     """Loads what save() wrote: the same dicts (OrderedDicts), lists, tuples and Python scalars,
     numpy arrays as numpy arrays, Tensors as CPU Tensors with their dtype, shape and
     requires_grad (nn.Parameters as Parameters; a CUDA tensor was saved from a host copy).
 
-    Raises ValueError naming the file for anything pycnn.save did not write, also plain numpy
-    .npz archives (use numpy.load) and PyTorch checkpoints (use torch.load); nothing is
-    unpickled.  OSError (e.g. FileNotFoundError) is raised as by open()."""
-    path = os.fspath(path)
+    Also reads checkpoints that torch.save wrote (its zip format, torch >= 1.6, whatever the
+    file's name) without torch: tensors become pycnn Tensors (float16/bfloat16 widened to
+    float32, smaller ints to int64; a tensor torch saved as a contiguous view of another keeps
+    sharing its storage, a transposed or strided one is a contiguous copy), and only what
+    ``torch.load(weights_only=True)`` admits for tensors and plain data is read: any other pickled
+    global is refused with ValueError naming it, before it could run.  ``weights_only`` is
+    accepted for torch.load compatibility; True, None and False all use this same safe reader
+    (pycnn never runs pickled code, so False does not widen what loads).  ``map_location``:
+    None or 'cpu' keeps tensors on the CPU; a device (str or pycnn.device) moves them there.
+
+    Raises ValueError naming the file for anything else, also plain numpy .npz archives (use
+    numpy.load) and torch's legacy pickle format.  A ``.safetensors`` file (by name or by its
+header; needs the safetensors package) loads as a dict of Tensors, widened as above.  OSError (e.g. FileNotFoundError) is raised
+    as by open()."""
+    if weights_only not in (None, True, False):
+        raise TypeError(f"load: weights_only must be a bool or None, got {weights_only!r}")
+    if map_location is not None and not isinstance(map_location, str) and \
+            type(map_location).__name__ != "device":
+        raise TypeError(f"load: map_location must be None, a device string or a pycnn.device, got "
+                        f"{type(map_location).__name__} (functions and dicts are not supported)")
+    out = _load(os.fspath(path))
+    if map_location is not None and str(map_location) != "cpu":
+        out = _to_device(out, map_location)
+    return out
+
+
+def _load(path):
     with open(path, "rb") as f:
         file_size = os.fstat(f.fileno()).st_size
         head = f.read(64)
         f.seek(0)
         try:
+            if path.lower().endswith(".safetensors") or _looks_like_safetensors(head, file_size):
+                return _safetensors_decode(f.read())  # bounded by the file's size
             if not head.startswith(b"PK"):
                 raise _Refused(_sniff(head))
             try:
@@ -477,6 +599,8 @@ def load(path):
             except zipfile.BadZipFile as e:
                 raise _Refused(f"it is a truncated or corrupt zip archive ({e})") from None
             with zf:
+                if _looks_like_torch([i.filename for i in zf.infolist()]):
+                    return _torch_format.read(zf, file_size)
                 r = _Reader(zf, file_size)
                 out = _decode(r.tree(), r)
                 if type(out) not in (dict, OrderedDict):
@@ -484,7 +608,7 @@ def load(path):
                 if r.unused:
                     _bad(f"members {sorted(r.unused)[:5]} are not part of the saved object")
                 return out
-        except _Refused as e:
+        except (_Refused, _torch_format.Refused) as e:
             raise ValueError(f"load: cannot load {path!r}: {e}") from None
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, struct.error, OverflowError,
                 NotImplementedError, UnicodeDecodeError, ValueError, KeyError, IndexError, TypeError,

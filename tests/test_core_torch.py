@@ -32,7 +32,7 @@ def test_state_dict_keys_shapes_and_transfer_match_torch():
     assert [n for n, _ in ours.named_modules()] == [n for n, _ in theirs.named_modules()]
     assert repr(ours) == repr(theirs)
     ours.load_state_dict({k: v.numpy() for k, v in sd_theirs.items()})      # torch -> pycnn
-    theirs.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
+    theirs.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in ours.state_dict().items()})
     ours.eval(), theirs.eval()
     x = randn(7, 6).astype(np.float32)
     np.testing.assert_allclose(ours(pycnn.tensor(x)).detach().numpy(),

@@ -110,11 +110,11 @@ def test_module_to_moves_parameters_buffers_and_grads():
         assert t.device == "cuda:0", name
     assert m[1].num_batches_tracked.dtype == np.int64  # an integer buffer moves too, uncast
     assert all(p.grad.device == "cuda:0" for p in m.parameters())
-    sd = m.state_dict()  # host copies, torch's keys
-    assert all(isinstance(v, np.ndarray) for v in sd.values()) and "1.running_var" in sd
+    sd = m.state_dict()  # detached device tensors sharing storage, torch's keys
+    assert all(type(v) is pycnn.Tensor and v.device == "cuda:0" for v in sd.values()) and "1.running_var" in sd
     m2 = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU()).cuda()
     m2.load_state_dict(sd)
-    np.testing.assert_array_equal(m2[0].weight.cpu().detach().numpy(), sd["0.weight"])
+    np.testing.assert_array_equal(m2[0].weight.cpu().detach().numpy(), sd["0.weight"].cpu().numpy())
     m.cpu()
     assert all(p.device == "cpu" for p in m.parameters())
 
@@ -133,7 +133,7 @@ def test_sgd_on_the_device_matches_the_cpu():
             F.cross_entropy(m(xx), yy).backward()
             opt.step()
     for (k, a), b in zip(cpu.state_dict().items(), gpu.state_dict().values()):
-        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6, err_msg=k)
+        np.testing.assert_allclose(b.cpu().numpy(), a.numpy(), rtol=1e-5, atol=1e-6, err_msg=k)
     state = opts[1].state_dict()["state"][0]["momentum_buffer"]
     assert isinstance(state, np.ndarray)  # the optimizer's state_dict is on the host too
     opts[1].load_state_dict(opts[1].state_dict())

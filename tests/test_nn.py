@@ -69,9 +69,9 @@ def test_state_dict_keys_and_shapes_match_torch_naming():
     sd = net.state_dict()
     assert list(sd) == NET_KEYS
     assert {k: v.shape for k, v in sd.items()} == NET_SHAPES
-    assert all(isinstance(v, np.ndarray) for v in sd.values())
-    sd["0.bias"][...] = 99.0                       # a copy, not the live storage
-    assert not np.any(net[0].bias.detach().numpy() == 99.0)
+    assert all(type(v) is pycnn.Tensor and not v.requires_grad for v in sd.values())
+    sd["0.bias"].numpy()[...] = 99.0               # shares storage with the parameter, as in torch
+    assert np.all(net[0].bias.detach().numpy() == 99.0)
 
 
 def test_shared_module_listed_once_but_keyed_twice():
@@ -207,7 +207,7 @@ def test_load_state_dict_numpy_and_tensors():
 
 def test_load_state_dict_float64_into_float32_casts():
     lin = nn.Linear(2, 3)
-    sd = {k: v.astype(np.float64) + 1 for k, v in lin.state_dict().items()}
+    sd = {k: v.numpy().astype(np.float64) + 1 for k, v in lin.state_dict().items()}
     lin.load_state_dict(sd)
     assert lin.weight.dtype == np.float32
     np.testing.assert_allclose(lin.weight.detach().numpy(), sd["weight"], rtol=1e-6)

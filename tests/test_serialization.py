@@ -64,7 +64,7 @@ def round_trip(obj, tmp_path, name="x.npz"):
 
 
 def every_kind():
-    sd = nn.Linear(3, 2).state_dict()                          # an OrderedDict of numpy arrays
+    sd = nn.Linear(3, 2).state_dict()                          # an OrderedDict of Tensors
     big_endian = RNG.standard_normal(4).astype(">f8")
     return {
         "model": sd,
@@ -112,7 +112,7 @@ def test_non_tensor_values_round_trip_as_torch_save_load_does(tmp_path):
     torch = pytest.importorskip("torch")
     obj = every_kind()
     plain = {k: v for k, v in obj.items() if k not in ("tensors", "model")}
-    plain["model"] = OrderedDict((k, v.copy()) for k, v in obj["model"].items())
+    plain["model"] = OrderedDict((k, v.numpy().copy()) for k, v in obj["model"].items())   # as numpy arrays
     plain["arrays"] = plain["arrays"][:-1]      # torch turns '>f8' into native float64; pycnn keeps it, as np.save
     torch.save(plain, tmp_path / "t.pt")
     ref = torch.load(tmp_path / "t.pt", weights_only=False)   # our own file: unpickling is safe here
@@ -197,7 +197,8 @@ def test_files_written_by_the_previous_pycnn_still_load(tmp_path):
     opt = pycnn.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
     net(pycnn.randn(2, 4)).sum().backward()
     opt.step()
-    ckpt = {"model": net.state_dict(), "optim": opt.state_dict(), "epoch": 4, "best": float("inf"), "shape": (2, 3)}
+    old_sd = OrderedDict((k, v.numpy()) for k, v in net.state_dict().items())   # the old state_dict gave arrays
+    ckpt = {"model": old_sd, "optim": opt.state_dict(), "epoch": 4, "best": float("inf"), "shape": (2, 3)}
     legacy_save(ckpt, tmp_path / "old.npz")
     back = pycnn.load(tmp_path / "old.npz")
     expected = dict(ckpt, model=dict(ckpt["model"]))          # the old format had no OrderedDict
@@ -329,11 +330,17 @@ def test_load_never_unpickles(tmp_path):
     assert not marker.exists()
 
 
-def test_load_refuses_pytorch_checkpoints(tmp_path):
+def test_load_reads_pytorch_checkpoints_but_refuses_the_legacy_format(tmp_path):
+    # issue 15: torch.save's zip format now loads (tests/test_torch_format.py covers it in depth)
     torch = pytest.importorskip("torch")
     p = tmp_path / "model.pt"
-    torch.save(torch.nn.Linear(3, 2).state_dict(), p)
-    refused(p, "looks like a PyTorch checkpoint")
+    lin = torch.nn.Linear(3, 2)
+    torch.save(lin.state_dict(), p)
+    back = pycnn.load(p)
+    assert type(back) is OrderedDict and list(back) == ["weight", "bias"]
+    for k, v in lin.state_dict().items():
+        assert type(back[k]) is pycnn.Tensor and back[k].dtype == np.float32
+        np.testing.assert_array_equal(back[k].numpy(), v.numpy())
     torch.save({"w": torch.ones(2)}, p, _use_new_zipfile_serialization=False)
     refused(p, r"looks like a PyTorch checkpoint \(torch.save's legacy")
 

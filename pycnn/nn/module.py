@@ -6,6 +6,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from .._dlpack import host_array
 from ..tensor import Tensor, canonical_dtype
 
 
@@ -31,6 +32,15 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+def _none_or(module, kind, what, name, value):
+    """value, when it is None or a `kind`: what may replace a registered parameter, child
+    module or buffer."""
+    if value is not None and not isinstance(value, kind):
+        raise TypeError(f"{type(module).__name__}: cannot assign {type(value).__name__} as {what} "
+                        f"'{name}' (a {kind.__name__} or None is expected)")
+    return value
+
+
 class Module:
     """Base class of every layer; subclasses assign Parameters, buffers and Modules
     as attributes in __init__ and define forward()."""
@@ -50,28 +60,21 @@ class Module:
         if "_parameters" not in d:
             raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
         params, buffers, modules = self._parameters, self._buffers, self._modules
-        if isinstance(value, Parameter):
-            buffers.pop(name, None), modules.pop(name, None), d.pop(name, None)
-            params[name] = value
-        elif name in params:
-            if value is not None:
-                raise TypeError(f"{type(self).__name__}: cannot assign {type(value).__name__} as parameter "
-                                f"'{name}' (a Parameter or None is expected)")
-            params[name] = None
-        elif isinstance(value, Module):
-            params.pop(name, None), buffers.pop(name, None), d.pop(name, None)
-            modules[name] = value
-        elif name in modules:
-            if value is not None:
-                raise TypeError(f"{type(self).__name__}: cannot assign {type(value).__name__} as child module "
-                                f"'{name}' (a Module or None is expected)")
-            modules[name] = None
-        elif name in buffers or name in d.get("_buffer_names", ()):
-            if value is not None and not isinstance(value, Tensor):
-                raise TypeError(f"{type(self).__name__}: cannot assign {type(value).__name__} as buffer "
-                                f"'{name}' (a Tensor or None is expected)")
+        # a Parameter (then a Module) registers, leaving the other stores; a name its store
+        # holds already takes only that kind or None
+        for kind, store, what in ((Parameter, params, "parameter"), (Module, modules, "child module")):
+            if isinstance(value, kind):
+                for other in (params, buffers, modules, d):
+                    if other is not store:
+                        other.pop(name, None)
+                store[name] = value
+                return
+            if name in store:
+                store[name] = _none_or(self, kind, what, name, value)
+                return
+        if name in buffers or name in d.get("_buffer_names", ()):
+            buffers[name] = _none_or(self, Tensor, "buffer", name, value)
             d.pop(name, None)
-            buffers[name] = value
         else:
             object.__setattr__(self, name, value)
 
@@ -242,14 +245,19 @@ class Module:
         return self
 
     # ---------------------------------------------------------------- state
-    def state_dict(self, prefix="") -> "OrderedDict[str, np.ndarray]":
-        """name -> a host numpy array copy (also of a CUDA model's tensors), with PyTorch's key
-        names (parameters, then persistent buffers)."""
-        return OrderedDict((k, np.array(t._host(), copy=True)) for k, t in self._named_tensors(prefix.rstrip(".")))
+    def state_dict(self, *, destination=None, prefix="", keep_vars=False) -> "OrderedDict[str, Tensor]":
+        """name -> Tensor, with PyTorch's key names (parameters, then persistent buffers): as in
+        torch, detached Tensors sharing storage with the parameters and buffers (on their device),
+        or the Parameters themselves with keep_vars=True; into `destination` if given."""
+        out = OrderedDict() if destination is None else destination
+        for k, t in self._named_tensors(prefix.rstrip(".")):
+            out[k] = t if keep_vars else t.detach()
+        return out
 
     def load_state_dict(self, state_dict, strict=True):
-        """Copies arrays (numpy or Tensor) into parameters and buffers in place, checking names
-        and shapes; returns (missing_keys, unexpected_keys) like torch's _IncompatibleKeys."""
+        """Copies values (pycnn Tensors, numpy arrays, or any array exposing __dlpack__ or
+        __array__, e.g. torch tensors) into parameters and buffers in place, checking names and
+        shapes; returns (missing_keys, unexpected_keys) like torch's _IncompatibleKeys."""
         own = OrderedDict(self._named_tensors())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
@@ -257,7 +265,7 @@ class Module:
         for k, t in own.items():
             if k in state_dict:
                 v = state_dict[k]
-                v = v.detach()._host() if isinstance(v, Tensor) else np.asarray(v)
+                v = host_array(v, f"load_state_dict: {k!r}")
                 if tuple(v.shape) != t.shape:
                     misshapen.append(f"{k}: copying a param with shape {tuple(v.shape)} from checkpoint, "
                                      f"the shape in current model is {t.shape}")
