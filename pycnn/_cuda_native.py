@@ -59,6 +59,17 @@ class CudaNative:
             raise ValueError(f"{op}: found an invalid max index {value} at flat position {bad} (each (n, c) plane "
                              f"has {plane} elements, shape {plane_shape})")
 
+    # ---------------------------------------------------------------- elementwise (glue on CuPy)
+    def relu_forward(self, x):
+        """csrc/elementwise.h's relu on the device array module (a select, like the CPU kernel)."""
+        return self.xp.where(x <= 0, x.dtype.type(0), x)
+
+    def relu_backward(self, grad_output, output):
+        if grad_output.shape != output.shape:
+            raise ValueError(f"relu: grad_output {tuple(grad_output.shape)} does not match the output "
+                             f"{tuple(output.shape)}")
+        return self.xp.where(output <= 0, grad_output.dtype.type(0), grad_output)
+
     # ---------------------------------------------------------------- GEMM
     def gemm(self, a, b, trans_a=False, trans_b=False):
         if a.dtype != b.dtype:
@@ -212,6 +223,13 @@ class CudaNative:
         self.m.conv_bias_grad(self._ptr(db), self._ptr(dy), dy.shape[0], C, HW, dy.dtype.name, self._stream())
         return db
 
+    @staticmethod
+    def _plus_bias(y, b):
+        """y (N, C, H, W) + b (C,) per channel, in place; y alone when b is None."""
+        if b is not None:
+            y += b.reshape(1, -1, 1, 1)
+        return y
+
     def conv2d_forward(self, x, w, b, p):
         x, w, b = self._conv_arrays("conv2d", x, p.in_shape, w, p, b, p.C_out)
         if p.is_depthwise:
@@ -219,10 +237,7 @@ class CudaNative:
             self.m.depthwise_conv2d_forward(self._ptr(y), self._ptr(x), self._ptr(w), self._null(b), x.dtype.name, p,
                                             self._stream())
             return y
-        y = self._conv_y(x, w, p)
-        if b is not None:
-            y += b.reshape(1, -1, 1, 1)
-        return y
+        return self._plus_bias(self._conv_y(x, w, p), b)
 
     def conv2d_backward(self, dy, x, w, p, input_grad=True, weight_grad=True, bias_grad=True):
         x, w, _ = self._conv_arrays("conv2d", x, p.in_shape, w, p)
@@ -243,10 +258,7 @@ class CudaNative:
     # has p.out_shape and its output p.in_shape; the weight is the conv's (C_out, C_in/g, kH, kW).
     def conv_transpose2d_forward(self, x, w, b, p):
         x, w, b = self._conv_arrays("conv_transpose2d", x, p.out_shape, w, p, b, p.C_in)
-        y = self._conv_dx(x, w, p)
-        if b is not None:
-            y += b.reshape(1, -1, 1, 1)
-        return y
+        return self._plus_bias(self._conv_dx(x, w, p), b)
 
     def conv_transpose2d_backward(self, dy, x, w, p, input_grad=True, weight_grad=True, bias_grad=True):
         x, w, _ = self._conv_arrays("conv_transpose2d", x, p.out_shape, w, p)

@@ -249,17 +249,20 @@ class Abs(Function):
 
 
 class Relu(Function):
-    """max(x, 0): relu(-inf) = 0 and NaN propagates; the gradient is zero where x <= 0
-    (a select, not a product with a mask, so an infinite dy there gives 0, not NaN)."""
+    """max(x, 0): relu(-inf) = 0, relu(-0.0) = 0, NaN propagates; the gradient is zero where the
+    output is <= 0 (a select, not a product with a mask, so an infinite dy there gives 0, not
+    NaN).  Float tensors run the native kernel (csrc/elementwise.h), from the saved output."""
 
-    saves_inputs = False
+    saves_inputs, saves_output = False, True
 
     def forward(self, x):
-        self.dead = x <= 0
-        return self.xp.maximum(x, x.dtype.type(0))
+        if x.dtype.kind == "f":
+            self.y = self.backend.native.relu_forward(x)
+            return self.y
+        return self.xp.maximum(x, x.dtype.type(0))  # integer tensors: no gradient ever flows
 
     def backward(self, g):
-        return self.xp.where(self.dead, g.dtype.type(0), g)
+        return self.backend.native.relu_backward(g, self.y)
 
 
 class LeakyRelu(Function):

@@ -78,3 +78,4 @@ void bind_pool(py::module_& m);
 void bind_norm(py::module_& m);
 void bind_pad(py::module_& m);
 void bind_upsample(py::module_& m);
+void bind_elementwise(py::module_& m);

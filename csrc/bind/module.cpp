@@ -30,4 +30,5 @@ PYBIND11_MODULE(_C, m) {
   bind_norm(m);
   bind_pad(m);
   bind_upsample(m);
+  bind_elementwise(m);
 }
