@@ -9,6 +9,11 @@ from .._backend import backend
 from ..tensor import Tensor
 
 
+class NonLeafError(ValueError, TypeError):
+    """A non-leaf Tensor given as a parameter: a ValueError as in torch, and a TypeError as pycnn raised
+    before (numpy's AxisError is a ValueError and an IndexError in the same way)."""
+
+
 class Optimizer:
     def __init__(self, params, defaults: dict):
         self.defaults = defaults
@@ -25,12 +30,22 @@ class Optimizer:
             self.add_param_group(g)
 
     def add_param_group(self, group: dict):
+        """Append a group {'params': [...], hyper-parameter: value, ...}; missing values come from defaults."""
+        name = type(self).__name__
+        if not isinstance(group, dict):
+            raise TypeError(f"{name}.add_param_group: expected a dict, got {type(group).__name__}")
+        if "params" not in group:
+            raise ValueError(f"{name}.add_param_group: the group has no 'params' entry")
         group = dict(group)
         ps = group["params"]
+        if isinstance(ps, (set, frozenset)):  # torch's rule: the order must be reproducible
+            raise TypeError(f"{name}.add_param_group: params must be an ordered collection, not a set")
         group["params"] = [ps] if isinstance(ps, Tensor) else list(ps)
         for p in group["params"]:
-            if not isinstance(p, Tensor) or not p.is_leaf:
-                raise TypeError(f"{type(self).__name__}: can only optimize leaf Tensors, got {type(p).__name__}")
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{name}: can only optimize Tensors, got a {type(p).__name__}")
+            if not p.is_leaf:
+                raise NonLeafError(f"{name}: can't optimize a non-leaf Tensor (shape {tuple(p.shape)})")
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in seen for p in group["params"]):
             raise ValueError(f"{type(self).__name__}: some parameters appear in more than one group")
