@@ -345,6 +345,11 @@ def pow(a, b):
 
 
 def where(condition, input, other):
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):  # two scalars: torch's dtype rule
+        if not isinstance(condition, Tensor):
+            raise TypeError("where(): expected a Tensor condition when input and other are scalars")
+        dtype = _result_dtype(input, other)
+        input = Tensor._wrap(scalar_array(condition.device, input, dtype), condition.device)
     a, b = _binary_operands(input, other, "where")
     if isinstance(condition, Tensor):
         if condition.device != a.device:

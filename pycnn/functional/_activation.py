@@ -9,12 +9,12 @@ import math
 import numpy as np
 
 from .. import ops, ops_extra
-from .._args import as_flag, as_int
+from .._args import as_flag, as_float, as_int
 from ..tensor import Function, Tensor, int64
 
 __all__ = ["elu", "gelu", "silu", "hardsigmoid", "hardswish", "softplus", "l1_loss", "smooth_l1_loss",
            "huber_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "one_hot",
-           "normalize", "cosine_similarity"]
+           "normalize", "cosine_similarity", "dropout2d"]
 
 
 def _float_input(x, op):
@@ -227,3 +227,23 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     n1 = ops_extra.norm(x1, 2, dim, keepdim=False).clamp(min=eps)
     n2 = ops_extra.norm(x2, 2, dim, keepdim=False).clamp(min=eps)
     return (x1 * x2).sum(dim) / (n1 * n2)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Zeroes whole channels of an (N, C, H, W) (or unbatched (C, H, W)) input with probability p
+    and scales the rest by 1 / (1 - p); the mask is drawn on the input's device."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"dropout2d(): argument 'input' must be a Tensor, got {type(input).__name__}")
+    p = as_float(p, "dropout2d", "p")
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout2d: p must be in [0, 1], got {p}")
+    as_flag(inplace, "dropout2d", "inplace")
+    if input.ndim not in (3, 4):
+        raise ValueError(f"dropout2d: expected a 3-D or 4-D input, got shape {input.shape}")
+    if not training or p == 0.0:
+        return input
+    from ..creation import rand
+    mask_shape = input.shape[:-2] + (1, 1)
+    keep = rand(*mask_shape, dtype=input.dtype, device=input.device) >= p
+    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
+    return input * ops.where(keep, scale, 0.0)

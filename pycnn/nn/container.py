@@ -1,12 +1,72 @@
-"""Sequential and ModuleList."""
+"""Containers with torch's semantics: Sequential, ModuleList, ModuleDict, ParameterList,
+ParameterDict.  The list-like ones keep their children under the names "0", "1", ... and renumber
+them after an insertion or a deletion, as torch does (so state_dict keys follow the positions)."""
 from __future__ import annotations
 
 from collections import OrderedDict
 
-from .module import Module
+from .module import Module, Parameter
 
 
-class Sequential(Module):
+class _IndexedModules(Module):
+    """The list behaviour Sequential and ModuleList share: children "0".."n-1"."""
+
+    def _index(self, i, op):
+        n = len(self._modules)
+        if not isinstance(i, int) or isinstance(i, bool):
+            raise TypeError(f"{type(self).__name__}.{op}: indices must be integers or slices, got {type(i).__name__}")
+        if not -n <= i < n:
+            raise IndexError(f"{type(self).__name__}.{op}: index {i} is out of range for length {n}")
+        return i % n
+
+    def _renumber(self, modules):
+        self._modules.clear()
+        for k, m in enumerate(modules):
+            self.add_module(str(k), m)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __setitem__(self, i, module):
+        key = list(self._modules)[self._index(i, "__setitem__")]
+        self.add_module(key, module)
+
+    def __delitem__(self, i):
+        items = list(self._modules.values())
+        if isinstance(i, slice):
+            del items[i]
+        else:
+            del items[self._index(i, "__delitem__")]
+        self._renumber(items)
+
+    def append(self, module):
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index, module):
+        items = list(self._modules.values())
+        n = len(items)
+        if not isinstance(index, int) or not -n <= index <= n:
+            raise IndexError(f"{type(self).__name__}.insert: index {index} is out of range for length {n}")
+        items.insert(index + n if index < 0 else index, module)
+        self._renumber(items)
+        return self
+
+    def pop(self, i=-1):
+        module = self[i]
+        del self[i]
+        return module
+
+
+class Sequential(_IndexedModules):
     def __init__(self, *modules):
         super().__init__()
         if len(modules) == 1 and isinstance(modules[0], OrderedDict):
@@ -24,34 +84,156 @@ class Sequential(Module):
     def __getitem__(self, i):
         if isinstance(i, slice):  # keeps the original names, as torch
             return Sequential(OrderedDict(list(self._modules.items())[i]))
-        return list(self._modules.values())[i]
+        return list(self._modules.values())[self._index(i, "__getitem__")]
 
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
+    def __add__(self, other):
+        if not isinstance(other, Sequential):
+            raise TypeError(f"Sequential: can only add a Sequential, got {type(other).__name__}")
+        return Sequential(*self, *other)
 
 
-class ModuleList(Module):
+class ModuleList(_IndexedModules):
     def __init__(self, modules=()):
         super().__init__()
         for m in modules:
             self.append(m)
 
-    def append(self, module):
-        self.add_module(str(len(self._modules)), module)
-        return self
-
     def __getitem__(self, i):
-        return list(self._modules.values())[i]
+        if isinstance(i, slice):
+            return ModuleList(list(self._modules.values())[i])
+        return list(self._modules.values())[self._index(i, "__getitem__")]
+
+    def __add__(self, other):
+        return ModuleList(list(self) + list(other))
+
+
+class ModuleDict(Module):
+    """An ordered dict of child modules (torch.nn.ModuleDict)."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key):
+        return self._modules[key]
+
+    def __setitem__(self, key, module):
+        self.add_module(key, module)
+
+    def __delitem__(self, key):
+        del self._modules[key]
 
     def __len__(self):
         return len(self._modules)
 
     def __iter__(self):
-        return iter(self._modules.values())
+        return iter(self._modules)
+
+    def __contains__(self, key):
+        return key in self._modules
+
+    def keys(self):
+        return self._modules.keys()
+
+    def items(self):
+        return self._modules.items()
+
+    def values(self):
+        return self._modules.values()
+
+    def pop(self, key):
+        return self._modules.pop(key)
+
+    def clear(self):
+        self._modules.clear()
+
+    def update(self, modules):
+        pairs = modules.items() if hasattr(modules, "items") else modules
+        for key, module in pairs:
+            self[key] = module
+
+
+def _as_parameter(value, owner):
+    if isinstance(value, Parameter):
+        return value
+    from ..tensor import Tensor
+    if isinstance(value, Tensor):
+        return Parameter(value)
+    raise TypeError(f"{owner}: expected a Parameter or a Tensor, got {type(value).__name__}")
+
+
+class ParameterList(Module):
+    """A list of Parameters registered as "0", "1", ... (torch.nn.ParameterList); Tensors are
+    wrapped as Parameters."""
+
+    def __init__(self, values=None):
+        super().__init__()
+        for v in values or ():
+            self.append(v)
+
+    def __getitem__(self, i):
+        items = list(self._parameters.values())
+        if isinstance(i, slice):
+            return ParameterList(items[i])
+        return items[i]
+
+    def __setitem__(self, i, value):
+        key = list(self._parameters)[i]
+        self.register_parameter(key, _as_parameter(value, "ParameterList"))
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters.values())
+
+    def append(self, value):
+        self.register_parameter(str(len(self._parameters)), _as_parameter(value, "ParameterList"))
+        return self
+
+    def extend(self, values):
+        for v in values:
+            self.append(v)
+        return self
+
+
+class ParameterDict(Module):
+    """An ordered dict of Parameters (torch.nn.ParameterDict)."""
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key):
+        return self._parameters[key]
+
+    def __setitem__(self, key, value):
+        self.register_parameter(key, _as_parameter(value, "ParameterDict"))
+
+    def __delitem__(self, key):
+        del self._parameters[key]
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters)
+
+    def __contains__(self, key):
+        return key in self._parameters
+
+    def keys(self):
+        return self._parameters.keys()
+
+    def items(self):
+        return self._parameters.items()
+
+    def values(self):
+        return self._parameters.values()
+
+    def update(self, parameters):
+        pairs = parameters.items() if hasattr(parameters, "items") else parameters
+        for key, value in pairs:
+            self[key] = value
