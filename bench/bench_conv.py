@@ -71,16 +71,16 @@ def main():
         c_out = ws[1] * groups if transposed else ws[0]
         b = rng.standard_normal(c_out, dtype=np.float32)
         s, p = pair(stride), pair(padding)
-        if transposed:
-            fwd = lambda: _C.conv_transpose2d_forward(x, w, b, s, p, (0, 0), groups, (1, 1))  # noqa: E731
+        if transposed:  # the params as pycnn.functional builds them (conv2d's padding: top, bottom, left, right)
+            params = _C.conv_transpose2d_params("conv_transpose2d", 2, xs, ws, (c_out,), s, p, (0, 0), groups, (1, 1))
+            kernels = _C.conv_transpose2d_forward, _C.conv_transpose2d_backward
         else:
-            fwd = lambda: _C.conv2d_forward(x, w, b, s, p, (1, 1), groups)  # noqa: E731
+            params = _C.conv2d_params("conv2d", 2, xs, ws, (c_out,), s, (p[0], p[0], p[1], p[1]), (1, 1), groups)
+            kernels = _C.conv2d_forward, _C.conv2d_backward
+        fwd = lambda: kernels[0](x, w, b, params)  # noqa: E731
         y = fwd()
         dy = rng.standard_normal(y.shape, dtype=np.float32)
-        if transposed:
-            bwd = lambda: _C.conv_transpose2d_backward(dy, x, w, s, p, (0, 0), groups, (1, 1))  # noqa: E731
-        else:
-            bwd = lambda: _C.conv2d_backward(dy, x, w, s, p, (1, 1), groups)  # noqa: E731
+        bwd = lambda: kernels[1](dy, x, w, params)  # noqa: E731
         f = flops(xs, ws, stride, padding, groups, transposed)
         peers = {}
         if torch is not None:

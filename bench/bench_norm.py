@@ -17,11 +17,11 @@ import sys
 
 import numpy as np
 
-import pycnn
 from pycnn import _C
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import bench_arguments, copy_bandwidth, median_ms, torch_backward, torch_forward  # noqa: E402,E501
+from common import (bandwidth_header, bench_arguments, copy_bandwidth, print_bandwidth_table,  # noqa: E402
+                    torch_backward, torch_forward)
 
 try:
     import torch
@@ -47,29 +47,41 @@ def cases(x, dy):
     x256, dy256 = x.reshape(-1, 256), dy.reshape(-1, 256)  # LayerNorm over a short last dim
     w256, b256 = (1 + 0.1 * rng.standard_normal(256)).astype(np.float32), rng.standard_normal(256).astype(np.float32)
 
-    bn = _C.batch_norm_forward(x, w, b, rm, rv, True, 0.1, EPS)
-    bn_eval = _C.batch_norm_forward(x, w, b, rm, rv, False, 0.1, EPS)
-    gn = _C.group_norm_forward(x, 32, w, b, EPS)
-    ln = _C.group_norm_forward(x2, 1, wl.reshape(-1), bl.reshape(-1), EPS)
-    inn = _C.batch_norm_forward(xi, wi, bi, None, None, True, 0.1, EPS)
-    pn = _C.pixel_norm_forward(x, 1e-8)
-    ln256 = _C.group_norm_forward(x256, 1, w256, b256, EPS)
+    # the params, built as pycnn.functional builds them (instance norm: batch norm of (1, N*C, H*W))
+    p_bn = _C.batch_norm_params("batch_norm", x.shape, w.shape, b.shape, rm.shape, rv.shape, True, EPS)
+    p_bn_eval = _C.batch_norm_params("batch_norm", x.shape, w.shape, b.shape, rm.shape, rv.shape, False, EPS)
+    p_gn = _C.group_norm_params("group_norm", x.shape, 32, w.shape, b.shape, EPS)
+    p_ln = _C.layer_norm_params("layer_norm", x.shape, x.shape[1:], wl.shape, bl.shape, EPS)
+    p_in = _C.batch_norm_params("instance_norm", xi.shape, wi.shape, bi.shape, None, None, True, EPS)
+    p_pn = _C.pixel_norm_params("pixel_norm", x.shape, 1e-8)
+    p_ln256 = _C.layer_norm_params("layer_norm", x256.shape, (256,), w256.shape, b256.shape, EPS)
+    wl1, bl1 = wl.reshape(-1), bl.reshape(-1)  # the (M, D) view's affine
+
+    bn = _C.batch_norm_forward(x, rm, rv, w, b, p_bn, True, 0.1)
+    bn_eval = _C.batch_norm_forward(x, rm, rv, w, b, p_bn_eval, False, 0.1)
+    gn = _C.group_norm_forward(x, w, b, p_gn)
+    ln = _C.group_norm_forward(x2, wl1, bl1, p_ln)
+    inn = _C.batch_norm_forward(xi, None, None, wi, bi, p_in, True, 0.1)
+    pn = _C.pixel_norm_forward(x, p_pn)
+    ln256 = _C.group_norm_forward(x256, w256, b256, p_ln256)
 
     ours = [
-        ("BatchNorm2d train", "forward", "2R+1W", lambda: _C.batch_norm_forward(x, w, b, rm, rv, True, 0.1, EPS)),
-        ("BatchNorm2d train", "backward", "2R+1W", lambda: _C.batch_norm_backward(dy, x, bn[1], bn[2], w, True)),
-        ("BatchNorm2d eval", "forward", "1R+1W", lambda: _C.batch_norm_forward(x, w, b, rm, rv, False, 0.1, EPS)),
-        ("BatchNorm2d eval", "backward", "1R+1W", lambda: _C.batch_norm_backward(dy, x, bn_eval[1], bn_eval[2], w, False)),
-        ("LayerNorm(C,H,W)", "forward", "2R+1W", lambda: _C.group_norm_forward(x2, 1, wl.reshape(-1), bl.reshape(-1), EPS)),
-        ("LayerNorm(C,H,W)", "backward", "2R+1W", lambda: _C.group_norm_backward(dy2, x2, ln[1], ln[2], wl.reshape(-1), 1)),
-        ("InstanceNorm2d", "forward", "2R+1W", lambda: _C.batch_norm_forward(xi, wi, bi, None, None, True, 0.1, EPS)),
-        ("InstanceNorm2d", "backward", "2R+1W", lambda: _C.batch_norm_backward(dyi, xi, inn[1], inn[2], wi, True)),
-        ("GroupNorm(32)", "forward", "2R+1W", lambda: _C.group_norm_forward(x, 32, w, b, EPS)),
-        ("GroupNorm(32)", "backward", "2R+1W", lambda: _C.group_norm_backward(dy, x, gn[1], gn[2], w, 32)),
-        ("PixelNorm", "forward", "2R+1W", lambda: _C.pixel_norm_forward(x, 1e-8)),
-        ("PixelNorm", "backward", "2R+1W", lambda: _C.pixel_norm_backward(dy, x, pn[1])),
-        ("LayerNorm(256)", "forward", "2R+1W", lambda: _C.group_norm_forward(x256, 1, w256, b256, EPS)),
-        ("LayerNorm(256)", "backward", "2R+1W", lambda: _C.group_norm_backward(dy256, x256, ln256[1], ln256[2], w256, 1)),
+        ("BatchNorm2d train", "forward", "2R+1W", lambda: _C.batch_norm_forward(x, rm, rv, w, b, p_bn, True, 0.1)),
+        ("BatchNorm2d train", "backward", "2R+1W", lambda: _C.batch_norm_backward(dy, x, bn[1], bn[2], w, p_bn, True)),
+        ("BatchNorm2d eval", "forward", "1R+1W", lambda: _C.batch_norm_forward(x, rm, rv, w, b, p_bn_eval, False, 0.1)),
+        ("BatchNorm2d eval", "backward", "1R+1W",
+         lambda: _C.batch_norm_backward(dy, x, bn_eval[1], bn_eval[2], w, p_bn_eval, False)),
+        ("LayerNorm(C,H,W)", "forward", "2R+1W", lambda: _C.group_norm_forward(x2, wl1, bl1, p_ln)),
+        ("LayerNorm(C,H,W)", "backward", "2R+1W", lambda: _C.group_norm_backward(dy2, x2, ln[1], ln[2], wl1, p_ln)),
+        ("InstanceNorm2d", "forward", "2R+1W", lambda: _C.batch_norm_forward(xi, None, None, wi, bi, p_in, True, 0.1)),
+        ("InstanceNorm2d", "backward", "2R+1W", lambda: _C.batch_norm_backward(dyi, xi, inn[1], inn[2], wi, p_in, True)),
+        ("GroupNorm(32)", "forward", "2R+1W", lambda: _C.group_norm_forward(x, w, b, p_gn)),
+        ("GroupNorm(32)", "backward", "2R+1W", lambda: _C.group_norm_backward(dy, x, gn[1], gn[2], w, p_gn)),
+        ("PixelNorm", "forward", "2R+1W", lambda: _C.pixel_norm_forward(x, p_pn)),
+        ("PixelNorm", "backward", "2R+1W", lambda: _C.pixel_norm_backward(dy, x, pn[1], p_pn)),
+        ("LayerNorm(256)", "forward", "2R+1W", lambda: _C.group_norm_forward(x256, w256, b256, p_ln256)),
+        ("LayerNorm(256)", "backward", "2R+1W",
+         lambda: _C.group_norm_backward(dy256, x256, ln256[1], ln256[2], w256, p_ln256)),
     ]
     theirs = [None] * len(ours)
     if torch is not None:
@@ -94,29 +106,18 @@ def cases(x, dy):
 
 def main():
     args = bench_arguments(__doc__.splitlines()[0])
-    threads = args.threads
     repeat = 3 if args.quick else 20
 
     rng = np.random.default_rng(0)
     x = (0.5 + rng.standard_normal(SHAPE)).astype(np.float32)
     dy = rng.standard_normal(SHAPE).astype(np.float32)
     copy_gbs = copy_bandwidth(repeat)
-    print(f"pycnn {pycnn.__version__}, {threads} threads, shape {SHAPE} float32, "
-          f"numpy copy {copy_gbs:.1f} GB/s" + (f", torch {torch.__version__}" if torch else ", torch not installed"))
+    print(bandwidth_header(f"shape {SHAPE} float32", args.threads, copy_gbs))
     print()
-    print("| layer | pass | kernel passes | ms | GB/s | of copy BW | torch ms | vs torch |")
-    print("|---|---|---|---|---|---|---|---|")
-    for layer, which, passes, fn, tfn in cases(x, dy):
-        ms = median_ms(fn, repeat)
-        arrays = 2 if which == "forward" else 3
-        gbs = arrays * x.nbytes / ms / 1e6
-        tms = median_ms(tfn, repeat) if tfn else None
-        ratio = f"{tms / ms:.2f}x" if tms else "-"
-        print(f"| {layer} | {which} | {passes} | {ms:.3f} | {gbs:.1f} | {gbs / copy_gbs:.0%} | "
-              f"{f'{tms:.3f}' if tms else '-'} | {ratio} |")
-    print()
-    print("vs torch > 1 means pycnn is faster.  GB/s counts compulsory traffic: forward x + y, "
-          "backward dy + x + dx.")
+    rows = (((layer, which, passes), (2 if which == "forward" else 3) * x.nbytes, fn, tfn)
+            for layer, which, passes, fn, tfn in cases(x, dy))
+    print_bandwidth_table(rows, ("layer", "pass", "kernel passes"), copy_gbs, repeat,
+                          ": forward x + y, backward dy + x + dx.")
 
 
 if __name__ == "__main__":

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-import pycnn
-from common import bench_arguments, copy_bandwidth, median_ms, torch_backward, torch_forward  # bench/ is on sys.path
+from common import (bandwidth_header, bench_arguments, copy_bandwidth,  # bench/ is on sys.path
+                    print_bandwidth_table, torch_backward, torch_forward)
 from pycnn import _C
 
 try:
@@ -34,14 +34,25 @@ CONFIGS = {"2x2 s2": ((2, 2), (2, 2), (0, 0)), "3x3 s2 p1": ((3, 3), (2, 2), (1,
 LENET_SHAPES = ((64, 6, 28, 28), (64, 16, 10, 10))  # batch 64: the pools after conv1 and conv2
 
 
+def max_params(shape, k, s, p):
+    """max_pool2d's params (dilation 1, floor mode), as pycnn.functional builds them."""
+    return _C.pool2d_params("max_pool2d", 2, shape, k, s, p, (1, 1), False, True)
+
+
+def avg_params(shape, k, s, p):
+    """avg_pool2d's params (floor mode, padding counted, no divisor override)."""
+    return _C.pool2d_params("avg_pool2d", 2, shape, k, s, p, (1, 1), False, False, True, None)
+
+
 def cases(x):
     """(op, config, pass, bytes moved, pycnn fn, torch fn or None) for each measured kernel."""
     rng = np.random.default_rng(1)
     rows = []
     for name, (k, s, p) in CONFIGS.items():
-        y, idx = _C.max_pool2d_forward(x, k, s, p, (1, 1), False)
+        pm, pa = max_params(x.shape, k, s, p), avg_params(x.shape, k, s, p)
+        y, idx = _C.max_pool2d_forward(x, pm)
         dy = rng.standard_normal(y.shape).astype(np.float32)
-        ya = _C.avg_pool2d_forward(x, k, s, p, False, True, None)
+        ya = _C.avg_pool2d_forward(x, pa)
         fwd_max = x.nbytes + y.nbytes + idx.nbytes
         bwd_max = dy.nbytes + idx.nbytes + x.nbytes
         t_max = t_max_b = t_avg = t_avg_b = None
@@ -57,17 +68,16 @@ def cases(x):
             t_max, t_max_b = torch_forward(tmax, tx), torch_backward(tmax, tx, tdy)
             t_avg, t_avg_b = torch_forward(tavg, tx), torch_backward(tavg, tx, tdy)
         rows += [
-            ("max_pool2d", name, "forward", fwd_max,
-             lambda k=k, s=s, p=p: _C.max_pool2d_forward(x, k, s, p, (1, 1), False), t_max),
+            ("max_pool2d", name, "forward", fwd_max, lambda pm=pm: _C.max_pool2d_forward(x, pm), t_max),
             ("max_pool2d", name, "backward", bwd_max,
-             lambda dy=dy, idx=idx: _C.max_pool2d_backward(dy, idx, x.shape), t_max_b),
-            ("avg_pool2d", name, "forward", x.nbytes + ya.nbytes,
-             lambda k=k, s=s, p=p: _C.avg_pool2d_forward(x, k, s, p, False, True, None), t_avg),
+             lambda dy=dy, idx=idx, pm=pm: _C.max_pool2d_backward(dy, idx, pm), t_max_b),
+            ("avg_pool2d", name, "forward", x.nbytes + ya.nbytes, lambda pa=pa: _C.avg_pool2d_forward(x, pa), t_avg),
             ("avg_pool2d", name, "backward", dy.nbytes + x.nbytes,
-             lambda dy=dy, k=k, s=s, p=p: _C.avg_pool2d_backward(dy, x.shape, k, s, p, False, True, None), t_avg_b),
+             lambda dy=dy, pa=pa: _C.avg_pool2d_backward(dy, pa), t_avg_b),
         ]
     # max_unpool2d of a 2x2 stride-2 max pool back to 32x32
-    y, idx = _C.max_pool2d_forward(x, (2, 2), (2, 2), (0, 0), (1, 1), False)
+    y, idx = _C.max_pool2d_forward(x, max_params(x.shape, (2, 2), (2, 2), (0, 0)))
+    pu = _C.max_unpool2d_params("max_unpool2d", 2, y.shape, (2, 2), (2, 2), (0, 0), (32, 32))
     dx = rng.standard_normal(x.shape).astype(np.float32)
     t_un = t_un_b = None
     if torch is not None:
@@ -79,9 +89,9 @@ def cases(x):
         t_un, t_un_b = torch_forward(tunpool, ty), torch_backward(tunpool, ty, tdx)
     rows += [
         ("max_unpool2d", "2x2 s2", "forward", y.nbytes + idx.nbytes + x.nbytes,
-         lambda: _C.max_unpool2d_forward(y, idx, (32, 32)), t_un),
+         lambda: _C.max_unpool2d_forward(y, idx, pu), t_un),
         ("max_unpool2d", "2x2 s2", "backward", dx.nbytes + idx.nbytes + y.nbytes,
-         lambda: _C.max_unpool2d_backward(dx, idx), t_un_b),
+         lambda: _C.max_unpool2d_backward(dx, idx, pu), t_un_b),
     ]
     return rows
 
@@ -92,7 +102,8 @@ def lenet_cases():
     rows = []
     for shape in LENET_SHAPES:
         x = rng.standard_normal(shape).astype(np.float32)
-        y, idx = _C.max_pool2d_forward(x, (2, 2), (2, 2), (0, 0), (1, 1), False)
+        pm = max_params(shape, (2, 2), (2, 2), (0, 0))
+        y, idx = _C.max_pool2d_forward(x, pm)
         dy = rng.standard_normal(y.shape).astype(np.float32)
         t_fwd = t_bwd = None
         if torch is not None:
@@ -104,33 +115,24 @@ def lenet_cases():
         window = "2x2 s2 on " + "x".join(map(str, shape))
         rows += [
             ("max_pool2d", window, "forward", x.nbytes + y.nbytes + idx.nbytes,
-             lambda x=x: _C.max_pool2d_forward(x, (2, 2), (2, 2), (0, 0), (1, 1), False), t_fwd),
+             lambda x=x, pm=pm: _C.max_pool2d_forward(x, pm), t_fwd),
             ("max_pool2d", window, "backward", dy.nbytes + idx.nbytes + x.nbytes,
-             lambda dy=dy, idx=idx, x=x: _C.max_pool2d_backward(dy, idx, x.shape), t_bwd),
+             lambda dy=dy, idx=idx, pm=pm: _C.max_pool2d_backward(dy, idx, pm), t_bwd),
         ]
     return rows
 
 
 def main():
     args = bench_arguments(__doc__.splitlines()[0])
-    threads = args.threads
     repeat = 3 if args.quick else 30
 
     x = np.random.default_rng(0).standard_normal(SHAPE).astype(np.float32)
     copy_gbs = copy_bandwidth(repeat)
-    print(f"pycnn {pycnn.__version__}, {threads} threads, input {SHAPE} float32, "
-          f"numpy copy {copy_gbs:.1f} GB/s" + (f", torch {torch.__version__}" if torch else ", torch not installed"))
+    print(bandwidth_header(f"input {SHAPE} float32", args.threads, copy_gbs))
     print()
-    print("| op | window | pass | MB moved | ms | GB/s | of copy BW | torch ms | vs torch |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for op, window, which, nbytes, fn, tfn in cases(x) + lenet_cases():
-        ms = median_ms(fn, repeat)
-        gbs = nbytes / ms / 1e6
-        tms = median_ms(tfn, repeat) if tfn else None
-        print(f"| {op} | {window} | {which} | {nbytes / 1e6:.1f} | {ms:.3f} | {gbs:.1f} | {gbs / copy_gbs:.0%} | "
-              f"{f'{tms:.3f}' if tms else '-'} | {f'{tms / ms:.2f}x' if tms else '-'} |")
-    print()
-    print("vs torch > 1 means pycnn is faster.  GB/s counts compulsory traffic (see the docstring).")
+    rows = (((op, window, which, f"{nbytes / 1e6:.1f}"), nbytes, fn, tfn)
+            for op, window, which, nbytes, fn, tfn in cases(x) + lenet_cases())
+    print_bandwidth_table(rows, ("op", "window", "pass", "MB moved"), copy_gbs, repeat, " (see the docstring).")
 
 
 if __name__ == "__main__":

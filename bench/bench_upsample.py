@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import numpy as np
 
-import pycnn
 from pycnn import _C
 
 # bench/ is on sys.path when this runs as a script.
-from common import bench_arguments, copy_bandwidth, median_ms, torch_backward, torch_forward
+from common import (bandwidth_header, bench_arguments, copy_bandwidth, median_ms, print_bandwidth_table,
+                    torch_backward, torch_forward)
 
 try:
     import torch
@@ -41,18 +41,21 @@ def fresh_write_ms(shape, repeat):
 def cases(x, dy):
     """(op, pass, pycnn fn, torch fn or None) for each measured kernel."""
     out = [SHAPE[2] * S, SHAPE[3] * S]
-    inp = list(SHAPE[2:])
     none2 = [None, None]
     sc = [float(S), float(S)]
+    near, bil, bil_ac = (_C.upsample2d_params("interpolate", x.shape, out, mode, ac, scales)
+                         for mode, ac, scales in (("nearest", False, sc), ("bilinear", False, sc),
+                                                  ("bilinear", True, none2)))
+    nails = _C.bed_of_nails_params("upsample_bed_of_nails", x.shape, (S, S))
     ours = [
-        ("nearest x2", "forward", lambda: _C.upsample2d_forward(x, out, "nearest", False, sc)),
-        ("nearest x2", "backward", lambda: _C.upsample2d_backward(dy, inp, "nearest", False, sc)),
-        ("bilinear x2", "forward", lambda: _C.upsample2d_forward(x, out, "bilinear", False, sc)),
-        ("bilinear x2", "backward", lambda: _C.upsample2d_backward(dy, inp, "bilinear", False, sc)),
-        ("bilinear x2 align_corners", "forward", lambda: _C.upsample2d_forward(x, out, "bilinear", True, none2)),
-        ("bilinear x2 align_corners", "backward", lambda: _C.upsample2d_backward(dy, inp, "bilinear", True, none2)),
-        ("bed of nails x2", "forward", lambda: _C.bed_of_nails_forward(x, S, S)),
-        ("bed of nails x2", "backward", lambda: _C.bed_of_nails_backward(dy, S, S)),
+        ("nearest x2", "forward", lambda: _C.upsample2d_forward(x, near)),
+        ("nearest x2", "backward", lambda: _C.upsample2d_backward(dy, near)),
+        ("bilinear x2", "forward", lambda: _C.upsample2d_forward(x, bil)),
+        ("bilinear x2", "backward", lambda: _C.upsample2d_backward(dy, bil)),
+        ("bilinear x2 align_corners", "forward", lambda: _C.upsample2d_forward(x, bil_ac)),
+        ("bilinear x2 align_corners", "backward", lambda: _C.upsample2d_backward(dy, bil_ac)),
+        ("bed of nails x2", "forward", lambda: _C.bed_of_nails_forward(x, nails)),
+        ("bed of nails x2", "backward", lambda: _C.bed_of_nails_backward(dy, nails)),
     ]
     theirs = [None] * len(ours)
     if torch is not None:
@@ -78,7 +81,6 @@ def _torch_bed_of_nails(t):
 
 def main():
     args = bench_arguments(__doc__.splitlines()[0])
-    threads = args.threads
     repeat = 3 if args.quick else 20
 
     rng = np.random.default_rng(0)
@@ -86,23 +88,13 @@ def main():
     dy = rng.standard_normal(SHAPE[:2] + (SHAPE[2] * S, SHAPE[3] * S)).astype(np.float32)
     copy_gbs = copy_bandwidth(repeat)
     floor_ms = fresh_write_ms(dy.shape, repeat)
-    print(f"pycnn {pycnn.__version__}, {threads} threads, {SHAPE} float32 -> x{S}, "
-          f"numpy copy {copy_gbs:.1f} GB/s, fresh {dy.nbytes / 1e6:.0f} MB array + fill {floor_ms:.3f} ms"
-          + (f", torch {torch.__version__}" if torch else ", torch not installed"))
+    print(bandwidth_header(f"{SHAPE} float32 -> x{S}", args.threads, copy_gbs,
+                           f", fresh {dy.nbytes / 1e6:.0f} MB array + fill {floor_ms:.3f} ms"))
     print()
-    print("| op | pass | ms | GB/s | of copy BW | torch ms | vs torch |")
-    print("|---|---|---|---|---|---|---|")
-    for op, which, fn, tfn in cases(x, dy):
-        ms = median_ms(fn, repeat)
-        traffic = x.nbytes + (dy.nbytes // S if (op, which) == ("bed of nails x2", "backward") else dy.nbytes)
-        gbs = traffic / ms / 1e6
-        tms = median_ms(tfn, repeat) if tfn else None
-        ratio = f"{tms / ms:.2f}x" if tms else "-"
-        print(f"| {op} | {which} | {ms:.3f} | {gbs:.1f} | {gbs / copy_gbs:.0%} | "
-              f"{f'{tms:.3f}' if tms else '-'} | {ratio} |")
-    print()
-    print("vs torch > 1 means pycnn is faster.  GB/s counts compulsory traffic: x + y forward, dy + dx backward "
-          "(bed of nails backward: the nail rows of dy + dx).")
+    rows = (((op, which), x.nbytes + (dy.nbytes // S if (op, which) == ("bed of nails x2", "backward") else dy.nbytes),
+             fn, tfn) for op, which, fn, tfn in cases(x, dy))
+    print_bandwidth_table(rows, ("op", "pass"), copy_gbs, repeat,
+                          ": x + y forward, dy + dx backward (bed of nails backward: the nail rows of dy + dx).")
 
 
 if __name__ == "__main__":

@@ -80,6 +80,31 @@ def bench_arguments(description, configure=None):
     return args
 
 
+def bandwidth_header(what, threads, copy_gbs, extra=""):
+    """The first line of a memory-bound bench: pycnn's version, the threads, the data, the copy
+    bandwidth (then `extra`) and torch's version."""
+    import pycnn
+    torch = torch_or_none()
+    return (f"pycnn {pycnn.__version__}, {threads} threads, {what}, numpy copy {copy_gbs:.1f} GB/s{extra}"
+            + (f", torch {torch.__version__}" if torch else ", torch not installed"))
+
+
+def print_bandwidth_table(rows, lead, copy_gbs, repeat, traffic):
+    """Times and prints, a row at a time, the markdown table of memory-bound kernels.  A row is
+    (its first cells, under the headings `lead`; the bytes of compulsory traffic; the pycnn fn;
+    the torch fn or None); the cells after are ms, GB/s, its share of the copy bandwidth,
+    torch's ms and torch ms / ms.  `traffic` ends the note under the table: what GB/s counts."""
+    print(table([], [*lead, "ms", "GB/s", "of copy BW", "torch ms", "vs torch"]))
+    for cells, nbytes, fn, tfn in rows:
+        ms = median_ms(fn, repeat)
+        gbs = nbytes / ms / 1e6
+        tms = median_ms(tfn, repeat) if tfn else None
+        print("| " + " | ".join(map(str, cells)) + f" | {ms:.3f} | {gbs:.1f} | {gbs / copy_gbs:.0%} | "
+              f"{f'{tms:.3f}' if tms else '-'} | {f'{tms / ms:.2f}x' if tms else '-'} |")
+    print()
+    print("vs torch > 1 means pycnn is faster.  GB/s counts compulsory traffic" + traffic)
+
+
 def table(rows, header):
     """A markdown table of string cells."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
