@@ -4,9 +4,23 @@ inputs to the 4-D (N, C, H, W) the native kernels take.
 Only parsing lives here (an int or a tuple, 'same' / 'valid', a real bool): the rules on the
 values (positive strides, padding at most half a pool window, output sizes, overflow) live once,
 in C++ (csrc/params), and come back as ValueErrors from the ``<family>_params`` constructors.
+
+One helper per kind of argument, each raising with "<op>: <arg> must be ..." (PyTorch's classes):
+
+    check_tensor   a Tensor (or None where optional), else TypeError: before anything reads .shape
+    as_int         an int or numpy integer; TypeError for 1.5, 2.0, True, '2', None; ValueError
+                   beyond int64 (torch's "Overflow when unpacking long long")
+    ntuple         an int or an n-sequence of them (stride, padding, kernel_size, ...)
+    as_positive_int  as_int, then ValueError below 1 (channels, features, groups)
+    as_bool        a strict bool (or numpy bool): where torch's C++ parser takes nothing else
+                   (ceil_mode, count_include_pad, align_corners, training, use_input_stats)
+    as_flag        a bool or the int 0 / 1: where torch reads the flag by truthiness (bias, affine,
+                   inplace, return_indices, ...); 1.0, 'yes', 2 and None are TypeErrors here
+    as_float       a real number, not a bool
 """
 from __future__ import annotations
 
+import contextlib
 import numbers
 import operator
 
@@ -37,11 +51,59 @@ def as_bool(value, op: str, arg: str) -> bool:
     raise TypeError(f"{op}: {arg} must be a bool, got {value!r} of type {type(value).__name__}")
 
 
+def as_flag(value, op: str, arg: str) -> bool:
+    """A flag PyTorch reads by truthiness (bias, affine, inplace, return_indices, ...): a bool, a
+    numpy bool or the int 0 / 1.  TypeError for the rest (1.0, 'yes', None, 2): torch would take
+    'no' as True, which is never what was meant."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)) and value in (0, 1):
+        return bool(value)
+    raise TypeError(f"{op}: {arg} must be a bool, got {value!r} of type {type(value).__name__}")
+
+
+def as_positive_int(value, op: str, arg: str) -> int:
+    """as_int, then ValueError below 1 (channels, features, groups: a layer with none of them has
+    no weights to initialise)."""
+    v = as_int(value, op, arg)
+    if v < 1:
+        raise ValueError(f"{op}: {arg} must be a positive int, got {v}")
+    return v
+
+
 def as_float(value, op: str, arg: str) -> float:
     """A real number (not a bool) as a float."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{op}: {arg} must be a number, got {value!r} of type {type(value).__name__}")
     return float(value)
+
+
+def check_tensor(value, op: str, arg: str, optional: bool = False):
+    """TypeError unless value is a Tensor (or None, when optional): checked before anything reads
+    .shape, so a list, an ndarray or None never reaches an AttributeError."""
+    from .tensor import Tensor  # lazy: tensor.py sits above this module
+
+    if isinstance(value, Tensor) or (optional and value is None):
+        return value
+    kind = "a Tensor or None" if optional else "a Tensor"
+    raise TypeError(f"{op}: {arg} must be {kind}, got {type(value).__name__}")
+
+
+@contextlib.contextmanager
+def allocation_errors(op: str, input_shape):
+    """Names the op in what an output allocation raises: numpy's MemoryError ("Unable to allocate
+    16 TiB ...") and its ValueError "array is too big" (more bytes than int64 counts).  The sizes
+    themselves are checked before (csrc/params, or the op); this is for what no check can see, the
+    memory left."""
+    try:
+        yield
+    except MemoryError as e:
+        raise MemoryError(f"{op}: cannot allocate the output for input {tuple(input_shape)}: {e}") from None
+    except ValueError as e:
+        if "array is too big" not in str(e):
+            raise
+        raise ValueError(f"{op}: the output for input {tuple(input_shape)} has more bytes than int64 can "
+                         "count") from None
 
 
 def ntuple(value, n: int, op: str, arg: str, single_ok: bool = False) -> tuple:

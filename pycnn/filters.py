@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from ._args import as_flag, as_float, as_int, check_tensor
 from .creation import tensor
 from .tensor import Tensor
 
@@ -46,36 +47,37 @@ def central_diff_y(dtype=None) -> Tensor:
     return _kernel([[-0.5], [0.0], [0.5]], dtype)
 
 
-def _smoothed_diff_x(side, normalize, dtype):
+def _smoothed_diff_x(op, side, normalize, dtype):
     # outer(smoothing along y, central difference along x); 'normalize' scales it to d/dx.
     k = np.outer(side, [-1.0, 0.0, 1.0])
-    return _kernel(k / (2 * np.sum(side)) if normalize else k, dtype)
+    return _kernel(k / (2 * np.sum(side)) if as_flag(normalize, op, "normalize") else k, dtype)
 
 
 def sobel_x(normalize=False, dtype=None) -> Tensor:
     """[[-1,0,1],[-2,0,2],[-1,0,1]]: d/dx smoothed along y; normalize=True divides by 8 (exact d/dx on ramps)."""
-    return _smoothed_diff_x([1.0, 2.0, 1.0], normalize, dtype)
+    return _smoothed_diff_x("sobel_x", [1.0, 2.0, 1.0], normalize, dtype)
 
 
 def sobel_y(normalize=False, dtype=None) -> Tensor:
     """sobel_x transposed: d/dy smoothed along x."""
-    return _kernel(sobel_x(normalize, "float64").numpy().T, dtype)
+    return _kernel(_smoothed_diff_x("sobel_y", [1.0, 2.0, 1.0], normalize, "float64").numpy().T, dtype)
 
 
 def prewitt_x(normalize=False, dtype=None) -> Tensor:
     """[[-1,0,1],[-1,0,1],[-1,0,1]]: d/dx averaged along y; normalize=True divides by 6."""
-    return _smoothed_diff_x([1.0, 1.0, 1.0], normalize, dtype)
+    return _smoothed_diff_x("prewitt_x", [1.0, 1.0, 1.0], normalize, dtype)
 
 
 def prewitt_y(normalize=False, dtype=None) -> Tensor:
     """prewitt_x transposed."""
-    return _kernel(prewitt_x(normalize, "float64").numpy().T, dtype)
+    return _kernel(_smoothed_diff_x("prewitt_y", [1.0, 1.0, 1.0], normalize, "float64").numpy().T, dtype)
 
 
 def laplacian(neighbours=4, dtype=None) -> Tensor:
     """Discrete Laplacian: 4-neighbour [[0,1,0],[1,-4,1],[0,1,0]] (f_xx + f_yy, exact on
     quadratics) or 8-neighbour [[1,1,1],[1,-8,1],[1,1,1]] (3 (f_xx + f_yy) on quadratics,
     more isotropic)."""
+    neighbours = as_int(neighbours, "laplacian", "neighbours")
     if neighbours == 4:
         return _kernel([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]], dtype)
     if neighbours == 8:
@@ -84,16 +86,20 @@ def laplacian(neighbours=4, dtype=None) -> Tensor:
 
 
 def _check_size(op, size):
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+    size = as_int(size, op, "size")
+    if size < 1:
         raise ValueError(f"{op}: size must be a positive int, got {size!r}")
-    return int(size)
+    if size > 1 << 15:  # a size x size kernel: past this it is gigabytes, never a filter
+        raise ValueError(f"{op}: size {size} is too large for a dense size x size kernel (at most {1 << 15})")
+    return size
 
 
 def gaussian(size, sigma, dtype=None) -> Tensor:
     """(size, size) samples of exp(-(x^2 + y^2) / (2 sigma^2)) on a grid centred on the
     kernel, normalised to sum to 1 (separable: the outer product of the 1-D kernel)."""
     size = _check_size("gaussian", size)
-    if not isinstance(sigma, (int, float, np.floating, np.integer)) or not sigma > 0 or math.isinf(sigma):
+    sigma = as_float(sigma, "gaussian", "sigma")
+    if not sigma > 0 or math.isinf(sigma):
         raise ValueError(f"gaussian: sigma must be a positive finite number, got {sigma!r}")
     t = np.arange(size) - (size - 1) / 2
     g = np.exp(-t ** 2 / (2.0 * float(sigma) ** 2))
@@ -119,14 +125,18 @@ def filter2d(image, kernel, padding="same", padding_mode="zeros") -> Tensor:
     from .functional import conv2d, pad
     from ._args import ntuple, same_padding
 
-    if not isinstance(image, Tensor):
-        raise TypeError(f"filter2d: image must be a Tensor, got {type(image).__name__}")
+    check_tensor(image, "filter2d", "image")
     if image.ndim not in (2, 3, 4):
         raise ValueError(f"filter2d: image must be (H, W), (C, H, W) or (N, C, H, W), got shape {image.shape}")
     if image.dtype.kind != "f":
         raise TypeError(f"filter2d: image must be float32 or float64, got {image.dtype} (shape {image.shape})")
     if not isinstance(kernel, Tensor):
-        kernel = tensor(np.asarray(kernel), dtype=image.dtype, device=image.device)
+        try:
+            array = np.asarray(kernel, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"filter2d: kernel must be a Tensor or a 2-D array of numbers, got "
+                            f"{type(kernel).__name__}") from None
+        kernel = tensor(array, dtype=image.dtype, device=image.device)
     if kernel.ndim != 2:
         raise ValueError(f"filter2d: kernel must be 2-D (kH, kW), got shape {kernel.shape}")
     if kernel.dtype != image.dtype or kernel.device != image.device:

@@ -777,12 +777,18 @@ def matmul(a, b):
 
 
 # ----------------------------------------------------------------------------- softmax
+def _softmax_shift(x, dim):
+    """What softmax subtracts along dim (for exp's range): the max; an empty x has none, so zeros
+    of the reduced shape (torch returns an empty result there)."""
+    return x.max(axis=dim, keepdims=True) if x.size else x.sum(axis=dim, keepdims=True)
+
+
 class Softmax(Function):
     saves_inputs, saves_output = False, True
 
     def forward(self, x, dim):
         xp = self.xp
-        e = xp.exp(x - x.max(axis=dim, keepdims=True))
+        e = xp.exp(x - _softmax_shift(x, dim))
         self.y, self.dim = e / e.sum(axis=dim, keepdims=True), dim
         return self.y
 
@@ -796,7 +802,7 @@ class LogSoftmax(Function):
 
     def forward(self, x, dim):
         xp = self.xp
-        shifted = x - x.max(axis=dim, keepdims=True)
+        shifted = x - _softmax_shift(x, dim)
         y = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
         self.y, self.dim = y, dim
         return y

@@ -108,9 +108,11 @@ def test_gaussian(size, sigma):
 def test_gaussian_limits_and_bad_input():
     np.testing.assert_allclose(filters.gaussian(5, 1e4, dtype="float64").numpy(), np.full((5, 5), 1 / 25), rtol=1e-6)
     assert filters.gaussian(5, 0.05, dtype="float64").numpy()[2, 2] == pytest.approx(1.0)
-    for bad in [dict(size=0, sigma=1.0), dict(size=3, sigma=0.0), dict(size=3, sigma=-1.0), dict(size=2.5, sigma=1)]:
+    for bad in [dict(size=0, sigma=1.0), dict(size=3, sigma=0.0), dict(size=3, sigma=-1.0)]:
         with pytest.raises(ValueError, match="gaussian"):
             filters.gaussian(**bad)
+    with pytest.raises(TypeError, match="gaussian: size must be an int, got 2.5"):  # never truncated to 2
+        filters.gaussian(2.5, 1)
 
 
 def test_box():

@@ -57,7 +57,9 @@ Pool2dParams make_pool2d_params(const OpInfo& op, const std::array<index_t, 4>& 
   p.divisor_override = divisor_override.value_or(0);
   p.H_out = pool_out_size(op, p.H, p.kH, p.stride_h, p.pad_top, p.dilation_h, ceil_mode);
   p.W_out = pool_out_size(op, p.W, p.kW, p.stride_w, p.pad_left, p.dilation_w, ceil_mode);
-  PYCNN_CHECK(p.H_out >= 1 && p.W_out >= 1, op, ": output size ", pair_str(op, p.H_out, p.W_out),
+  // (a negative size is printed as 0: the raw value can be a huge negative from extreme arguments)
+  PYCNN_CHECK(p.H_out >= 1 && p.W_out >= 1, op, ": output size ",
+              pair_str(op, std::max<index_t>(p.H_out, 0), std::max<index_t>(p.W_out, 0)),
               " is too small: kernel_size ", pr(kernel), " with dilation ", pr(dilation),
               " is larger than the padded input ", xs, " (padding ", pr(padding), ")");
   checked_numel({p.N, p.C, p.H_out, p.W_out}, op.name, "the output size");

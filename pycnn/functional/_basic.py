@@ -1,11 +1,13 @@
 """Activations, linear, losses and dropout (torch.nn.functional names and defaults)."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .. import ops
-from .._args import as_int
-from ..ops import gemm, log_softmax, require_float, softmax, unbroadcast  # noqa: F401
+from .._args import allocation_errors, as_bool, as_flag, as_float, as_int, check_tensor
+from ..ops import gemm, require_float, unbroadcast  # noqa: F401
 from ..tensor import Function, Tensor, is_floating
 
 __all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax", "linear",
@@ -13,20 +15,46 @@ __all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax", "l
 
 
 def relu(input, inplace=False):
+    check_tensor(input, "relu", "input")
+    if as_flag(inplace, "relu", "inplace"):
+        return input.relu_()
     return ops.Relu.apply(input)
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
+    check_tensor(input, "leaky_relu", "input")
+    as_flag(inplace, "leaky_relu", "inplace")
     require_float("leaky_relu", input)  # torch has no int kernel; a slope cast to int would be 0
-    return ops.LeakyRelu.apply(input, negative_slope=float(negative_slope))
+    return ops.LeakyRelu.apply(input, negative_slope=as_float(negative_slope, "leaky_relu", "negative_slope"))
 
 
 def sigmoid(input):
-    return ops.float_unary(ops.Sigmoid, input)
+    return ops.float_unary(ops.Sigmoid, check_tensor(input, "sigmoid", "input"))
 
 
 def tanh(input):
-    return ops.float_unary(ops.Tanh, input)
+    return ops.float_unary(ops.Tanh, check_tensor(input, "tanh", "input"))
+
+
+def _softmax_dim(op, input, dim):
+    """dim as an int; None is torch's legacy implicit dim (0 for 0-, 1- and 3-D input, else 1)."""
+    if dim is None:
+        warnings.warn(f"Implicit dimension choice for {op} has been deprecated. Change the call to include "
+                      "dim=X as an argument.", stacklevel=3)
+        return 0 if input.ndim in (0, 1, 3) else 1
+    return as_int(dim, op, "dim")
+
+
+def softmax(input, dim=None):
+    """exp(x - max) / sum exp(x - max) along dim."""
+    check_tensor(input, "softmax", "input")
+    return ops.softmax(input, _softmax_dim("softmax", input, dim))
+
+
+def log_softmax(input, dim=None):
+    """(x - max) - log sum exp(x - max) along dim."""
+    check_tensor(input, "log_softmax", "input")
+    return ops.log_softmax(input, _softmax_dim("log_softmax", input, dim))
 
 
 class Linear(Function):
@@ -53,6 +81,8 @@ class Linear(Function):
 
 
 def linear(input, weight, bias=None):
+    check_tensor(input, "linear", "input"), check_tensor(weight, "linear", "weight")
+    check_tensor(bias, "linear", "bias", optional=True)
     require_float("linear", input, weight, bias)
     if weight.ndim != 2 or input.ndim < 1 or input.shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: input {input.shape} and weight {weight.shape} do not match: "
@@ -67,6 +97,8 @@ def linear(input, weight, bias=None):
 
 class NLLLoss(Function):
     """loss_i = -w[t_i] * logp[i, t_i]; 'mean' divides by sum of w[t_i] over non-ignored i."""
+
+    saves_inputs = False
 
     def forward(self, logp, target, weight, ignore_index, reduction):
         xp = self.xp
@@ -106,8 +138,9 @@ class NLLLoss(Function):
 
 
 def _check_targets(op, input, target, ignore_index):
+    check_tensor(input, op, "input")
     if not isinstance(target, Tensor):
-        raise TypeError(f"{op}: target must be a Tensor of int64 class indices")
+        raise TypeError(f"{op}: target must be a Tensor of int64 class indices, got {type(target).__name__}")
     if target.dtype != np.int64:
         raise TypeError(f"{op}: target must be int64 class indices, got dtype {target.dtype} with shape {target.shape}")
     if input.ndim < 2 and not (input.ndim == 1 and target.ndim == 0):
@@ -125,8 +158,10 @@ def _check_targets(op, input, target, ignore_index):
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
-    require_float("nll_loss", input)
+    ignore_index = as_int(ignore_index, "nll_loss", "ignore_index")
     _check_targets("nll_loss", input, target, ignore_index)
+    check_tensor(weight, "nll_loss", "weight", optional=True)
+    require_float("nll_loss", input)
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"nll_loss: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     if input.ndim == 1:  # a single sample (C,) with a 0-d target
@@ -139,16 +174,18 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
         if weight.device != input.device:
             raise RuntimeError(f"nll_loss: weight is on {weight.device} but input is on {input.device}")
         w = weight._array
-    return NLLLoss.apply(input, target, weight=w, ignore_index=as_int(ignore_index, "nll_loss", "ignore_index"),
-                         reduction=reduction)
+    return NLLLoss.apply(input, target, weight=w, ignore_index=ignore_index, reduction=reduction)
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
     """log_softmax over the class dim, then nll_loss.  With label_smoothing eps, PyTorch's
     (1 - eps) * nll + eps / C * smooth, smooth_i = -sum_c w_c logp_ic (0 where ignored), whose
     'mean' divides by the same weight total as nll's."""
-    require_float("cross_entropy", input)
+    ignore_index = as_int(ignore_index, "cross_entropy", "ignore_index")
     _check_targets("cross_entropy", input, target, ignore_index)
+    check_tensor(weight, "cross_entropy", "weight", optional=True)
+    require_float("cross_entropy", input)
+    label_smoothing = as_float(label_smoothing, "cross_entropy", "label_smoothing")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     class_dim = 1 if input.ndim > 1 else 0
@@ -178,6 +215,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
 
 
 def mse_loss(input, target, reduction="mean"):
+    check_tensor(input, "mse_loss", "input"), check_tensor(target, "mse_loss", "target")
     require_float("mse_loss", input, target)
     if input.shape != target.shape:
         raise ValueError(f"mse_loss: input shape {input.shape} and target shape {target.shape} differ")
@@ -192,6 +230,8 @@ def mse_loss(input, target, reduction="mean"):
 
 
 class Dropout(Function):
+    saves_inputs = False
+
     def forward(self, x, p):
         keep = self.backend.generator().random(x.shape) >= p
         self.scale = (keep / (1.0 - p)).astype(x.dtype)
@@ -202,8 +242,11 @@ class Dropout(Function):
 
 
 def dropout(input, p=0.5, training=True, inplace=False):
+    check_tensor(input, "dropout", "input")
+    p = as_float(p, "dropout", "p")
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    training, _ = as_bool(training, "dropout", "training"), as_flag(inplace, "dropout", "inplace")
     require_float("dropout", input)
     if not training or p == 0.0:
         return input
@@ -214,6 +257,8 @@ def dropout(input, p=0.5, training=True, inplace=False):
 
 class ConstantPad(Function):
     """Zero/constant padding of the trailing dims; pad = (last_lo, last_hi, prev_lo, prev_hi, ...)."""
+
+    saves_inputs = False
 
     def forward(self, x, pad, value):
         width = [(0, 0)] * x.ndim
@@ -230,6 +275,7 @@ class ConstantPad(Function):
 
 def pad(input, pad, mode="constant", value=0.0):
     """Pads trailing dims as torch.nn.functional.pad; 'constant' here (other modes: _conv)."""
+    check_tensor(input, "pad", "input")
     if not isinstance(pad, (tuple, list)):
         raise TypeError(f"pad: pad must be a tuple of ints, got {pad!r}")
     pad = tuple(as_int(p, "pad", "pad") for p in pad)
@@ -240,4 +286,6 @@ def pad(input, pad, mode="constant", value=0.0):
         return pad_mode(input, pad, mode)
     if any(p < 0 for p in pad):
         raise ValueError(f"pad: negative padding {pad} is not supported (shape {input.shape})")
-    return ConstantPad.apply(input, pad=pad, value=value)
+    value = 0.0 if value is None else as_float(value, "pad", "value")  # torch reads None as 0
+    with allocation_errors("pad", input.shape):
+        return ConstantPad.apply(input, pad=pad, value=value)

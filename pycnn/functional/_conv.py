@@ -10,7 +10,7 @@ validation rule: csrc/conv.h and csrc/params/conv_params.cpp; this file parses P
 """
 from __future__ import annotations
 
-from .._args import as_int, conv_padding, lift4, lift_pair, ntuple, unlift
+from .._args import allocation_errors, as_int, conv_padding, lift4, lift_pair, ntuple, unlift
 from ..ops import require_float
 from ..tensor import Function, Tensor
 
@@ -79,9 +79,10 @@ def _conv(op, spatial, input, weight, bias, stride, padding, dilation, groups):
     if spatial == 1:
         pads = [(0, 0)] + pads
     padding4 = (pads[0][0], pads[0][1], pads[1][0], pads[1][1])
-    return ConvNd.apply(input, weight, bias, op=op, spatial=spatial, transposed=False,
-                        stride=lift_pair(stride, spatial, 1), padding=padding4,
-                        dilation=lift_pair(dilation, spatial, 1), groups=groups)
+    with allocation_errors(op, input.shape):
+        return ConvNd.apply(input, weight, bias, op=op, spatial=spatial, transposed=False,
+                            stride=lift_pair(stride, spatial, 1), padding=padding4,
+                            dilation=lift_pair(dilation, spatial, 1), groups=groups)
 
 
 def _conv_transpose(op, spatial, input, weight, bias, stride, padding, output_padding, groups, dilation):
@@ -89,11 +90,12 @@ def _conv_transpose(op, spatial, input, weight, bias, stride, padding, output_pa
     groups = as_int(groups, op, "groups")
     if isinstance(padding, str):
         raise ValueError(f"{op}: padding must be an int or a tuple (no 'same'/'valid'), got {padding!r}")
-    return ConvNd.apply(input, weight, bias, op=op, spatial=spatial, transposed=True,
-                        stride=lift_pair(ntuple(stride, spatial, op, "stride"), spatial, 1),
-                        padding=lift_pair(ntuple(padding, spatial, op, "padding"), spatial, 0),
-                        output_padding=lift_pair(ntuple(output_padding, spatial, op, "output_padding"), spatial, 0),
-                        dilation=lift_pair(ntuple(dilation, spatial, op, "dilation"), spatial, 1), groups=groups)
+    args = dict(stride=lift_pair(ntuple(stride, spatial, op, "stride"), spatial, 1),
+                padding=lift_pair(ntuple(padding, spatial, op, "padding"), spatial, 0),
+                output_padding=lift_pair(ntuple(output_padding, spatial, op, "output_padding"), spatial, 0),
+                dilation=lift_pair(ntuple(dilation, spatial, op, "dilation"), spatial, 1), groups=groups)
+    with allocation_errors(op, input.shape):
+        return ConvNd.apply(input, weight, bias, op=op, spatial=spatial, transposed=True, **args)
 
 
 # ----------------------------------------------------------------------------- public ops

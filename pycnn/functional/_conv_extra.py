@@ -31,7 +31,7 @@ import numpy as np
 from ..ops import require_float
 from ..tensor import Function, Tensor
 from .. import _C
-from .._args import as_int, conv_padding, ntuple
+from .._args import allocation_errors, as_int, conv_padding, ntuple
 from ._conv import conv2d
 
 __all__ = ["pad_mode", "convolve2d", "conv2d_matrix", "CSRMatrix"]
@@ -42,6 +42,8 @@ _PAD_MODES = ("reflect", "replicate", "circular")
 # ----------------------------------------------------------------------------- padding
 class PadMode(Function):
     """reflect / replicate / circular padding of the last one or two dims (csrc/pad.h)."""
+
+    saves_inputs = False
 
     def forward(self, x, pad, mode):
         # The native kernel pads (planes, 1, H, W) by (top, bottom, left, right); a 1-D pad is H = 1.
@@ -81,12 +83,15 @@ def pad_mode(input, pad, mode):
         raise ValueError(f"pad: {mode} padding takes pad of length 2 for a 2-D/3-D input or length 4 for a "
                          f"3-D/4-D input, got pad {pad} for input shape {input.shape}")
     require_float("pad", input)
-    return PadMode.apply(input, pad=pad, mode=mode)
+    with allocation_errors("pad", input.shape):
+        return PadMode.apply(input, pad=pad, mode=mode)
 
 
 # ----------------------------------------------------------------------------- convolve2d
 class Flip2d(Function):
     """Reverses the last two dims; its own adjoint, so backward flips the gradient."""
+
+    saves_inputs = False
 
     def forward(self, w):
         return self.xp.ascontiguousarray(w[..., ::-1, ::-1])
@@ -104,9 +109,16 @@ def convolve2d(input, kernel, bias=None, stride=1, padding=0, dilation=1, groups
     'valid' convolution, ``padding=d*(k-1)`` the 'full' one.  Differentiable in
     input, kernel and bias (the gradient passes back through the flip).
     """
+    op = "convolve2d"
     for name, t in (("input", input), ("kernel", kernel)):
         if not isinstance(t, Tensor):
-            raise TypeError(f"convolve2d: {name} must be a Tensor, got {type(t).__name__}")
+            raise TypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")
+    if bias is not None and not isinstance(bias, Tensor):
+        raise TypeError(f"{op}: bias must be a Tensor or None, got {type(bias).__name__}")
+    # parsed here so that a bad argument names convolve2d, not the conv2d it runs
+    stride, dilation = ntuple(stride, 2, op, "stride"), ntuple(dilation, 2, op, "dilation")
+    padding = padding if isinstance(padding, str) else ntuple(padding, 2, op, "padding")
+    groups = as_int(groups, op, "groups")
     require_float("convolve2d", input, kernel, bias)
     if kernel.ndim != 4:
         raise ValueError(f"convolve2d: kernel must be 4-D (C_out, C_in/groups, kH, kW), got shape {kernel.shape}")
@@ -223,9 +235,14 @@ def conv2d_matrix(input_shape, weight, stride=1, padding=0, dilation=1, sparse=N
     # the shapes, groups and output size are validated by conv2d's own params
     p = _C.conv2d_params(op, 2, (1, C_in, H, W), w.shape, None, stride, (*pads[0], *pads[1]), dilation,
                          as_int(groups, op, "groups"))
-    (sh, sw), (dh, dw), Ho, Wo = stride, dilation, p.H_out, p.W_out
-    groups = p.groups
+    with allocation_errors(op, shape):
+        return _conv2d_matrix(w, shape, stride, dilation, pads, p.groups, p.H_out, p.W_out, sparse)
 
+
+def _conv2d_matrix(w, shape, stride, dilation, pads, groups, Ho, Wo, sparse):
+    """conv2d_matrix on its parsed and validated arguments."""
+    (C_in, H, W), (C_out, Cg, KH, KW) = shape[-3:], w.shape
+    (sh, sw), (dh, dw) = stride, dilation
     # Input coordinate of every (output position, kernel tap) pair, per spatial dim.
     ih = np.arange(Ho)[:, None] * sh - pads[0][0] + np.arange(KH)[None, :] * dh  # (Ho, KH)
     iw = np.arange(Wo)[:, None] * sw - pads[1][0] + np.arange(KW)[None, :] * dw  # (Wo, KW)

@@ -25,7 +25,7 @@ csrc/params/pool_params.cpp; this file parses PyTorch's arguments and runs the F
 """
 from __future__ import annotations
 
-from .._args import as_bool, as_int, lift4, lift_pair, ntuple, unlift
+from .._args import allocation_errors, as_bool, as_flag, as_int, lift4, lift_pair, ntuple, unlift
 from ..ops import require_float
 from ..tensor import Function, Tensor
 
@@ -148,7 +148,7 @@ def _max_pool(op, spatial, input, kernel_size, stride, padding, dilation, ceil_m
     kernel, stride, padding, dilation = _window_args(op, spatial, kernel_size, stride, padding, dilation)
     y, idx = MaxPoolNd.apply(input, op=op, spatial=spatial, kernel=kernel, stride=stride, padding=padding,
                              dilation=dilation, ceil_mode=as_bool(ceil_mode, op, "ceil_mode"))
-    return (y, idx) if as_bool(return_indices, op, "return_indices") else y
+    return (y, idx) if as_flag(return_indices, op, "return_indices") else y
 
 
 def _avg_pool(op, spatial, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
@@ -163,7 +163,9 @@ def _avg_pool(op, spatial, input, kernel_size, stride, padding, ceil_mode, count
 
 
 def _adaptive_size(op, input, spatial, output_size):
-    """output_size as a tuple; None entries take the input's size (as PyTorch)."""
+    """output_size as a tuple; None entries take the input's size (as PyTorch, whose 1-D ops take no None)."""
+    if spatial == 1 and output_size is None:
+        raise TypeError(f"{op}: output_size must be an int, got None")
     if output_size is None or not isinstance(output_size, (tuple, list)):
         sizes = (output_size,) * spatial
     else:
@@ -175,7 +177,9 @@ def _adaptive_size(op, input, spatial, output_size):
 
 def _adaptive(fn, op, spatial, input, output_size):
     _check_input(op, input, spatial)
-    return fn.apply(input, op=op, spatial=spatial, output_size=_adaptive_size(op, input, spatial, output_size))
+    size = _adaptive_size(op, input, spatial, output_size)
+    with allocation_errors(op, input.shape):
+        return fn.apply(input, op=op, spatial=spatial, output_size=size)
 
 
 def _max_unpool(op, spatial, input, indices, kernel_size, stride, padding, output_size):
@@ -194,8 +198,9 @@ def _max_unpool(op, spatial, input, indices, kernel_size, stride, padding, outpu
             raise ValueError(f"{op}: output_size should be a sequence containing {spatial} or {spatial + 2} "
                              f"elements, but it has a length of {len(size)}")
         output_size = size[-spatial:]
-    return MaxUnpoolNd.apply(input, indices, op=op, spatial=spatial, kernel=kernel, stride=stride, padding=padding,
-                             output_size=output_size)
+    with allocation_errors(op, input.shape):
+        return MaxUnpoolNd.apply(input, indices, op=op, spatial=spatial, kernel=kernel, stride=stride,
+                                 padding=padding, output_size=output_size)
 
 
 # ----------------------------------------------------------------------------- public ops
@@ -234,13 +239,13 @@ def adaptive_avg_pool2d(input, output_size):
 def adaptive_max_pool1d(input, output_size, return_indices=False):
     """input (N, C, L) or (C, L) -> (N, C, output_size) [, int64 positions in L]."""
     y, idx = _adaptive(AdaptiveMaxPoolNd, "adaptive_max_pool1d", 1, input, output_size)
-    return (y, idx) if as_bool(return_indices, "adaptive_max_pool1d", "return_indices") else y
+    return (y, idx) if as_flag(return_indices, "adaptive_max_pool1d", "return_indices") else y
 
 
 def adaptive_max_pool2d(input, output_size, return_indices=False):
     """input (N, C, H, W) or (C, H, W) -> (N, C, *output_size) [, int64 h*W + w per plane]."""
     y, idx = _adaptive(AdaptiveMaxPoolNd, "adaptive_max_pool2d", 2, input, output_size)
-    return (y, idx) if as_bool(return_indices, "adaptive_max_pool2d", "return_indices") else y
+    return (y, idx) if as_flag(return_indices, "adaptive_max_pool2d", "return_indices") else y
 
 
 def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):

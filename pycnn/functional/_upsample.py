@@ -60,7 +60,7 @@ import warnings
 
 import numpy as np
 
-from .._args import as_int
+from .._args import allocation_errors, as_bool, as_flag, as_int
 from ..ops import require_float
 from ..tensor import Function, Tensor
 
@@ -73,6 +73,8 @@ _TORCH_ONLY_MODES = ("bicubic", "trilinear", "area")
 
 class Interpolate2d(Function):
     """interpolate on the native kernels; a 3-D (N, C, L) input runs as (N, C, 1, L)."""
+
+    saves_inputs = False
 
     def forward(self, x, size, mode, align_corners, scales):
         nat = self.backend.native
@@ -122,7 +124,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                              f"linear | bilinear | bicubic | trilinear, got mode {mode!r} with "
                              f"align_corners={align_corners!r}")
     elif mode in _LINEAR_MODES or mode in _TORCH_ONLY_MODES:
-        align_corners = False if align_corners is None else bool(align_corners)
+        align_corners = False if align_corners is None else as_bool(align_corners, "interpolate", "align_corners")
     else:
         raise ValueError(f"interpolate: mode must be one of 'nearest', 'nearest-exact', 'linear', 'bilinear' "
                          f"(torch also has 'bicubic', 'trilinear', 'area'), got {mode!r}")
@@ -135,7 +137,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if mode in _LINEAR_MODES and input.ndim != _LINEAR_MODES[mode]:
         raise NotImplementedError(f"interpolate: got {input.ndim}D input of shape {input.shape}, but {mode} mode "
                                   f"needs {_LINEAR_MODES[mode]}D input")
-    if antialias:
+    recompute_scale_factor = (None if recompute_scale_factor is None
+                              else as_flag(recompute_scale_factor, "interpolate", "recompute_scale_factor"))
+    if as_flag(antialias, "interpolate", "antialias"):
         raise NotImplementedError(f"interpolate: antialias=True is not implemented in pycnn (mode {mode!r}, "
                                   f"input shape {input.shape})")
     require_float("interpolate", input)
@@ -174,8 +178,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                          f"size {tuple(in_sizes)} (shape {input.shape}) and output size {tuple(out_sizes)}")
     if dim == 1:
         out_sizes, scales = [1] + out_sizes, [None] + scales
-    return Interpolate2d.apply(input, size=out_sizes, mode="linear" if mode in _LINEAR_MODES else mode,
-                               align_corners=bool(align_corners), scales=scales)
+    with allocation_errors("interpolate", input.shape):
+        return Interpolate2d.apply(input, size=out_sizes, mode="linear" if mode in _LINEAR_MODES else mode,
+                                   align_corners=bool(align_corners), scales=scales)
 
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
@@ -201,6 +206,8 @@ def upsample_bilinear(input, size=None, scale_factor=None):
 # ----------------------------------------------------------------------------- bed of nails
 class BedOfNails2d(Function):
     """Bed-of-nails upsample of (N, C, H, W) by integer (sH, sW); backward is the strided slice."""
+
+    saves_inputs = False
 
     def forward(self, x, sH, sW):
         nat = self.backend.native
@@ -230,6 +237,7 @@ def upsample_bed_of_nails(input, scale_factor):
     if input.ndim not in (3, 4):
         raise ValueError(f"{op}: input must be (N, C, H, W) or (C, H, W), got shape {input.shape}")
     require_float(op, input)
-    if input.ndim == 3:
-        return BedOfNails2d.apply(input.unsqueeze(0), sH=sH, sW=sW).squeeze(0)
-    return BedOfNails2d.apply(input, sH=sH, sW=sW)
+    with allocation_errors(op, input.shape):
+        if input.ndim == 3:
+            return BedOfNails2d.apply(input.unsqueeze(0), sH=sH, sW=sW).squeeze(0)
+        return BedOfNails2d.apply(input, sH=sH, sW=sW)

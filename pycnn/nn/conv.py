@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .. import functional as F
 from ..creation import zeros
-from .._args import ntuple, same_padding
+from .._args import as_flag, as_int, as_positive_int, ntuple, same_padding
 from . import init
 from .module import Module, Parameter
 
@@ -27,8 +27,12 @@ class _ConvNd(Module):
                  bias, padding_mode, output_padding=0, device=None, dtype=None):
         super().__init__()
         name, n = type(self).__name__, self._spatial
-        if isinstance(groups, bool) or not isinstance(groups, int) or groups <= 0:
+        in_channels = as_positive_int(in_channels, name, "in_channels")
+        out_channels = as_positive_int(out_channels, name, "out_channels")
+        groups = as_int(groups, name, "groups")
+        if groups <= 0:
             raise ValueError(f"{name}: groups must be a positive integer, got {groups!r}")
+        bias = as_flag(bias, name, "bias")
         if in_channels % groups:
             raise ValueError(f"{name}: in_channels={in_channels} must be divisible by groups={groups}")
         if out_channels % groups:
@@ -39,6 +43,8 @@ class _ConvNd(Module):
             raise ValueError(f'{name}: only "zeros" padding mode is supported, got {padding_mode!r}')
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size = ntuple(kernel_size, n, name, "kernel_size")
+        if min(self.kernel_size) < 1:  # a kernel with no taps has no fan-in to initialise from
+            raise ValueError(f"{name}: kernel_size must be positive, got {self.kernel_size}")
         self.stride = ntuple(stride, n, name, "stride")
         self.dilation = ntuple(dilation, n, name, "dilation")
         if isinstance(padding, str):
@@ -141,7 +147,8 @@ class _ConvTranspose(_ConvNd):
         if output_size is None:
             return self.output_padding
         name, n = type(self).__name__, self._spatial
-        output_size = tuple(int(s) for s in output_size)
+        output_size = ntuple(output_size, len(output_size) if isinstance(output_size, (tuple, list)) else n,
+                             name, "output_size")
         if len(output_size) == input.ndim:  # (N, C, *spatial) or (C, *spatial) given
             output_size = output_size[-n:]
         if len(output_size) != n:

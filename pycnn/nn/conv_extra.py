@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .. import functional as F
 from ..creation import zeros
-from .._args import ntuple
+from .._args import as_flag, as_positive_int, check_tensor, ntuple
 from . import init
 from .conv import Conv2d
 from .module import Module, Parameter
@@ -28,10 +28,11 @@ class CausalConv1d(Module):
         super().__init__()
         (kernel_size,) = ntuple(kernel_size, 1, "CausalConv1d", "kernel_size")
         (dilation,) = ntuple(dilation, 1, "CausalConv1d", "dilation")
-        for name, v in (("in_channels", in_channels), ("out_channels", out_channels),
-                        ("kernel_size", kernel_size), ("dilation", dilation)):
-            if not isinstance(v, int) or v < 1:
-                raise ValueError(f"CausalConv1d: {name} must be a positive int, got {v!r}")
+        in_channels, out_channels, kernel_size, dilation = (
+            as_positive_int(v, "CausalConv1d", name) for name, v in (
+                ("in_channels", in_channels), ("out_channels", out_channels), ("kernel_size", kernel_size),
+                ("dilation", dilation)))
+        bias = as_flag(bias, "CausalConv1d", "bias")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.dilation = (kernel_size,), (dilation,)
         self.weight = Parameter(zeros(out_channels, in_channels, kernel_size, dtype=dtype, device=device or "cpu"))
@@ -53,6 +54,7 @@ class CausalConv1d(Module):
         init.default_layer_init_(self.weight, self.bias)
 
     def forward(self, x):
+        check_tensor(x, "CausalConv1d", "input")
         if x.ndim not in (2, 3):
             raise ValueError(f"CausalConv1d: input must be (N, C, L) or (C, L), got shape {x.shape}")
         if self.left_padding:
@@ -77,9 +79,8 @@ class DepthwiseSeparableConv2d(Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
                  depth_multiplier=1, bias=True, padding_mode="zeros", device=None, dtype=None):
         super().__init__()
-        if not isinstance(depth_multiplier, int) or depth_multiplier < 1:
-            raise ValueError(f"DepthwiseSeparableConv2d: depth_multiplier must be a positive int, "
-                             f"got {depth_multiplier!r}")
+        in_channels = as_positive_int(in_channels, "DepthwiseSeparableConv2d", "in_channels")
+        depth_multiplier = as_positive_int(depth_multiplier, "DepthwiseSeparableConv2d", "depth_multiplier")
         mid = in_channels * depth_multiplier
         self.in_channels, self.depth_multiplier = in_channels, depth_multiplier
         self.depthwise = Conv2d(in_channels, mid, kernel_size, stride=stride, padding=padding,
@@ -88,6 +89,7 @@ class DepthwiseSeparableConv2d(Module):
         self.pointwise = Conv2d(mid, out_channels, 1, bias=bias, device=device, dtype=dtype)
 
     def forward(self, x):
+        check_tensor(x, "DepthwiseSeparableConv2d", "input")
         if x.ndim not in (3, 4) or x.shape[-3] != self.in_channels:
             raise ValueError(f"DepthwiseSeparableConv2d: expected input (N, {self.in_channels}, H, W) or "
                              f"({self.in_channels}, H, W), got shape {x.shape}")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -9,9 +10,9 @@ from ..creation import default_generator
 from ..tensor import no_grad
 
 
-def _fan_in_out(t):
+def _fan_in_out(t, op="init"):
     if t.ndim < 2:
-        raise ValueError(f"init: fan in/out needs a tensor with >= 2 dims, got shape {t.shape}")
+        raise ValueError(f"{op}: fan in/out needs a tensor with >= 2 dims, got shape {t.shape}")
     receptive = int(np.prod(t.shape[2:])) if t.ndim > 2 else 1
     return t.shape[1] * receptive, t.shape[0] * receptive
 
@@ -55,21 +56,40 @@ def ones_(t):
     return constant_(t, 1.0)
 
 
+def _kaiming_fan(op, t, mode):
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"{op}: mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    fan_in, fan_out = _fan_in_out(t, op)
+    return fan_in if mode == "fan_in" else fan_out
+
+
+def _empty(t):
+    """torch: initialising a zero-element tensor is a no-op (its fan can be 0: no 1/sqrt(0))."""
+    if t.numel() == 0:
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
+        return True
+    return False
+
+
 def kaiming_uniform_(t, a=0, mode="fan_in", nonlinearity="leaky_relu"):
-    fan_in, fan_out = _fan_in_out(t)
-    fan = fan_in if mode == "fan_in" else fan_out
+    fan = _kaiming_fan("kaiming_uniform_", t, mode)
+    if _empty(t):
+        return t
     bound = math.sqrt(3.0) * calculate_gain(nonlinearity, a) / math.sqrt(fan)
     return uniform_(t, -bound, bound)
 
 
 def kaiming_normal_(t, a=0, mode="fan_in", nonlinearity="leaky_relu"):
-    fan_in, fan_out = _fan_in_out(t)
-    fan = fan_in if mode == "fan_in" else fan_out
+    fan = _kaiming_fan("kaiming_normal_", t, mode)
+    if _empty(t):
+        return t
     return normal_(t, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan))
 
 
 def xavier_uniform_(t, gain=1.0):
-    fan_in, fan_out = _fan_in_out(t)
+    fan_in, fan_out = _fan_in_out(t, "xavier_uniform_")
+    if _empty(t):
+        return t
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(t, -bound, bound)
 

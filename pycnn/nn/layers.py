@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 from .. import functional as F
+from .._args import as_flag, as_float, as_int, as_positive_int, check_tensor
 from ..creation import zeros
 from . import init
 from .module import Module, Parameter
@@ -15,6 +16,9 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, dtype=None):
         super().__init__()
+        in_features = as_positive_int(in_features, "Linear", "in_features")
+        out_features = as_positive_int(out_features, "Linear", "out_features")
+        bias = as_flag(bias, "Linear", "bias")
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(zeros(out_features, in_features, dtype=dtype))
         self.bias = Parameter(zeros(out_features, dtype=dtype)) if bias else None
@@ -40,10 +44,10 @@ class Identity(Module):
 class Flatten(Module):
     def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()
-        self.start_dim, self.end_dim = start_dim, end_dim
+        self.start_dim, self.end_dim = as_int(start_dim, "Flatten", "start_dim"), as_int(end_dim, "Flatten", "end_dim")
 
     def forward(self, x):
-        return x.flatten(self.start_dim, self.end_dim)
+        return check_tensor(x, "Flatten", "input").flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
@@ -52,9 +56,10 @@ class Flatten(Module):
 class Dropout(Module):
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
+        p = as_float(p, "Dropout", "p")
         if not 0 <= p <= 1:
             raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
-        self.p, self.inplace = p, inplace
+        self.p, self.inplace = p, as_flag(inplace, "Dropout", "inplace")
 
     def forward(self, x):
         return F.dropout(x, self.p, self.training)
@@ -66,19 +71,20 @@ class Dropout(Module):
 class ReLU(Module):
     def __init__(self, inplace=False):
         super().__init__()
-        self.inplace = inplace
+        self.inplace = as_flag(inplace, "ReLU", "inplace")
 
     def extra_repr(self):
         return "inplace=True" if self.inplace else ""
 
     def forward(self, x):
-        return F.relu(x)
+        return F.relu(x, inplace=self.inplace)
 
 
 class LeakyReLU(Module):
     def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__()
-        self.negative_slope = negative_slope
+        self.negative_slope = as_float(negative_slope, "LeakyReLU", "negative_slope")
+        self.inplace = as_flag(inplace, "LeakyReLU", "inplace")
 
     def forward(self, x):
         return F.leaky_relu(x, self.negative_slope)
@@ -104,7 +110,7 @@ class _SoftmaxBase(Module):
 
     def __init__(self, dim=None):
         super().__init__()
-        self.dim = dim
+        self.dim = None if dim is None else as_int(dim, type(self).__name__, "dim")
 
     def extra_repr(self):
         return f"dim={self.dim}"
@@ -130,8 +136,10 @@ class LogSoftmax(_SoftmaxBase):
 class CrossEntropyLoss(Module):
     def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
         super().__init__()
-        self.weight, self.ignore_index = weight, ignore_index
-        self.reduction, self.label_smoothing = reduction, label_smoothing
+        check_tensor(weight, "CrossEntropyLoss", "weight", optional=True)
+        self.weight, self.ignore_index = weight, as_int(ignore_index, "CrossEntropyLoss", "ignore_index")
+        self.reduction = reduction
+        self.label_smoothing = as_float(label_smoothing, "CrossEntropyLoss", "label_smoothing")
 
     def forward(self, input, target):
         return F.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction,
@@ -141,7 +149,9 @@ class CrossEntropyLoss(Module):
 class NLLLoss(Module):
     def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
         super().__init__()
-        self.weight, self.ignore_index, self.reduction = weight, ignore_index, reduction
+        check_tensor(weight, "NLLLoss", "weight", optional=True)
+        self.weight, self.ignore_index = weight, as_int(ignore_index, "NLLLoss", "ignore_index")
+        self.reduction = reduction
 
     def forward(self, input, target):
         return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import warnings
 
 from .. import functional as F
+from .._args import as_flag, as_float, as_int, as_positive_int, check_tensor
 from ..creation import ones, tensor, zeros
 from ..tensor import no_grad
 from . import init
@@ -39,6 +40,12 @@ class _NormBase(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
                  dtype=None):
         super().__init__()
+        name = type(self).__name__
+        num_features = as_positive_int(num_features, name, "num_features")
+        eps = as_float(eps, name, "eps")
+        momentum = None if momentum is None else as_float(momentum, name, "momentum")  # None: cumulative average
+        affine, track_running_stats = as_flag(affine, name, "affine"), as_flag(track_running_stats, name,
+                                                                               "track_running_stats")
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
@@ -78,6 +85,7 @@ class _BatchNorm(_NormBase):
         raise NotImplementedError
 
     def forward(self, input):
+        check_tensor(input, type(self).__name__, "input")
         self._check_input_dim(input)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
@@ -120,6 +128,7 @@ class _InstanceNorm(_NormBase):
         raise NotImplementedError
 
     def forward(self, input):
+        check_tensor(input, type(self).__name__, "input")
         self._check_input_dim(input)
         name = type(self).__name__
         feature_dim = input.ndim - self._no_batch_dim
@@ -164,7 +173,10 @@ class GroupNorm(Module):
 
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, dtype=None):
         super().__init__()
-        if num_groups < 1 or num_channels % num_groups != 0:
+        num_groups = as_positive_int(num_groups, "GroupNorm", "num_groups")
+        num_channels = as_positive_int(num_channels, "GroupNorm", "num_channels")
+        eps, affine = as_float(eps, "GroupNorm", "eps"), as_flag(affine, "GroupNorm", "affine")
+        if num_channels % num_groups != 0:
             raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups "
                              f"({num_groups})")
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
@@ -192,7 +204,13 @@ class LayerNorm(Module):
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, dtype=None):
         super().__init__()
-        ns = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        ns = normalized_shape if isinstance(normalized_shape, (tuple, list)) else (normalized_shape,)
+        ns = tuple(as_int(n, "LayerNorm", "normalized_shape") for n in ns)
+        if any(n < 0 for n in ns):
+            raise ValueError(f"LayerNorm: normalized_shape must be non-negative, got {ns}")
+        eps = as_float(eps, "LayerNorm", "eps")
+        elementwise_affine = as_flag(elementwise_affine, "LayerNorm", "elementwise_affine")
+        bias = as_flag(bias, "LayerNorm", "bias")
         self.normalized_shape, self.eps, self.elementwise_affine = ns, eps, elementwise_affine
         if elementwise_affine:
             self.weight = Parameter(ones(*ns, dtype=dtype))
@@ -222,7 +240,7 @@ class PixelNorm(Module):
 
     def __init__(self, eps=1e-8):
         super().__init__()
-        self.eps = eps
+        self.eps = as_float(eps, "PixelNorm", "eps")
 
     def forward(self, input):
         return F.pixel_norm(input, self.eps)

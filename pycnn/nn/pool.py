@@ -7,11 +7,23 @@ adaptive pooling to 1x1, giving (N, C, 1, 1), or (N, C) with flatten=True.
 from __future__ import annotations
 
 from .. import functional as F
+from .._args import as_bool, as_flag, as_int, ntuple
 from .module import Module
 
 __all__ = ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
            "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "MaxUnpool1d", "MaxUnpool2d", "GlobalAvgPool2d",
            "GlobalMaxPool2d"]
+
+
+def _check_window(module, kernel_size, stride, padding, dilation=1):
+    """The functional op's argument types, checked at construction under the module's name (the
+    values' rules, which need the input size, stay with the op)."""
+    name, n = type(module).__name__, module._spatial
+    ntuple(kernel_size, n, name, "kernel_size", single_ok=True)
+    if stride is not None and not (isinstance(stride, (tuple, list)) and len(stride) == 0):
+        ntuple(stride, n, name, "stride", single_ok=True)
+    ntuple(padding, n, name, "padding", single_ok=True)
+    ntuple(dilation, n, name, "dilation", single_ok=True)
 
 
 def _single(v):
@@ -23,8 +35,13 @@ def _pair(v):
 
 
 class _MaxPoolNd(Module):
+    _spatial = 2
+
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__()
+        _check_window(self, kernel_size, stride, padding, dilation)
+        as_flag(return_indices, type(self).__name__, "return_indices")
+        as_bool(ceil_mode, type(self).__name__, "ceil_mode")
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
@@ -39,6 +56,8 @@ class _MaxPoolNd(Module):
 
 class MaxPool1d(_MaxPoolNd):
     """torch.nn.MaxPool1d: (N, C, L) -> (N, C, L_out)."""
+
+    _spatial = 1
 
     def forward(self, input):
         return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
@@ -56,8 +75,12 @@ class MaxPool2d(_MaxPoolNd):
 class AvgPool1d(Module):
     """torch.nn.AvgPool1d: (N, C, L) -> (N, C, L_out)."""
 
+    _spatial = 1
+
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
         super().__init__()
+        _check_window(self, kernel_size, stride, padding)
+        as_bool(ceil_mode, "AvgPool1d", "ceil_mode"), as_bool(count_include_pad, "AvgPool1d", "count_include_pad")
         self.kernel_size = _single(kernel_size)
         self.stride = _single(stride if stride is not None else kernel_size)
         self.padding = _single(padding)
@@ -75,9 +98,15 @@ class AvgPool1d(Module):
 class AvgPool2d(Module):
     """torch.nn.AvgPool2d: (N, C, H, W) -> (N, C, H_out, W_out)."""
 
+    _spatial = 2
+
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                  divisor_override=None):
         super().__init__()
+        _check_window(self, kernel_size, stride, padding)
+        as_bool(ceil_mode, "AvgPool2d", "ceil_mode"), as_bool(count_include_pad, "AvgPool2d", "count_include_pad")
+        if divisor_override is not None:
+            as_int(divisor_override, "AvgPool2d", "divisor_override")
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
@@ -96,6 +125,10 @@ class AvgPool2d(Module):
 class _AdaptivePoolNd(Module):
     def __init__(self, output_size):
         super().__init__()
+        sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,)
+        for s in sizes:  # None keeps that input size
+            if s is not None:
+                as_int(s, type(self).__name__, "output_size")
         self.output_size = output_size
 
     def extra_repr(self):
@@ -119,7 +152,7 @@ class AdaptiveAvgPool2d(_AdaptivePoolNd):
 class _AdaptiveMaxPoolNd(_AdaptivePoolNd):
     def __init__(self, output_size, return_indices=False):
         super().__init__(output_size)
-        self.return_indices = return_indices
+        self.return_indices = as_flag(return_indices, type(self).__name__, "return_indices")
 
 
 class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
@@ -142,6 +175,7 @@ class _MaxUnpoolNd(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
+        _check_window(self, kernel_size, stride, padding)
         as_tuple = type(self)._tuple
         self.kernel_size = as_tuple(kernel_size)
         self.stride = as_tuple(stride if stride is not None else kernel_size)
@@ -157,6 +191,7 @@ class _MaxUnpoolNd(Module):
 class MaxUnpool1d(_MaxUnpoolNd):
     """torch.nn.MaxUnpool1d: forward(input, indices, output_size=None)."""
 
+    _spatial = 1
     _tuple = staticmethod(_single)
     _unpool = staticmethod(F.max_unpool1d)
 
@@ -164,6 +199,7 @@ class MaxUnpool1d(_MaxUnpoolNd):
 class MaxUnpool2d(_MaxUnpoolNd):
     """torch.nn.MaxUnpool2d: forward(input, indices, output_size=None)."""
 
+    _spatial = 2
     _tuple = staticmethod(_pair)
     _unpool = staticmethod(F.max_unpool2d)
 
@@ -173,7 +209,7 @@ class _GlobalPool2d(Module):
 
     def __init__(self, flatten=False):
         super().__init__()
-        self.flatten = flatten
+        self.flatten = as_flag(flatten, type(self).__name__, "flatten")
 
     def extra_repr(self):
         return "flatten=True" if self.flatten else ""

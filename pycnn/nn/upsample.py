@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .. import functional as F
 from .. import _C
+from .._args import as_bool, as_flag, as_float, as_int
 from ..functional._upsample import bed_of_nails_scale
 from .module import Module
 
@@ -16,15 +17,18 @@ class Upsample(Module):
     def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
                  recompute_scale_factor=None):
         super().__init__()
-        self.name = type(self).__name__
+        self.name = name = type(self).__name__
+        for s in (size if isinstance(size, (tuple, list)) else () if size is None else (size,)):
+            as_int(s, name, "size")
         self.size = size
         if isinstance(scale_factor, tuple):
-            self.scale_factor = tuple(float(factor) for factor in scale_factor)
+            self.scale_factor = tuple(as_float(factor, name, "scale_factor") for factor in scale_factor)
         else:
-            self.scale_factor = float(scale_factor) if scale_factor else None
+            self.scale_factor = as_float(scale_factor, name, "scale_factor") if scale_factor else None
         self.mode = mode
-        self.align_corners = align_corners
-        self.recompute_scale_factor = recompute_scale_factor
+        self.align_corners = None if align_corners is None else as_bool(align_corners, name, "align_corners")
+        self.recompute_scale_factor = (None if recompute_scale_factor is None
+                                       else as_flag(recompute_scale_factor, name, "recompute_scale_factor"))
 
     def forward(self, input):
         return F.interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
