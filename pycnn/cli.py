@@ -1,5 +1,5 @@
 """The `pycnn` command: `pycnn train` (a model of the zoo on the bundled digits or a dataset's files;
-see pycnn/_train_cli.py) and `pycnn info`."""
+see pycnn/_train_cli.py), `pycnn info`, `pycnn summary` and `pycnn experiment` (pycnn/experiments)."""
 from __future__ import annotations
 
 import argparse
@@ -42,6 +42,21 @@ def _summary(args) -> int:
     return 0
 
 
+def _experiment(args) -> int:
+    from . import experiments
+
+    if args.list or not args.name:
+        for name, question in experiments.list_experiments():
+            print(f"{name:20s} {question}")
+        return 0
+    if args.name not in experiments.EXPERIMENTS:
+        print(f"pycnn experiment: unknown experiment {args.name!r}; available: {', '.join(experiments.EXPERIMENTS)}",
+              file=sys.stderr)
+        return 2
+    experiments.run(args.name, quick=args.quick, out=args.out, device=args.device, seed=args.seed)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pycnn", description="pycnn: small CNNs on a native C++/OpenMP core.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -63,6 +78,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--batch-size", type=int, default=1)
     s.add_argument("--device", default="cpu")
     s.set_defaults(func=_summary)
+    e = sub.add_parser("experiment", help="run one of the lecture notes' experiments (--list lists them)",
+                       description="Run an experiment of pycnn.experiments: prints a summary, writes OUT/NAME.json "
+                       "and, with matplotlib (pip install \"pycnn[plot]\"), OUT/NAME*.png.",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    e.add_argument("name", nargs="?", help="the experiment, e.g. gradient-flow")
+    e.add_argument("--list", action="store_true", help="list the experiments and exit")
+    e.add_argument("--quick", action="store_true", help="a few seconds: fewer steps and smaller nets (the tests' mode)")
+    e.add_argument("--out", default="experiments_out", help="directory for NAME.json and the figures")
+    e.add_argument("--device", default="cpu", help="cpu or cuda")
+    e.add_argument("--seed", type=int, default=0)
+    e.set_defaults(func=_experiment)
     return p
 
 
