@@ -112,3 +112,42 @@ def test_clip_grad_value_and_vector_round_trip():
     with pytest.raises(RuntimeError, match="clip_grad_norm_: the total norm"):
         p.grad = pycnn.tensor([[np.inf, 0, 0], [0, 0, 0]])
         nn.utils.clip_grad_norm_([p], 1.0, error_if_nonfinite=True)
+
+
+def test_cross_entropy_with_probability_targets_matches_torch():
+    torch = pytest.importorskip("torch")
+    logits = randn(4, 5, 3)
+    probs = np.random.default_rng(2).random((4, 5, 3))
+    probs /= probs.sum(1, keepdims=True)
+    w = np.random.default_rng(3).random(5) + 0.5
+    for kw in ({}, {"reduction": "sum"}, {"reduction": "none"}, {"label_smoothing": 0.2}, {"weight": "w"}):
+        ours_kw = {k: (pycnn.tensor(w) if v == "w" else v) for k, v in kw.items()}
+        theirs_kw = {k: (torch.tensor(w) if v == "w" else v) for k, v in kw.items()}
+        x, tx = pycnn.tensor(logits, requires_grad=True), torch.tensor(logits, requires_grad=True)
+        y = nn.functional.cross_entropy(x, pycnn.tensor(probs), **ours_kw)
+        ty = torch.nn.functional.cross_entropy(tx, torch.tensor(probs), **theirs_kw)
+        np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-12)
+        y.sum().backward()
+        ty.sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-14)
+    with pytest.raises(ValueError, match="cross_entropy: probability targets must have the input's shape"):
+        nn.functional.cross_entropy(pycnn.tensor(logits), pycnn.tensor(probs[:2]))
+
+
+def test_trunc_normal_and_orthogonal_init():
+    torch = pytest.importorskip("torch")
+    pycnn.manual_seed(0)
+    t = nn.init.trunc_normal_(pycnn.zeros(20000), mean=0.5, std=1.0, a=-1.0, b=1.5)
+    a = t.numpy()
+    assert a.min() >= -1.0 and a.max() <= 1.5
+    ref = torch.nn.init.trunc_normal_(torch.zeros(200000, dtype=torch.float64), 0.5, 1.0, -1.0, 1.5).numpy()
+    assert abs(a.mean() - ref.mean()) < 0.02 and abs(a.std() - ref.std()) < 0.02  # the same distribution
+    for shape in [(6, 4), (3, 8), (4, 2, 3, 3)]:
+        w = nn.init.orthogonal_(pycnn.zeros(*shape, dtype=pycnn.float64), gain=2.0).numpy().reshape(shape[0], -1)
+        small = min(w.shape)
+        gram = w @ w.T if w.shape[0] == small else w.T @ w
+        np.testing.assert_allclose(gram, 4.0 * np.eye(small), atol=1e-12)
+    assert nn.init.calculate_gain("relu") == torch.nn.init.calculate_gain("relu")
+    assert nn.init.calculate_gain("leaky_relu", 0.2) == torch.nn.init.calculate_gain("leaky_relu", 0.2)
+    with pytest.raises(ValueError, match="orthogonal_: only tensors with 2 or more"):
+        nn.init.orthogonal_(pycnn.zeros(3))

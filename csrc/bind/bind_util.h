@@ -24,6 +24,12 @@ namespace pycnn {
 template <typename T>
 using carray = py::array_t<T, py::array::c_style | py::array::forcecast>;
 
+// Equal dtypes by value (kind and size), not by object identity: an array that went through
+// pickle (a DataLoader worker's batch) has an equal dtype that is a different object.
+inline bool same_dtype(const py::array& a, const py::array& b) {
+  return a.dtype().kind() == b.dtype().kind() && a.dtype().itemsize() == b.dtype().itemsize();
+}
+
 inline std::vector<index_t> shape_of(const py::array& a) {
   return std::vector<index_t>(a.shape(), a.shape() + a.ndim());
 }

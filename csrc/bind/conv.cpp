@@ -11,7 +11,7 @@ using namespace pycnn;
 namespace {
 
 void check_same_dtype(const py::array& ref, const py::array& a, const char* op, const char* arg) {
-  if (!a.dtype().is(ref.dtype()))
+  if (!same_dtype(a, ref))
     throw py::type_error(msg(op, ": ", arg, " dtype ", std::string(py::str(a.dtype())), " differs from the input's ",
                              std::string(py::str(ref.dtype())), " (", arg, " shape ", shape_str(shape_of(a)), ")"));
 }

@@ -13,7 +13,7 @@ std::string describe(const char* name, const py::array& a) {
 }
 
 void check_same_dtype(const char* op, const py::array& a, const py::array& b) {
-  if (!a.dtype().is(b.dtype()))
+  if (!same_dtype(a, b))
     throw py::type_error(msg(op, ": dtypes differ: ", describe("a", a), " vs ", describe("b", b)));
 }
 
@@ -53,7 +53,7 @@ void gemm_full_py(const py::array& a_in, const py::array& b_in, py::array& c_in,
   check_ndim(a, 2, op, "a");
   check_ndim(b, 2, op, "b");
   check_ndim(c_in, 2, op, "c");
-  PYCNN_CHECK(c_in.dtype().is(a_in.dtype()) && (c_in.flags() & py::array::c_style) && c_in.writeable(),
+  PYCNN_CHECK(same_dtype(c_in, a_in) && (c_in.flags() & py::array::c_style) && c_in.writeable(),
               op, ": c must be a writeable C-contiguous array of a's dtype, got ", describe("c", c_in));
   PYCNN_CHECK(m >= 0 && n >= 0 && k >= 0, op, ": m, n, k must be >= 0, got ", m, ", ", n, ", ", k);
   const index_t a_rows = trans_a ? k : m, a_cols = trans_a ? m : k;

@@ -53,7 +53,7 @@ void check_view(const py::array& a, const NormParams& p, const char* op, const c
 void check_same(const py::array& a, const py::array& b, const char* op, const char* an, const char* bn) {
   PYCNN_CHECK(shape_of(a) == shape_of(b), op, ": ", an, " shape ", shape_str(shape_of(a)), " differs from ", bn,
               " shape ", shape_str(shape_of(b)));
-  if (!a.dtype().is(b.dtype()))
+  if (!same_dtype(a, b))
     throw py::type_error(msg(op, ": ", an, " dtype ", std::string(py::str(a.dtype())), " differs from ", bn,
                              " dtype ", std::string(py::str(b.dtype())), " (shape ", shape_str(shape_of(a)), ")"));
 }

@@ -182,6 +182,8 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     (1 - eps) * nll + eps / C * smooth, smooth_i = -sum_c w_c logp_ic (0 where ignored), whose
     'mean' divides by the same weight total as nll's."""
     ignore_index = as_int(ignore_index, "cross_entropy", "ignore_index")
+    if isinstance(target, Tensor) and target.dtype.kind == "f":
+        return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
     _check_targets("cross_entropy", input, target, ignore_index)
     check_tensor(weight, "cross_entropy", "weight", optional=True)
     require_float("cross_entropy", input)
@@ -212,6 +214,38 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     elif reduction == "sum":
         smooth = smooth.sum()
     return loss * (1 - label_smoothing) + smooth * (label_smoothing / C)
+
+
+def _cross_entropy_probs(input, target, weight, reduction, label_smoothing):
+    """Class-probability targets (torch): loss_i = -sum_c w_c t_ic logp_ic with t smoothed to
+    (1 - eps) t + eps / C; 'mean' divides by the number of samples (N times the spatial size),
+    not by a weight total."""
+    op = "cross_entropy"
+    check_tensor(input, op, "input")
+    check_tensor(weight, op, "weight", optional=True)
+    require_float(op, input)
+    if target.shape != input.shape:
+        raise ValueError(f"{op}: probability targets must have the input's shape {input.shape}, got {target.shape}")
+    if target.dtype != input.dtype:
+        raise TypeError(f"{op}: probability targets must have the input's dtype {input.dtype}, got {target.dtype}")
+    label_smoothing = as_float(label_smoothing, op, "label_smoothing")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    class_dim = 1 if input.ndim > 1 else 0
+    C = input.shape[class_dim]
+    logp = log_softmax(input, dim=class_dim)
+    t = target * (1 - label_smoothing) + label_smoothing / C if label_smoothing else target
+    terms = logp * t
+    if weight is not None:
+        shape = [1] * input.ndim
+        shape[class_dim] = C
+        terms = terms * weight.to(input.dtype).reshape(shape)
+    loss = -terms.sum(dim=class_dim)
+    if reduction == "none":
+        return loss
+    return loss.sum() if reduction == "sum" else loss.mean()
 
 
 def mse_loss(input, target, reduction="mean"):

@@ -102,3 +102,45 @@ def default_layer_init_(weight, bias, fan_in=None):
         fan_in = fan_in if fan_in is not None else _fan_in_out(weight)[0]
         bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
         uniform_(bias, -bound, bound)
+
+
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
+    """Normal(mean, std) samples redrawn until they lie in [a, b] (torch's truncated normal:
+    the same distribution; torch draws it by inverse CDF, so the samples differ)."""
+    if not a < b:
+        raise ValueError(f"trunc_normal_: a must be smaller than b, got a={a}, b={b}")
+    with no_grad():
+        g = np.random.default_rng(int(default_generator().integers(2 ** 63))) if generator is None else generator
+        out = g.normal(mean, std, size=tensor.shape)
+        bad = (out < a) | (out > b)
+        for _ in range(1000):
+            if not bad.any():
+                break
+            out[bad] = g.normal(mean, std, size=int(bad.sum()))
+            bad = (out < a) | (out > b)
+        out = out.clip(a, b)  # after 1000 redraws only for a window far out in a tail
+        tensor._copy_from_host(out)
+        tensor._vc[0] += 1
+    return tensor
+
+
+def orthogonal_(tensor, gain=1.0):
+    """A (semi-)orthogonal matrix over the first dim and the flattened rest (Saxe et al. 2013), as
+    torch: QR of a normal matrix with the signs of R's diagonal folded into Q."""
+    if tensor.ndim < 2:
+        raise ValueError(f"orthogonal_: only tensors with 2 or more dimensions are supported, got shape {tensor.shape}")
+    if tensor.numel() == 0:
+        return tensor
+    rows, cols = tensor.shape[0], tensor.numel() // tensor.shape[0]
+    g = np.random.default_rng(int(default_generator().integers(2 ** 63)))
+    flat = g.standard_normal((rows, cols))
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q *= np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    with no_grad():
+        tensor._copy_from_host((gain * q).reshape(tensor.shape))
+        tensor._vc[0] += 1
+    return tensor
