@@ -15,6 +15,7 @@ from pycnn import optim
 from pycnn.models import LeNet5
 
 sys.path.insert(0, os.path.dirname(__file__))
+sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tests"))  # torch_zoo
 from common import bench_arguments, median_ms, table, torch_or_none  # noqa: E402
 
 
@@ -33,20 +34,7 @@ def pycnn_step(batch):
 
 
 def torch_step(torch, batch):
-    nn = torch.nn
-
-    class TorchLeNet5(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv1, self.conv2 = nn.Conv2d(1, 6, 5), nn.Conv2d(6, 16, 5)
-            self.pool = nn.MaxPool2d(2)
-            self.fc1, self.fc2, self.fc3 = nn.Linear(400, 120), nn.Linear(120, 84), nn.Linear(84, 10)
-
-        def forward(self, x):
-            x = self.pool(self.conv1(x).relu())
-            x = self.pool(self.conv2(x).relu()).flatten(1)
-            return self.fc3(self.fc2(self.fc1(x).relu()).relu())
-
+    from torch_zoo import LeNet5 as TorchLeNet5  # tests/torch_zoo.py: the zoo's torch twins
     model = TorchLeNet5()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     x = torch.randn(batch, 1, 32, 32)

@@ -76,6 +76,17 @@ class Refused(Exception):
     """Why an archive cannot be read (pycnn.load turns it into ValueError naming the file)."""
 
 
+def check_stored(info, noun, writer, refused=Refused):
+    """Refuses (raising `refused`) an encrypted or compressed zip member.  `writer` stores every
+    `noun` uncompressed, so each one's data fits in its share of the file: what is read is
+    bounded by the file's size (no zip bombs)."""
+    if info.flag_bits & 0x1:
+        raise refused(f"{noun} {info.filename!r} is encrypted")
+    if info.compress_type != zipfile.ZIP_STORED or info.file_size != info.compress_size:
+        raise refused(f"{noun} {info.filename!r} is compressed ({info.compress_size} bytes declared to expand to "
+                      f"{info.file_size}); {writer} writes {noun}s uncompressed")
+
+
 # ----------------------------------------------------------------------------- write
 class _Pickle:
     """Emits protocol-2 pickle opcodes for the objects torch's weights_only loader admits."""
@@ -490,12 +501,7 @@ def read(zf, file_size):
             raise Refused(f"record {i.filename!r} is outside the archive folder {prefix!r}")
         if i.filename in records:
             raise Refused(f"record {i.filename!r} is listed twice")
-        if i.flag_bits & 0x1:
-            raise Refused(f"record {i.filename!r} is encrypted")
-        # torch writes every record uncompressed: each fits in its share of the file (no zip bombs)
-        if i.compress_type != zipfile.ZIP_STORED or i.file_size != i.compress_size:
-            raise Refused(f"record {i.filename!r} is compressed ({i.compress_size} bytes declared to expand to "
-                          f"{i.file_size}); torch.save writes records uncompressed")
+        check_stored(i, "record", "torch.save")
         records[i.filename] = i
         total += i.compress_size
     if total > file_size:

@@ -419,13 +419,7 @@ class _Reader:
         for i in infos:
             if not i.filename.endswith(".npy"):
                 raise _Refused(f"member {i.filename!r} is not a .npy array")
-            if i.flag_bits & 0x1:
-                raise _Refused(f"member {i.filename!r} is encrypted")
-            # pycnn stores members uncompressed: each one's data fits in its share of the file,
-            # which bounds what is read by the file's size (no zip bombs)
-            if i.compress_type != zipfile.ZIP_STORED or i.file_size != i.compress_size:
-                raise _Refused(f"member {i.filename!r} is compressed ({i.compress_size} bytes declared to "
-                               f"expand to {i.file_size}); pycnn writes members uncompressed")
+            _torch_format.check_stored(i, "member", "pycnn", _Refused)
             total += i.compress_size
         if total > file_size:
             raise _Refused(f"its members declare {total} bytes of data, more than the file's {file_size} bytes "

@@ -1,8 +1,10 @@
 """Finite-difference gradient checking and comparison helpers for the tests."""
 import contextlib
+import struct
 import subprocess
 import sys
 import tempfile
+import zipfile
 
 import numpy as np
 
@@ -22,6 +24,28 @@ def assert_close(actual, expected, dtype="float64", rtol=None, atol=None, what="
     actual = actual.detach().cpu().numpy() if isinstance(actual, pycnn.Tensor) else np.asarray(actual)
     np.testing.assert_allclose(actual, expected, rtol=rtol if rtol is not None else r,
                                atol=atol if atol is not None else a, err_msg=what)
+
+
+def check(actual, expected, dtype, scale=1.0, what=""):
+    """|actual - expected| <= atol * max(1, scale) + rtol * |expected| with the shared tolerance;
+    `scale` (a number, or an array broadcast against expected) is the size of the terms that
+    cancel (for dx: rstd * |weight| * |dy| of the element's set).  A tensor (of any device) must
+    also have the dtype."""
+    from cases import TOLERANCE
+    rtol, atol = TOLERANCE[str(np.dtype(dtype))]
+    if isinstance(actual, pycnn.Tensor):
+        assert actual.dtype == np.dtype(dtype), f"{what}: dtype {actual.dtype}, expected {dtype}"
+        actual = actual.detach().cpu().numpy()
+    a, e = np.asarray(actual), np.asarray(expected, np.float64)
+    assert a.shape == e.shape, f"{what}: shape {a.shape}, expected {e.shape}"
+    tol = np.broadcast_to(atol * np.maximum(1.0, scale) + rtol * np.abs(e), e.shape)
+    err = np.abs(a.astype(np.float64) - e)
+    bad = ~(err <= tol)
+    if bad.any():
+        i = tuple(int(k) for k in np.unravel_index(
+            np.argmax(np.where(bad, np.nan_to_num(err - tol, nan=np.inf), -np.inf)), e.shape))
+        raise AssertionError(f"{what}: {bad.sum()} of {e.size} values off; at {i}: {a[i]!r} vs {e[i]!r} "
+                             f"(tolerance {tol[i]:.3g})")
 
 
 def gradcheck(fn, *arrays, eps=1e-6, rtol=1e-5, atol=1e-7, seed=0):
@@ -61,6 +85,33 @@ def gradcheck(fn, *arrays, eps=1e-6, rtol=1e-5, atol=1e-7, seed=0):
                                    err_msg=f"gradient of input {i} (shape {a.shape})")
 
 
+def load_refused(path, match):
+    """pycnn.load(path) raises load's ValueError, matching `match` and naming the file."""
+    import pytest
+    with pytest.raises(ValueError, match=match) as info:
+        pycnn.load(path)
+    assert repr(str(path)) in str(info.value) and str(info.value).startswith("load: cannot load")
+
+
+def assert_damage_refused(good, bad, member, into):
+    """Writes to `bad` the zip checkpoint `good` cut short at five places, then with one byte
+    flipped `into` bytes into the data of its member `member`: pycnn.load refuses each (the last
+    by the member's CRC).  Returns good's bytes."""
+    data = good.read_bytes()
+    for cut in [10, 100, len(data) // 2, len(data) - 30, len(data) - 1]:
+        bad.write_bytes(data[:cut])
+        load_refused(bad, "truncated or corrupt")
+    with zipfile.ZipFile(good) as zf:
+        at = zf.getinfo(member).header_offset
+    # the local header: 30 fixed bytes, the last four the name's and the extra field's lengths
+    name_len, extra_len = struct.unpack("<HH", data[at + 26:at + 30])
+    flipped = bytearray(data)
+    flipped[at + 30 + name_len + extra_len + into] ^= 0xFF
+    bad.write_bytes(bytes(flipped))
+    load_refused(bad, "truncated or corrupt.*CRC")
+    return data
+
+
 def run_python(*args, **kwargs):
     """Runs `python *args` in a temp dir, outside the checkout: `python -m`/`-c` put the cwd first
     on sys.path, and the source tree's pycnn/ (no compiled module) would shadow the installed one."""
@@ -80,6 +131,17 @@ def simd(level):
         yield
     finally:
         pycnn._C.set_simd_level(before)
+
+
+@contextlib.contextmanager
+def num_threads(n):
+    """Runs the block with pycnn's thread count set to `n` (then restores it)."""
+    before = pycnn.get_num_threads()
+    pycnn.set_num_threads(n)
+    try:
+        yield
+    finally:
+        pycnn.set_num_threads(before)
 
 
 def cpu_simd_levels():

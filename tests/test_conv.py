@@ -6,7 +6,6 @@ fast path of the CPU kernels with few and many planes), on 1, 2 and 3 threads wh
 the work depends on it; the Python ops (1-D, unbatched, 'same' padding), the adjoint identity,
 gradchecks, modules, bad input, the bindings' own array checks, and (when torch is importable)
 PyTorch itself."""
-import contextlib
 import math
 
 import numpy as np
@@ -19,20 +18,10 @@ from cases import DTYPES
 from cases import conv as table
 from cases.conv import (CONV1D_CASES, CONV_CASES, FUSED_CASES, SPLIT_CASES, TRANSPOSE_CASES, WIDE_CASES,
                         case1d_id, case_id, pads4)
-from helpers import assert_close, gradcheck, randn
+from helpers import assert_close, gradcheck, num_threads, randn
 from reference import conv as ref
 
 GRADS = ("grad input", "grad weight", "grad bias")
-
-
-@contextlib.contextmanager
-def num_threads(n):
-    old = pycnn.get_num_threads()
-    pycnn.set_num_threads(n)
-    try:
-        yield
-    finally:
-        pycnn.set_num_threads(old)
 
 
 def _arrays(c, dtype, transposed=False):
@@ -225,23 +214,20 @@ def _check_with_adjoint(backend, c, dtype):
     _check_conv_transpose2d(backend, table.adjoint(c), dtype, alone=True)
 
 
-@pytest.mark.parametrize("threads", [1, 2, 3])
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("c", SPLIT_CASES, ids=case_id)
-def test_every_thread_split_matches_reference(backend, c, dtype, threads):
-    """Whole jobs per thread, groups per thread, thread-local weight partials, and the
-    parallel-GEMM path for small batches: which one runs depends on N*groups vs threads."""
-    with num_threads(threads):
-        _check_with_adjoint(backend, c, dtype)
+# split: whole jobs per thread, groups per thread, thread-local weight partials, and the
+# parallel-GEMM path for small batches (which one runs depends on N*groups vs threads); wide:
+# stride-1 unpadded convs with a narrow output take the "wide" im2col path (one contiguous run
+# per kernel tap, blocks of images side by side, the last block short), N*groups below and above
+# the thread count.
+THREAD_CASES = [pytest.param(c, id=f"{kind}-{case_id(c)}")
+                for kind, cases in (("split", SPLIT_CASES), ("wide", WIDE_CASES)) for c in cases]
 
 
 @pytest.mark.parametrize("threads", [1, 2, 3])
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("c", WIDE_CASES, ids=case_id)
-def test_wide_im2col_path_matches_reference(backend, c, dtype, threads):
-    """Stride-1 unpadded convs with a narrow output take the "wide" im2col path (one contiguous
-    run per kernel tap, blocks of images side by side, the last block short); N * groups below
-    and above the thread count."""
+@pytest.mark.parametrize("c", THREAD_CASES)
+def test_thread_splits_match_reference(backend, c, dtype, threads):
+    """The conv and its adjoint on 1, 2 and 3 threads: every way the kernels split the work."""
     with num_threads(threads):
         _check_with_adjoint(backend, c, dtype)
 
@@ -386,7 +372,7 @@ def test_module_parameters(cls, args, kw, wshape, bias):
     assert m.num_parameters() == out_c * (in_c // groups * K + (1 if bias else 0))
     # kaiming_uniform(a=sqrt(5)) and the bias both have bound 1/sqrt(fan_in), fan_in = w.shape[1]*K
     bound = 1 / math.sqrt(wshape[1] * K)
-    w = sd["weight"]
+    w = sd["weight"].numpy()
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.5 * bound and np.unique(w).size == w.size
     if bias:
         assert sd["bias"].shape == (out_c,) and np.abs(sd["bias"]).max() <= bound

@@ -19,7 +19,7 @@ from pycnn.utils import conv_output_size, conv_transpose_output_size
 
 from cases import BATCH, CHANNELS, DTYPES, SPATIAL, WINDOWS
 from cases.pad import MODES, PAD_CASES, THREAD_CASES, case_id, kernel_view, limit, readers
-from helpers import assert_close, gradcheck, randn
+from helpers import assert_close, gradcheck, num_threads, randn
 from reference import conv as conv_ref
 from reference import conv_extra as ref
 from reference import pad as pad_ref
@@ -80,16 +80,12 @@ def test_pad_same_result_on_any_thread_count(backend, c):
     x = randn(*c["shape"], dtype="float32")
     dy = randn(*pad_ref.pad_forward(x, c["pad"], c["mode"]).shape, dtype="float32")
     results = []
-    old = pycnn.get_num_threads()
-    try:
-        for nthreads in (1, 2, 3):
-            pycnn.set_num_threads(nthreads)
+    for nthreads in (1, 2, 3):
+        with num_threads(nthreads):
             xt = backend.tensor(x, requires_grad=True)
             y = F.pad(xt, c["pad"], c["mode"])
             y.backward(backend.tensor(dy))
             results.append((backend.numpy(y), backend.numpy(xt.grad)))
-    finally:
-        pycnn.set_num_threads(old)
     for y, dx in results[1:]:
         np.testing.assert_array_equal(y, results[0][0])
         np.testing.assert_array_equal(dx, results[0][1])

@@ -201,6 +201,9 @@ def _torch_cases():
                               lambda: tz.MobileNetV1(num_classes=10, width_mult=0.25), (2, 3, 32, 32),
                               mobilenet_v1_count(10, 0.25), True),
         "inception_small": (models.inception_small, tz.InceptionNet, (1, 3, 32, 32), None, True),
+        # conv1 6 (1*5*5 + 1), conv2 16 (6*5*5 + 1), fc 400->120->84->10 with biases
+        "lenet5": (models.LeNet5, tz.LeNet5, (2, 1, 32, 32),
+                   6 * (25 + 1) + 16 * (6 * 25 + 1) + 401 * 120 + 121 * 84 + 85 * 10, True),
         "tcn": (lambda: models.tcn(3, (8, 8, 16), 3, num_outputs=4), lambda: tz.TCN(3, (8, 8, 16), 3, num_outputs=4),
                 (2, 3, 50), tcn_count(3, (8, 8, 16), 3, 4), True),
     }
@@ -213,7 +216,7 @@ def _torch_cases():
 
 CASE_NAMES = ["resnet18", "resnet18_plain", "resnet34", "resnet20", "resnet20_plain", "resnet20_B", "resnet32",
               "resnet44", "resnet56_plain", "vgg11", "vgg11_bn_features", "alexnet", "mobilenet_v2",
-              "mobilenet_v2_0.5", "mobilenet_v1", "mobilenet_v1_0.25", "inception_small", "tcn"] + [
+              "mobilenet_v2_0.5", "mobilenet_v1", "mobilenet_v1_0.25", "inception_small", "lenet5", "tcn"] + [
     f"encoder_decoder_{m}" for m in ("nearest", "bed_of_nails", "max_unpool", "transposed")]
 
 

@@ -5,7 +5,6 @@ case table (cases/norm.py); the CPU kernels again at every SIMD level, on 1 and 
 bitwise deterministic; the modules, gradchecks, running statistics, state_dicts, equivalences,
 numerical stability, bad input (the params' messages), the bindings' own checks, and (when torch
 is importable) PyTorch itself."""
-import contextlib
 import math
 import warnings
 import zlib
@@ -17,12 +16,12 @@ import pycnn
 import pycnn.functional as F
 from pycnn import _C, nn
 from backends import BACKENDS
-from cases import DTYPES, TOLERANCE
+from cases import DTYPES
 from cases.norm import (BATCH_NORM_CASES, COLUMN_SPLIT_MIN, COLUMN_TILE, FOLD_ROWS, GROUP_NORM_CASES,
                         INSTANCE_NORM_CASES, LANE_FOLD, LAYER_NORM_CASES, PARALLEL_MIN, PIXEL_BLOCK,
                         PIXEL_NORM_CASES, batch_norm_path, group_id, group_norm_path, layer_id,
                         layer_norm_view, numel, pixel_norm_path, shape_id, spatial)
-from helpers import cpu_simd_levels, gradcheck, simd
+from helpers import check, cpu_simd_levels, gradcheck, num_threads, simd
 from reference import norm as ref
 
 EPS = 1e-5
@@ -45,27 +44,6 @@ def rand(shape, dtype="float64", loc=0.0, scale=1.0, gen=None):
 
 def positive(shape, dtype="float64", gen=None):
     return (0.5 + (gen or rng).random(shape)).astype(dtype)
-
-
-def check(actual, expected, dtype, scale=1.0, what=""):
-    """|actual - expected| <= atol * max(1, scale) + rtol * |expected| with the shared tolerance;
-    `scale` (a number, or an array broadcast against expected) is the size of the terms that
-    cancel (for dx: rstd * |weight| * |dy| of the element's set).  A tensor (of any device) must
-    also have the dtype."""
-    rtol, atol = TOLERANCE[str(np.dtype(dtype))]
-    if isinstance(actual, pycnn.Tensor):
-        assert actual.dtype == np.dtype(dtype), f"{what}: dtype {actual.dtype}, expected {dtype}"
-        actual = actual.detach().cpu().numpy()
-    a, e = np.asarray(actual), np.asarray(expected, np.float64)
-    assert a.shape == e.shape, f"{what}: shape {a.shape}, expected {e.shape}"
-    tol = np.broadcast_to(atol * np.maximum(1.0, scale) + rtol * np.abs(e), e.shape)
-    err = np.abs(a.astype(np.float64) - e)
-    bad = ~(err <= tol)
-    if bad.any():
-        i = tuple(int(k) for k in np.unravel_index(
-            np.argmax(np.where(bad, np.nan_to_num(err - tol, nan=np.inf), -np.inf)), e.shape))
-        raise AssertionError(f"{what}: {bad.sum()} of {e.size} values off; at {i}: {a[i]} vs {e[i]} "
-                             f"(tolerance {tol[i]:.3g})")
 
 
 def T(a, requires_grad=False):
@@ -128,6 +106,37 @@ class Expected:
                     check(t.grad, e, dtype, scale, what=f"{name} {s.what}")
 
 
+def _running_stats_case(name, shape, dtype, op, x, dy, w, b, running, after, train_ref, rstd, param_scale,
+                        exact_eval_stats=True):
+    """batch_norm's and instance_norm's steps, for each of _variants(shape): eval (the running
+    statistics: y = (x - rm) / sqrt(rv + eps) w + b, they are left as they were) and, where `rstd`
+    is given (more than one value per set), training (the input's statistics; the running ones,
+    given with a weight, updated to `after`; without affine, without any).  op(x, rm, rv, w, b,
+    training) calls the op; train_ref = (forward(w, b), backward(w)) is its float64 reference in
+    training."""
+    rm0, rv0 = running
+    cshape = (1, w.size) + (1,) * (len(shape) - 2)
+    dy_max = float(np.max(np.abs(dy), initial=0))
+    forward, backward = train_ref
+    steps = []
+    for label, has_w, has_b in _variants(shape):
+        wa, ba = (w if has_w else None), (b if has_b else None)
+        wabs = np.abs(w).reshape(cshape) if has_w else 1.0
+        what = f"{name} {shape} {dtype} {label}"
+        steps.append(Step(
+            f"eval {what}", lambda x, w, b, rm, rv: op(x, rm, rv, w, b, False), wa, ba,
+            ref.batch_norm(x, wa, ba, EPS, False, rm0, rv0), ref.batch_norm_backward(dy, x, wa, EPS, False, rm0, rv0),
+            dy_max * wabs / np.sqrt(rv0.reshape(cshape) + EPS), param_scale, stats=running,
+            exact_stats=exact_eval_stats))
+        if rstd is None:
+            continue
+        steps.append(Step(
+            f"train {what}", lambda x, w, b, rm, rv: op(x, rm, rv, w, b, True), wa, ba, forward(wa, ba), backward(wa),
+            dy_max * wabs * rstd, param_scale, stats=running if has_w else (None, None),
+            stats_after=after if has_w else (None, None)))
+    return Expected(x, dy, steps)
+
+
 def expect_batch_norm(shape, dtype, momentum=0.2):
     """Eval (the running statistics: left as they were) and training (batch statistics; the
     running ones, when given, updated in place with the unbiased variance), forward and backward."""
@@ -136,32 +145,19 @@ def expect_batch_norm(shape, dtype, momentum=0.2):
     x, dy = rand(shape, dtype, 0.5, 2.0, gen), rand(shape, dtype, gen=gen)
     w, b = rand(C, dtype, 1.0, gen=gen), rand(C, dtype, gen=gen)
     rm0, rv0 = rand(C, dtype, gen=gen), positive(C, dtype, gen=gen)
-    axes = (0,) + tuple(range(2, len(shape)))
     n = N * spatial(shape)
-    cshape = (1, C) + (1,) * (len(shape) - 2)
-    param_scale = max(1.0, math.sqrt(n) / 8)
-    dy_max = float(np.max(np.abs(dy), initial=0))
-    rstd = set_rstd(x, axes) if n > 1 else None
-    bm, _, bvu = ref.batch_stats(x) if n > 1 else (None, None, None)
-    steps = []
-    for label, has_w, has_b in _variants(shape):
-        wa, ba = (w if has_w else None), (b if has_b else None)
-        wabs = np.abs(w).reshape(cshape) if has_w else 1.0
-        what = f"batch_norm {shape} {dtype} {label}"
-        steps.append(Step(
-            f"eval {what}", lambda x, w, b, rm, rv: F.batch_norm(x, rm, rv, w, b, False, momentum, EPS), wa, ba,
-            ref.batch_norm(x, wa, ba, EPS, False, rm0, rv0), ref.batch_norm_backward(dy, x, wa, EPS, False, rm0, rv0),
-            dy_max * wabs / np.sqrt(rv0.reshape(cshape) + EPS), param_scale, stats=(rm0, rv0)))
-        if n == 1:  # training needs more than one value per channel (test_batch_norm_training_...)
-            continue
-        # training with running statistics, and (without affine) without any
-        stats, after = ((rm0, rv0), ((1 - momentum) * rm0 + momentum * bm, (1 - momentum) * rv0 + momentum * bvu)) \
-            if has_w else ((None, None), (None, None))
-        steps.append(Step(
-            f"train {what}", lambda x, w, b, rm, rv: F.batch_norm(x, rm, rv, w, b, True, momentum, EPS), wa, ba,
-            ref.batch_norm(x, wa, ba, EPS), ref.batch_norm_backward(dy, x, wa, EPS), dy_max * wabs * rstd,
-            param_scale, stats=stats, stats_after=after))
-    return Expected(x, dy, steps)
+    rstd = after = None  # training needs more than one value per channel (test_batch_norm_training_...)
+    if n > 1:
+        rstd = set_rstd(x, (0,) + tuple(range(2, len(shape))))
+        bm, _, bvu = ref.batch_stats(x)
+        after = ((1 - momentum) * rm0 + momentum * bm, (1 - momentum) * rv0 + momentum * bvu)
+
+    def op(x, rm, rv, w, b, training):
+        return F.batch_norm(x, rm, rv, w, b, training, momentum, EPS)
+    return _running_stats_case(
+        "batch_norm", shape, dtype, op, x, dy, w, b, (rm0, rv0), after,
+        (lambda wa, ba: ref.batch_norm(x, wa, ba, EPS), lambda wa: ref.batch_norm_backward(dy, x, wa, EPS)),
+        rstd, max(1.0, math.sqrt(n) / 8))
 
 
 def expect_instance_norm(shape, dtype, momentum=0.2):
@@ -173,31 +169,34 @@ def expect_instance_norm(shape, dtype, momentum=0.2):
     x, dy = rand(shape, dtype, -2.0, 1.5, gen), rand(shape, dtype, gen=gen)
     w, b = rand(C, dtype, 1.0, gen=gen), rand(C, dtype, gen=gen)
     rm0, rv0 = rand(C, dtype, gen=gen), positive(C, dtype, gen=gen)
-    cshape = (1, C) + (1,) * (len(shape) - 2)
-    param_scale = max(1.0, math.sqrt(N * S) / 8)
-    dy_max = float(np.max(np.abs(dy), initial=0))
+    rstd = after = None  # input statistics need more than one spatial element
     if S > 1:
         rstd = set_rstd(x, tuple(range(2, len(shape))))
         x2 = x.astype(np.float64).reshape(N, C, S)
         after = ((1 - momentum) * rm0 + momentum * x2.mean(axis=2).mean(axis=0),
                  (1 - momentum) * rv0 + momentum * x2.var(axis=2, ddof=1).mean(axis=0))
+
+    def op(x, rm, rv, w, b, use_input_stats):
+        return F.instance_norm(x, rm, rv, w, b, use_input_stats, momentum, EPS)
+    # (eval not bitwise: instance_norm writes back the average of N copies of each running
+    # statistic, see test_instance_norm_eval_leaves_running_stats_alone)
+    return _running_stats_case(
+        "instance_norm", shape, dtype, op, x, dy, w, b, (rm0, rv0), after,
+        (lambda wa, ba: ref.instance_norm(x, wa, ba, EPS), lambda wa: ref.instance_norm_backward(dy, x, wa, EPS)),
+        rstd, max(1.0, math.sqrt(N * S) / 8), exact_eval_stats=False)
+
+
+def _affine_case(what, call, x, dy, w, b, forward, backward, rstd, param_scale):
+    """An op with an optional affine and no running statistics: a step per _variants, its
+    reference forward(weight, bias) and backward(weight) -> (dx, dweight, dbias); dx's scale
+    max|dy| * max|w| * rstd."""
+    dy_max = float(np.max(np.abs(dy), initial=0))
     steps = []
-    for label, has_w, has_b in _variants(shape):
+    for label, has_w, has_b in _variants(x.shape):
         wa, ba = (w if has_w else None), (b if has_b else None)
-        wabs = np.abs(w).reshape(cshape) if has_w else 1.0
-        what = f"instance_norm {shape} {dtype} {label}"
-        # (not bitwise: instance_norm writes back the average of N copies of each running
-        # statistic, see test_instance_norm_eval_leaves_running_stats_alone)
-        steps.append(Step(
-            f"eval {what}", lambda x, w, b, rm, rv: F.instance_norm(x, rm, rv, w, b, False, momentum, EPS), wa, ba,
-            ref.batch_norm(x, wa, ba, EPS, False, rm0, rv0), ref.batch_norm_backward(dy, x, wa, EPS, False, rm0, rv0),
-            dy_max * wabs / np.sqrt(rv0.reshape(cshape) + EPS), param_scale, stats=(rm0, rv0), exact_stats=False))
-        if S == 1:  # input statistics need more than one spatial element
-            continue
-        steps.append(Step(
-            what, lambda x, w, b, rm, rv: F.instance_norm(x, rm, rv, w, b, True, momentum, EPS), wa, ba,
-            ref.instance_norm(x, wa, ba, EPS), ref.instance_norm_backward(dy, x, wa, EPS), dy_max * wabs * rstd,
-            param_scale, stats=(rm0, rv0) if has_w else (None, None), stats_after=after if has_w else (None, None)))
+        wmax = float(np.max(np.abs(w))) if has_w else 1.0
+        steps.append(Step(f"{what} {label}", call, wa, ba, forward(wa, ba), backward(wa), dy_max * wmax * rstd,
+                          param_scale))
     return Expected(x, dy, steps)
 
 
@@ -209,16 +208,9 @@ def expect_group_norm(case, dtype):
     w, b = rand(C, dtype, 1.0, gen=gen), rand(C, dtype, gen=gen)
     rstd = np.broadcast_to(set_rstd(x.reshape(N, G, -1), (2,)), (N, G, x.size // max(1, N * G))).reshape(shape)
     param_scale = max(1.0, math.sqrt(N * spatial(shape)) / 8)
-    dy_max = float(np.max(np.abs(dy), initial=0))
-    steps = []
-    for label, has_w, has_b in _variants(shape):
-        wa, ba = (w if has_w else None), (b if has_b else None)
-        wmax = float(np.max(np.abs(w))) if has_w else 1.0
-        steps.append(Step(
-            f"group_norm {shape} G={G} {dtype} {label}", lambda x, w, b: F.group_norm(x, G, w, b, EPS), wa, ba,
-            ref.group_norm(x, G, wa, ba, EPS), ref.group_norm_backward(dy, x, G, wa, EPS), dy_max * wmax * rstd,
-            param_scale))
-    return Expected(x, dy, steps)
+    return _affine_case(f"group_norm {shape} G={G} {dtype}", lambda x, w, b: F.group_norm(x, G, w, b, EPS), x, dy,
+                        w, b, lambda wa, ba: ref.group_norm(x, G, wa, ba, EPS),
+                        lambda wa: ref.group_norm_backward(dy, x, G, wa, EPS), rstd, param_scale)
 
 
 def expect_layer_norm(case, dtype):
@@ -228,16 +220,9 @@ def expect_layer_norm(case, dtype):
     w, b = rand(ns, dtype, 1.0, gen=gen), rand(ns, dtype, gen=gen)
     rstd = set_rstd(x, tuple(range(len(shape) - len(ns), len(shape))))
     param_scale = max(1.0, math.sqrt(layer_norm_view(shape, ns)[0]) / 8)
-    dy_max = float(np.max(np.abs(dy), initial=0))
-    steps = []
-    for label, has_w, has_b in _variants(shape):
-        wa, ba = (w if has_w else None), (b if has_b else None)
-        wmax = float(np.max(np.abs(w))) if has_w else 1.0
-        steps.append(Step(
-            f"layer_norm {shape} {ns} {dtype} {label}", lambda x, w, b: F.layer_norm(x, ns, w, b, EPS), wa, ba,
-            ref.layer_norm(x, ns, wa, ba, EPS), ref.layer_norm_backward(dy, x, ns, wa, EPS), dy_max * wmax * rstd,
-            param_scale))
-    return Expected(x, dy, steps)
+    return _affine_case(f"layer_norm {shape} {ns} {dtype}", lambda x, w, b: F.layer_norm(x, ns, w, b, EPS), x, dy,
+                        w, b, lambda wa, ba: ref.layer_norm(x, ns, wa, ba, EPS),
+                        lambda wa: ref.layer_norm_backward(dy, x, ns, wa, EPS), rstd, param_scale)
 
 
 def expect_pixel_norm(shape, dtype):
@@ -258,11 +243,17 @@ FAMILIES = {  # name -> (expect, cases, the input shape of a case)
 }
 CASE_IDS = {"batch_norm": shape_id, "instance_norm": shape_id, "group_norm": group_id, "layer_norm": layer_id,
             "pixel_norm": shape_id}
+ALL_CASES = [(name, c) for name, (_, cases, _) in FAMILIES.items() for c in cases]
 # the cases that run on an OpenMP team, and those that do not
 PARALLEL_CASES = [(name, c) for name, (_, cases, shape) in FAMILIES.items() for c in cases
                   if numel(shape(c)) >= PARALLEL_MIN]
 SERIAL_CASES = {name: [c for c in cases if numel(shape(c)) < PARALLEL_MIN]
                 for name, (_, cases, shape) in FAMILIES.items()}
+
+
+def case_ids(pairs):
+    """pytest ids of (family, case) pairs: family-case."""
+    return [f"{name}-{CASE_IDS[name](c)}" for name, c in pairs]
 
 
 def test_case_table_reaches_every_fast_path():
@@ -302,33 +293,10 @@ def test_case_table_reaches_every_fast_path():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape", BATCH_NORM_CASES, ids=shape_id)
-def test_batch_norm(backend, shape, dtype):
-    expect_batch_norm(shape, dtype).run(backend, dtype)
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape", INSTANCE_NORM_CASES, ids=shape_id)
-def test_instance_norm(backend, shape, dtype):
-    expect_instance_norm(shape, dtype).run(backend, dtype)
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("case", GROUP_NORM_CASES, ids=group_id)
-def test_group_norm(backend, case, dtype):
-    expect_group_norm(case, dtype).run(backend, dtype)
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("case", LAYER_NORM_CASES, ids=layer_id)
-def test_layer_norm(backend, case, dtype):
-    expect_layer_norm(case, dtype).run(backend, dtype)
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape", PIXEL_NORM_CASES, ids=shape_id)
-def test_pixel_norm(backend, shape, dtype):
-    expect_pixel_norm(shape, dtype).run(backend, dtype)
+@pytest.mark.parametrize("family,case", ALL_CASES, ids=case_ids(ALL_CASES))
+def test_family_matches_reference(backend, family, case, dtype):
+    """Every case of every family's table on every backend (ids: family-case, e.g. -k batch_norm)."""
+    FAMILIES[family][0](case, dtype).run(backend, dtype)
 
 
 def test_empty_inputs(backend):
@@ -361,16 +329,6 @@ def test_empty_inputs(backend):
 
 
 # ============================================================================ the CPU kernels: SIMD levels, threads
-@contextlib.contextmanager
-def _with_threads(n):
-    saved = pycnn.get_num_threads()
-    pycnn.set_num_threads(n)
-    try:
-        yield
-    finally:
-        pycnn.set_num_threads(saved)
-
-
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("family", FAMILIES)
 def test_cpu_simd_levels(family, dtype):
@@ -384,8 +342,7 @@ def test_cpu_simd_levels(family, dtype):
                 e.run(CPU, dtype)
 
 
-@pytest.mark.parametrize("family,case", PARALLEL_CASES,
-                         ids=[f"{name}-{CASE_IDS[name](c)}" for name, c in PARALLEL_CASES])
+@pytest.mark.parametrize("family,case", PARALLEL_CASES, ids=case_ids(PARALLEL_CASES))
 def test_cpu_multithreaded(family, case):
     """The cases above the OpenMP threshold on 1 and 3 threads at each SIMD level (fewer work
     items than threads included: group_norm_backward's per-thread partials, the column split's
@@ -394,7 +351,7 @@ def test_cpu_multithreaded(family, case):
         e = FAMILIES[family][0](case, dtype)
         for threads in (1, 3):
             for level in SIMD_LEVELS:
-                with simd(level), _with_threads(threads):
+                with simd(level), num_threads(threads):
                     e.run(CPU, dtype)
 
 
@@ -420,7 +377,7 @@ def test_cpu_kernels_deterministic(shape, G, level):
             xt.grad = wt.grad = bt.grad = None
         return out + [rm.numpy(), rv.numpy()]
 
-    with simd(level), _with_threads(2):
+    with simd(level), num_threads(2):
         first, second = once(), once()
     for a, b2 in zip(first, second):
         np.testing.assert_array_equal(a, b2)
@@ -963,7 +920,7 @@ def test_modules_match_torch(name, args, kwargs, shape):
             check(p.grad, tp.grad.numpy(), "float64", what=f"{name}.{k}.grad")
             p.grad, tp.grad = None, None
         for k, v in tm.state_dict().items():
-            check(m.state_dict()[k], v.numpy(), "float64", what=f"{name} buffer {k} step {step}")
+            check(m.state_dict()[k].numpy(), v.numpy(), "float64", what=f"{name} buffer {k} step {step}")
     tm.eval()
     m.eval()
     x = rand(shape)

@@ -12,7 +12,7 @@ from pycnn import _C, nn
 from backends import BACKENDS
 from cases import DTYPES
 from cases.pool import ADAPTIVE_CASES, AVG_CASES, FIXED_CASES, MAX_CASES, adaptive_id, case_id
-from helpers import assert_close, gradcheck, randn
+from helpers import assert_close, gradcheck, num_threads, randn
 from reference import pool as ref
 
 REFERENCE = next(b for b in BACKENDS if b.name == "reference")
@@ -350,12 +350,8 @@ def test_max_pool2d_ties_and_nans(backend, c, dtype):
     with REFERENCE.active():
         sy, sidx = (REFERENCE.numpy(t) for t in F.max_pool2d(REFERENCE.tensor(x), *_args(c), return_indices=True))
     for nthreads in (1, 2):  # the same result whatever the split of the work
-        old = pycnn.get_num_threads()
-        pycnn.set_num_threads(nthreads)
-        try:
+        with num_threads(nthreads):
             y, idx = F.max_pool2d(backend.tensor(x), *_args(c), return_indices=True)
-        finally:
-            pycnn.set_num_threads(old)
         np.testing.assert_array_equal(backend.numpy(y), sy)
         np.testing.assert_array_equal(backend.numpy(idx), sidx)
 

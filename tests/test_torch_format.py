@@ -15,14 +15,9 @@ import pytest
 
 import pycnn
 from pycnn import nn
+from helpers import assert_damage_refused, load_refused
 
 RNG = np.random.default_rng(515)
-
-
-def refused(path, match):
-    with pytest.raises(ValueError, match=match) as info:
-        pycnn.load(path)
-    assert repr(str(path)) in str(info.value) and str(info.value).startswith("load: cannot load")
 
 
 def small_convnet():
@@ -212,7 +207,7 @@ def test_malicious_pickles_are_refused_without_running(tmp_path):
 
     p = tmp_path / "evil.pt"
     torch_zip(p, pickle.dumps({"w": Evil()}, protocol=2))
-    refused(p, r"global (posix|os|nt)\.system, which weights_only loading does not admit")
+    load_refused(p, r"global (posix|os|nt)\.system, which weights_only loading does not admit")
     for obj, match in [
         ({"w": ("REDUCE", _Global("builtins", "eval"), ("1",))}, r"global builtins\.eval"),
         ({"w": ("REDUCE", _Global("torch", "load"), ("x",))}, r"global torch\.load"),
@@ -221,12 +216,12 @@ def test_malicious_pickles_are_refused_without_running(tmp_path):
         ({"w": ("REDUCE", _Global("_codecs", "encode"), ("x", "rot13"))}, r"_codecs\.encode is admitted only"),
     ]:
         torch_zip(p, handmade(obj))
-        refused(p, match)
+        load_refused(p, match)
     torch_zip(p, pickle.dumps({"w": Evil()}, protocol=4))     # STACK_GLOBAL goes through find_class too
-    refused(p, r"\.system")
+    load_refused(p, r"\.system")
     # BUILD on anything but an OrderedDict (state on a list) and NEWOBJ of another class
     torch_zip(p, b"\x80\x02]}(X\x01\x00\x00\x00aK\x01ub.")
-    refused(p, "sets the state of a list")
+    load_refused(p, "sets the state of a list")
     torch_zip(p, b"\x80\x02ccollections\nOrderedDict\n)\x81}(X\x01\x00\x00\x00aK\x01ub.")
     assert pycnn.load(p) == OrderedDict()                    # a state_dict's _metadata: admitted
     assert not marker.exists()
@@ -245,29 +240,20 @@ def test_storages_and_layouts_that_lie_are_refused(tmp_path):
         ({"w": ("PID", ("storage", "FloatStorage", "0", "cpu", 4))}, {"0": four}, "malformed persistent id"),
     ]:
         torch_zip(p, handmade(pkl), records)
-        refused(p, match)
+        load_refused(p, match)
     torch_zip(p, handmade(tensor_pickle(1 << 20, 0, (2,), (1,))), {"0": bytes(4 << 20)}, zipfile.ZIP_DEFLATED)
-    refused(p, "compressed .* torch.save writes records uncompressed")
+    load_refused(p, "compressed .* torch.save writes records uncompressed")
 
 
 def test_truncated_and_corrupt_pt_files_are_refused(tmp_path):
     good = _save(pycnn.models.LeNet5().state_dict(), tmp_path, "good.pt")
-    data = good.read_bytes()
     p = tmp_path / "bad.pt"
-    for cut in [10, 100, len(data) // 2, len(data) - 30, len(data) - 1]:
-        p.write_bytes(data[:cut])
-        refused(p, "truncated or corrupt")
-    with zipfile.ZipFile(good) as zf:
-        info = zf.getinfo("good/data/0")
-    flipped = bytearray(data)
-    flipped[info.header_offset + 30 + len(info.filename) + len(info.extra) + 20] ^= 0xFF
-    p.write_bytes(bytes(flipped))
-    refused(p, "truncated or corrupt.*CRC")
+    assert_damage_refused(good, p, "good/data/0", 20)
     with zipfile.ZipFile(good) as zf:
         pkl = zf.read("good/data.pkl")
         storages = {n.rsplit("/", 1)[1]: zf.read(n) for n in zf.namelist() if "/data/" in n}
     torch_zip(p, pkl[: len(pkl) - 40], storages)
-    refused(p, "data.pkl is truncated or corrupt")
+    load_refused(p, "data.pkl is truncated or corrupt")
 
 
 def test_load_accepts_weights_only_and_map_location(tmp_path):
@@ -304,23 +290,6 @@ def test_reading_and_writing_never_import_torch(tmp_path):
 
 
 # ----------------------------------------------------------------------------- with torch
-def torch_lenet(torch):
-    tnn = torch.nn
-
-    class LeNet5(tnn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv1, self.conv2 = tnn.Conv2d(1, 6, 5), tnn.Conv2d(6, 16, 5)
-            self.pool = tnn.MaxPool2d(2)
-            self.fc1, self.fc2, self.fc3 = tnn.Linear(400, 120), tnn.Linear(120, 84), tnn.Linear(84, 10)
-
-        def forward(self, x):
-            x = self.pool(self.conv1(x).relu())
-            x = self.pool(self.conv2(x).relu()).flatten(1)
-            return self.fc3(self.fc2(self.fc1(x).relu()).relu())
-    return LeNet5()
-
-
 def torch_convnet(torch):
     tnn = torch.nn
     return tnn.Sequential(tnn.Conv2d(3, 4, 3), tnn.BatchNorm2d(4), tnn.ReLU(), tnn.Flatten(), tnn.Linear(64, 5))
@@ -328,7 +297,8 @@ def torch_convnet(torch):
 
 def test_torch_save_then_pycnn_load_into_lenet5(tmp_path):
     torch = pytest.importorskip("torch")
-    tm = torch_lenet(torch).eval()
+    import torch_zoo as tz
+    tm = tz.LeNet5().eval()
     torch.save(tm.state_dict(), tmp_path / "t.pt")
     sd = pycnn.load(tmp_path / "t.pt")
     assert type(sd) is OrderedDict and list(sd) == list(tm.state_dict())
@@ -415,7 +385,7 @@ def test_load_state_dict_takes_torch_tensors_directly(tmp_path):
 def test_legacy_torch_format_is_still_refused(tmp_path):
     torch = pytest.importorskip("torch")
     torch.save({"w": torch.ones(2)}, tmp_path / "old.pt", _use_new_zipfile_serialization=False)
-    refused(tmp_path / "old.pt", r"legacy pickle format.*torch.save it again")
+    load_refused(tmp_path / "old.pt", r"legacy pickle format.*torch.save it again")
 
 
 # ----------------------------------------------------------------------------- .safetensors (extra)
@@ -434,7 +404,7 @@ def test_safetensors_round_trip_and_refusals(tmp_path):
     with pytest.raises(TypeError, match="holds only tensors; the value at 'epoch'"):
         pycnn.save({"w": pycnn.ones(2), "epoch": 3}, tmp_path / "bad.safetensors")
     (tmp_path / "bad.safetensors").write_bytes(struct.pack("<Q", 16) + b'{"a":1}')
-    refused(tmp_path / "bad.safetensors", "not a valid .safetensors file")
+    load_refused(tmp_path / "bad.safetensors", "not a valid .safetensors file")
 
 
 def test_safetensors_written_by_torch_load(tmp_path):

@@ -13,7 +13,7 @@ from pycnn import _C, nn
 from cases import DTYPES
 from cases.upsample import (ARGUMENT_CASES, AXIS_CASES, BED_CASES, INTERPOLATE_CASES, PLANE_CASES, SCALE_CASES,
                             bed_id, case_id, kwargs, out_size, ref_scales)
-from helpers import assert_close, gradcheck, randn
+from helpers import assert_close, gradcheck, num_threads, randn
 from reference import upsample as ref
 
 try:
@@ -32,15 +32,6 @@ def T(a, requires_grad=False):
 def _raises(exc, match, fn, *args, **kwargs):
     with pytest.raises(exc, match=match):
         fn(*args, **kwargs)
-
-
-def _with_threads(n, fn):
-    old = pycnn.get_num_threads()
-    pycnn.set_num_threads(n)
-    try:
-        return fn()
-    finally:
-        pycnn.set_num_threads(old)
 
 
 def _matrices(c):
@@ -118,7 +109,8 @@ def test_interpolate_thread_counts(backend, c, dtype):
     ry, rdx = _expected(c, x, dy)
     first = None
     for n in (1, 2, 3):
-        y, dx = _with_threads(n, lambda: _run(backend, c, x, dy))
+        with num_threads(n):
+            y, dx = _run(backend, c, x, dy)
         assert_close(y, ry, dtype, what=f"forward on {n} threads")
         assert_close(dx, rdx, dtype, what=f"backward on {n} threads")
         if first is None:
@@ -169,10 +161,12 @@ def test_bed_of_nails(backend, c, dtype):
     dy = randn(shape[0], shape[1], shape[2] * sH, shape[3] * sW, dtype=dtype)
     for n in (1, 2):
         xt = backend.tensor(x, requires_grad=True)
-        y = _with_threads(n, lambda: F.upsample_bed_of_nails(xt, (sH, sW)))
+        with num_threads(n):
+            y = F.upsample_bed_of_nails(xt, (sH, sW))
         assert y.dtype == np.dtype(dtype) and y.shape == dy.shape
         np.testing.assert_array_equal(backend.numpy(y), ref.bed_of_nails_forward(x, sH, sW))
-        _with_threads(n, lambda: y.backward(backend.tensor(dy)))
+        with num_threads(n):
+            y.backward(backend.tensor(dy))
         np.testing.assert_array_equal(backend.numpy(xt.grad), ref.bed_of_nails_backward(dy, sH, sW))
 
 

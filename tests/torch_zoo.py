@@ -1,12 +1,39 @@
 """Plain torch.nn definitions of the zoo's architectures, for comparison (torchvision is not a
 dependency).  Module names, order and shapes follow torchvision's source (resnet.py, vgg.py,
-alexnet.py, mobilenetv2.py, googlenet.py's Inception/BasicConv2d) and pycnn.models for the
-architectures torchvision lacks, so state_dict keys match exactly."""
+alexnet.py, mobilenetv2.py, googlenet.py's BasicConv2d) and pycnn.models for the architectures
+torchvision lacks, so state_dict keys match exactly.
+
+Where torchvision has the model, the code here is written independently of pycnn's (only the
+channel plans, which are data, come from pycnn.models: mobilenet_v2_plan).  Where pycnn's own
+design is the only spec (the EncoderDecoder's wiring, MobileNet v1's block and plan, the 5x5
+Inception block's branches), the torch twin is built by the same builder over torch.nn, so these
+compare each torch op's numerics, gradients and parameter names/shapes, not the wiring."""
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from pycnn.models.encoder_decoder import build_layers, double_conv_layers, run_layers
+from pycnn.models.inception import build_branches
+from pycnn.models.mobilenet import build_separable_block, mobilenet_v1_plan, mobilenet_v2_plan, run_separable_block
+
+
+# ------------------------------------------------------------------------------ LeNet-5
+class LeNet5(nn.Module):
+    """pycnn.models.LeNet5's layout (ReLU, 2x2 max pools); also the torch side of
+    bench/bench_train.py and bench/bench_cuda.py."""
+
+    def __init__(self, num_classes=10, in_channels=1):
+        super().__init__()
+        self.conv1, self.conv2 = nn.Conv2d(in_channels, 6, 5), nn.Conv2d(6, 16, 5)
+        self.pool = nn.MaxPool2d(2)
+        self.fc1, self.fc2, self.fc3 = nn.Linear(400, 120), nn.Linear(120, 84), nn.Linear(84, num_classes)
+
+    def forward(self, x):
+        x = self.pool(self.conv1(x).relu())
+        x = self.pool(self.conv2(x).relu()).flatten(1)
+        return self.fc3(self.fc2(self.fc1(x).relu()).relu())
 
 
 # ------------------------------------------------------------------------------ ResNet
@@ -168,14 +195,6 @@ def vgg11_bn(**kw):
 
 
 # ------------------------------------------------------------------------------ MobileNets
-def _make_divisible(v, divisor, min_value=None):
-    min_value = divisor if min_value is None else min_value
-    new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
-    if new_v < 0.9 * v:
-        new_v += divisor
-    return new_v
-
-
 class Conv2dNormActivation(nn.Sequential):
     def __init__(self, in_planes, out_planes, kernel_size=3, stride=1, groups=1):
         padding = (kernel_size - 1) // 2
@@ -202,17 +221,10 @@ class InvertedResidual(nn.Module):
 class MobileNetV2(nn.Module):
     def __init__(self, num_classes=1000, width_mult=1.0, round_nearest=8, dropout=0.2):
         super().__init__()
-        settings = [[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1],
-                    [6, 160, 3, 2], [6, 320, 1, 1]]
-        input_channel = _make_divisible(32 * width_mult, round_nearest)
-        self.last_channel = _make_divisible(1280 * max(1.0, width_mult), round_nearest)
-        features = [Conv2dNormActivation(3, input_channel, stride=2)]
-        for t, c, n, s in settings:
-            output_channel = _make_divisible(c * width_mult, round_nearest)
-            for i in range(n):
-                features.append(InvertedResidual(input_channel, output_channel, s if i == 0 else 1, t))
-                input_channel = output_channel
-        features.append(Conv2dNormActivation(input_channel, self.last_channel, kernel_size=1))
+        stem, blocks, self.last_channel = mobilenet_v2_plan(width_mult, round_nearest)  # the channel plan (data)
+        features = [Conv2dNormActivation(3, stem, stride=2)]
+        features += [InvertedResidual(inp, oup, stride, t) for inp, oup, stride, t in blocks]
+        features.append(Conv2dNormActivation(blocks[-1][1], self.last_channel, kernel_size=1))
         self.features = nn.Sequential(*features)
         self.classifier = nn.Sequential(nn.Dropout(p=dropout), nn.Linear(self.last_channel, num_classes))
 
@@ -231,31 +243,22 @@ class DepthwiseSeparableConv2d(nn.Module):
 class DSBlock(nn.Module):
     def __init__(self, cin, cout, stride):
         super().__init__()
-        self.conv = DepthwiseSeparableConv2d(cin, cout, stride)
-        self.bn1 = nn.BatchNorm2d(cin)
-        self.bn2 = nn.BatchNorm2d(cout)
-        self.relu = nn.ReLU(inplace=True)
+        build_separable_block(self, nn, DepthwiseSeparableConv2d(cin, cout, stride))
 
     def forward(self, x):
-        x = self.relu(self.bn1(self.conv.depthwise(x)))
-        return self.relu(self.bn2(self.conv.pointwise(x)))
+        return run_separable_block(self, x)
 
 
 class MobileNetV1(nn.Module):
-    CFG = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2)] + [(512, 1)] * 5 + [(1024, 2), (1024, 1)]
-
     def __init__(self, num_classes=1000, width_mult=1.0):
         super().__init__()
-        c = max(1, int(32 * width_mult))
+        c, blocks = mobilenet_v1_plan(width_mult)  # the channel plan (data)
         layers = [nn.Sequential(nn.Conv2d(3, c, 3, 2, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU(inplace=True))]
-        for out, stride in self.CFG:
-            out = max(1, int(out * width_mult))
-            layers.append(DSBlock(c, out, stride))
-            c = out
+        layers += [DSBlock(cin, cout, stride) for cin, cout, stride in blocks]
         self.features = nn.Sequential(*layers)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.dropout = nn.Dropout(0.0)
-        self.fc = nn.Linear(c, num_classes)
+        self.fc = nn.Linear(blocks[-1][1], num_classes)
 
     def forward(self, x):
         return self.fc(self.dropout(torch.flatten(self.avgpool(self.features(x)), 1)))
@@ -275,13 +278,7 @@ class BasicConv2d(nn.Module):
 class Inception(nn.Module):
     def __init__(self, in_channels, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj):
         super().__init__()
-        self.branch1 = BasicConv2d(in_channels, ch1x1, kernel_size=1)
-        self.branch2 = nn.Sequential(BasicConv2d(in_channels, ch3x3red, kernel_size=1),
-                                     BasicConv2d(ch3x3red, ch3x3, kernel_size=3, padding=1))
-        self.branch3 = nn.Sequential(BasicConv2d(in_channels, ch5x5red, kernel_size=1),
-                                     BasicConv2d(ch5x5red, ch5x5, kernel_size=5, padding=2))
-        self.branch4 = nn.Sequential(nn.MaxPool2d(kernel_size=3, stride=1, padding=1, ceil_mode=True),
-                                     BasicConv2d(in_channels, pool_proj, kernel_size=1))
+        build_branches(self, nn, BasicConv2d, in_channels, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj)
 
     def forward(self, x):
         return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], 1)
@@ -350,8 +347,7 @@ class TCN(nn.Module):
 
 # ------------------------------------------------------------------------------ EncoderDecoder
 def double_conv(cin, cout):
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
-                         nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+    return nn.Sequential(*double_conv_layers(nn, cin, cout))
 
 
 class Up(nn.Module):
@@ -379,34 +375,17 @@ class Up(nn.Module):
 
 
 class EncoderDecoder(nn.Module):
+    """pycnn's own architecture (torchvision has none to follow): its top-level wiring is
+    pycnn.models.encoder_decoder's, built over torch.nn with the torch blocks above, so what is
+    checked is the blocks' names and shapes and every op's numerics against torch."""
+
     def __init__(self, in_channels=1, out_channels=2, base_channels=16, depth=2, upsample="nearest"):
         super().__init__()
         self.upsample = upsample
-        widths = [base_channels * 2 ** i for i in range(depth + 1)]
-        self.encoders = nn.ModuleList([double_conv(in_channels if i == 0 else widths[i - 1], widths[i])
-                                       for i in range(depth)])
-        self.pool = nn.MaxPool2d(2, return_indices=upsample == "max_unpool")
-        self.bottleneck = double_conv(widths[depth - 1], widths[depth])
-        self.ups = nn.ModuleList([Up(widths[i + 1], widths[i], upsample) for i in reversed(range(depth))])
-        self.decoders = nn.ModuleList([double_conv(2 * widths[i], widths[i]) for i in reversed(range(depth))])
-        self.head = nn.Conv2d(widths[0], out_channels, 1)
+        build_layers(self, nn, double_conv, Up, in_channels, out_channels, base_channels, depth)
 
     def forward(self, x):
-        skips, indices = [], []
-        for enc in self.encoders:
-            x = enc(x)
-            skips.append(x)
-            if self.upsample == "max_unpool":
-                x, idx = self.pool(x)
-                indices.append(idx)
-            else:
-                x = self.pool(x)
-        x = self.bottleneck(x)
-        for up, dec in zip(self.ups, self.decoders):
-            skip = skips.pop()
-            x = up(x, indices.pop(), skip.shape[2:]) if self.upsample == "max_unpool" else up(x)
-            x = dec(torch.cat([x, skip], 1))
-        return self.head(x)
+        return run_layers(self, x, torch.cat)
 
 
 def randomize_(model, seed=0):

@@ -25,12 +25,18 @@ __all__ = ["DoubleConv", "EncoderDecoder", "encoder_decoder", "UPSAMPLE_MODES"]
 UPSAMPLE_MODES = ("nearest", "bed_of_nails", "max_unpool", "transposed")
 
 
+def double_conv_layers(nn, in_channels, out_channels):
+    """(conv3x3 without bias -> BN -> ReLU) x 2, from the namespace `nn` (pycnn's, or torch's in
+    tests/torch_zoo.py): children '0'..'5'."""
+    return [nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False), nn.BatchNorm2d(out_channels),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False), nn.BatchNorm2d(out_channels),
+            nn.ReLU(inplace=True)]
+
+
 class DoubleConv(nn.Sequential):
     def __init__(self, in_channels, out_channels):
-        super().__init__(nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False), nn.BatchNorm2d(out_channels),
-                         nn.ReLU(inplace=True),
-                         nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False), nn.BatchNorm2d(out_channels),
-                         nn.ReLU(inplace=True))
+        super().__init__(*double_conv_layers(nn, in_channels, out_channels))
 
 
 class _Up(nn.Module):
@@ -60,6 +66,39 @@ class _Up(nn.Module):
         return f"mode={self.mode!r}"
 
 
+def build_layers(model, nn, double_conv, up, in_channels, out_channels, base_channels, depth):
+    """Gives `model` (whose .upsample is set) the net's modules, from the namespace `nn` with
+    double_conv(cin, cout) and up(cin, cout, mode): pycnn's here, torch's in the tests' torch
+    twin (tests/torch_zoo.py), so that both have this architecture's names and wiring."""
+    widths = [base_channels * 2 ** i for i in range(depth + 1)]
+    model.encoders = nn.ModuleList([double_conv(in_channels if i == 0 else widths[i - 1], widths[i])
+                                    for i in range(depth)])
+    model.pool = nn.MaxPool2d(2, return_indices=model.upsample == "max_unpool")
+    model.bottleneck = double_conv(widths[depth - 1], widths[depth])
+    model.ups = nn.ModuleList([up(widths[i + 1], widths[i], model.upsample) for i in reversed(range(depth))])
+    model.decoders = nn.ModuleList([double_conv(2 * widths[i], widths[i]) for i in reversed(range(depth))])
+    model.head = nn.Conv2d(widths[0], out_channels, 1)
+
+
+def run_layers(model, x, cat):
+    """The forward pass through build_layers' modules; `cat` joins along channels (the skips)."""
+    skips, indices = [], []
+    for enc in model.encoders:
+        x = enc(x)
+        skips.append(x)
+        if model.upsample == "max_unpool":
+            x, idx = model.pool(x)
+            indices.append(idx)
+        else:
+            x = model.pool(x)
+    x = model.bottleneck(x)
+    for up, dec in zip(model.ups, model.decoders):
+        skip = skips.pop()
+        x = up(x, indices.pop(), skip.shape[2:]) if model.upsample == "max_unpool" else up(x)
+        x = dec(cat([x, skip], 1))
+    return model.head(x)
+
+
 class EncoderDecoder(nn.Module):
     def __init__(self, in_channels=1, out_channels=2, base_channels=16, depth=2, upsample="nearest"):
         super().__init__()
@@ -68,35 +107,14 @@ class EncoderDecoder(nn.Module):
         if depth < 1:
             raise ValueError(f"EncoderDecoder: depth must be >= 1, got {depth}")
         self.depth, self.upsample, self.in_channels = depth, upsample, in_channels
-        widths = [base_channels * 2 ** i for i in range(depth + 1)]
-        self.encoders = nn.ModuleList([DoubleConv(in_channels if i == 0 else widths[i - 1], widths[i])
-                                       for i in range(depth)])
-        self.pool = nn.MaxPool2d(2, return_indices=upsample == "max_unpool")
-        self.bottleneck = DoubleConv(widths[depth - 1], widths[depth])
-        self.ups = nn.ModuleList([_Up(widths[i + 1], widths[i], upsample) for i in reversed(range(depth))])
-        self.decoders = nn.ModuleList([DoubleConv(2 * widths[i], widths[i]) for i in reversed(range(depth))])
-        self.head = nn.Conv2d(widths[0], out_channels, 1)
+        build_layers(self, nn, DoubleConv, _Up, in_channels, out_channels, base_channels, depth)
 
     def forward(self, x):
         m = 2 ** self.depth
         if x.ndim != 4 or x.shape[1] != self.in_channels or x.shape[2] % m or x.shape[3] % m:
             raise ValueError(f"EncoderDecoder: expected input (N, {self.in_channels}, H, W) with H and W "
                              f"divisible by 2^depth = {m}, got shape {x.shape}")
-        skips, indices = [], []
-        for enc in self.encoders:
-            x = enc(x)
-            skips.append(x)
-            if self.upsample == "max_unpool":
-                x, idx = self.pool(x)
-                indices.append(idx)
-            else:
-                x = self.pool(x)
-        x = self.bottleneck(x)
-        for up, dec in zip(self.ups, self.decoders):
-            skip = skips.pop()
-            x = up(x, indices.pop(), skip.shape[2:]) if self.upsample == "max_unpool" else up(x)
-            x = dec(cat([x, skip], 1))
-        return self.head(x)
+        return run_layers(self, x, cat)
 
 
 def encoder_decoder(in_channels=1, out_channels=2, base_channels=16, depth=2, upsample="nearest"):

@@ -30,19 +30,26 @@ class BasicConv2d(nn.Module):
         return self.relu(self.bn(self.conv(x)))
 
 
+def build_branches(block, nn, basic_conv, in_channels, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj):
+    """Gives `block` torchvision's branch1..branch4, from the namespace `nn` and basic_conv(cin,
+    cout, **conv_kwargs) (pycnn's here, torch's in tests/torch_zoo.py; this block's third branch
+    is the paper's 5x5, not torchvision's, so no torchvision state_dict to follow)."""
+    block.branch1 = basic_conv(in_channels, ch1x1, kernel_size=1)
+    block.branch2 = nn.Sequential(basic_conv(in_channels, ch3x3red, kernel_size=1),
+                                  basic_conv(ch3x3red, ch3x3, kernel_size=3, padding=1))
+    block.branch3 = nn.Sequential(basic_conv(in_channels, ch5x5red, kernel_size=1),
+                                  basic_conv(ch5x5red, ch5x5, kernel_size=5, padding=2))
+    block.branch4 = nn.Sequential(nn.MaxPool2d(kernel_size=3, stride=1, padding=1, ceil_mode=True),
+                                  basic_conv(in_channels, pool_proj, kernel_size=1))
+
+
 class Inception(nn.Module):
     """Four parallel branches concatenated along channels: 1x1; 1x1 -> 3x3; 1x1 -> 5x5;
     3x3/1 max pool -> 1x1.  The 1x1 reductions cut the 3x3/5x5 convs' cost by C_in / C_red."""
 
     def __init__(self, in_channels, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj):
         super().__init__()
-        self.branch1 = BasicConv2d(in_channels, ch1x1, kernel_size=1)
-        self.branch2 = nn.Sequential(BasicConv2d(in_channels, ch3x3red, kernel_size=1),
-                                     BasicConv2d(ch3x3red, ch3x3, kernel_size=3, padding=1))
-        self.branch3 = nn.Sequential(BasicConv2d(in_channels, ch5x5red, kernel_size=1),
-                                     BasicConv2d(ch5x5red, ch5x5, kernel_size=5, padding=2))
-        self.branch4 = nn.Sequential(nn.MaxPool2d(kernel_size=3, stride=1, padding=1, ceil_mode=True),
-                                     BasicConv2d(in_channels, pool_proj, kernel_size=1))
+        build_branches(self, nn, BasicConv2d, in_channels, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj)
         self.in_channels, self.out_channels = in_channels, ch1x1 + ch3x3 + ch5x5 + pool_proj
 
     def forward(self, x):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from .. import functional as F
 from .. import nn
+from ._init import torchvision_init_
 
 __all__ = ["BasicBlock", "ResNet", "CifarResNet", "resnet18", "resnet34", "resnet20", "resnet32",
            "resnet44", "resnet56"]
@@ -76,14 +77,22 @@ class BasicBlock(nn.Module):
         return self.relu(out)
 
 
-def _init_resnet(model):
-    """torchvision's init: kaiming_normal_(fan_out, relu) for convs, BN weight 1 and bias 0."""
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
+def _projection(in_planes, planes, stride):
+    """Option B: 1x1 conv (stride) + BN, torchvision's downsample.0/.1."""
+    return nn.Sequential(conv1x1(in_planes, planes, stride), nn.BatchNorm2d(planes))
+
+
+def _make_layer(net, planes, blocks, stride, shortcut):
+    """torchvision's _make_layer: `blocks` BasicBlocks to `planes` channels, the first with the
+    stride and, where the shape changes (and not net.plain), downsample = shortcut(in, planes,
+    stride); advances net.inplanes."""
+    downsample = None
+    if not net.plain and (stride != 1 or net.inplanes != planes):
+        downsample = shortcut(net.inplanes, planes, stride)
+    layers = [BasicBlock(net.inplanes, planes, stride, downsample, net.plain)]
+    net.inplanes = planes
+    layers += [BasicBlock(planes, planes, plain=net.plain) for _ in range(1, blocks)]
+    return nn.Sequential(*layers)
 
 
 class ResNet(nn.Module):
@@ -107,16 +116,10 @@ class ResNet(nn.Module):
         self.layer4 = self._make_layer(512, layers[3], stride=2)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(512, num_classes)
-        _init_resnet(self)
+        torchvision_init_(self)
 
     def _make_layer(self, planes, blocks, stride=1):
-        downsample = None
-        if not self.plain and (stride != 1 or self.inplanes != planes):
-            downsample = nn.Sequential(conv1x1(self.inplanes, planes, stride), nn.BatchNorm2d(planes))
-        layers = [BasicBlock(self.inplanes, planes, stride, downsample, self.plain)]
-        self.inplanes = planes
-        layers += [BasicBlock(planes, planes, plain=self.plain) for _ in range(1, blocks)]
-        return nn.Sequential(*layers)
+        return _make_layer(self, planes, blocks, stride, _projection)
 
     def forward(self, x):
         if x.ndim != 4:
@@ -147,17 +150,10 @@ class CifarResNet(nn.Module):
         self.layer3 = self._make_layer(64, n, stride=2)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(64, num_classes)
-        _init_resnet(self)
+        torchvision_init_(self)
 
     def _make_layer(self, planes, blocks, stride=1):
-        downsample = None
-        if not self.plain and (stride != 1 or self.inplanes != planes):
-            downsample = (_ShortcutA(self.inplanes, planes, stride) if self.shortcut == "A" else
-                          nn.Sequential(conv1x1(self.inplanes, planes, stride), nn.BatchNorm2d(planes)))
-        layers = [BasicBlock(self.inplanes, planes, stride, downsample, self.plain)]
-        self.inplanes = planes
-        layers += [BasicBlock(planes, planes, plain=self.plain) for _ in range(1, blocks)]
-        return nn.Sequential(*layers)
+        return _make_layer(self, planes, blocks, stride, _ShortcutA if self.shortcut == "A" else _projection)
 
     def forward(self, x):
         if x.ndim != 4:

@@ -15,6 +15,7 @@ inputs work: VGG from 32x32 (its five 2x2 pools leave 1x1, replicated to 7x7), A
 from __future__ import annotations
 
 from .. import nn
+from ._init import torchvision_init_
 
 __all__ = ["AlexNet", "VGG", "alexnet", "vgg11", "vgg11_bn", "make_vgg_layers", "VGG_CFGS"]
 
@@ -81,17 +82,8 @@ class VGG(nn.Module):
             nn.Linear(512 * 7 * 7, 4096), nn.ReLU(True), nn.Dropout(p=dropout),
             nn.Linear(4096, 4096), nn.ReLU(True), nn.Dropout(p=dropout),
             nn.Linear(4096, num_classes))
-        if init_weights:  # torchvision's init
-            for m in self.modules():
-                if isinstance(m, nn.Conv2d):
-                    nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                    nn.init.zeros_(m.bias)
-                elif isinstance(m, nn.BatchNorm2d):
-                    nn.init.ones_(m.weight)
-                    nn.init.zeros_(m.bias)
-                elif isinstance(m, nn.Linear):
-                    nn.init.normal_(m.weight, 0, 0.01)
-                    nn.init.zeros_(m.bias)
+        if init_weights:
+            torchvision_init_(self, linear_std=0.01)
 
     def forward(self, x):
         if x.ndim != 4 or min(x.shape[2:]) < 32:

@@ -61,14 +61,17 @@ def linear(x, w, b=None):
     return y if b is None else y + f64(b)
 
 
+def _as_batch(x, target):
+    """An unbatched (C,) input and its () target as a batch of one, and whether to squeeze the
+    'none' result back to ()."""
+    if x.ndim == 1:
+        return x[None], target.reshape(1), True
+    return x, target, False
+
+
 def nll_loss(logp, target, weight=None, ignore_index=-100, reduction="mean"):
     """logp (N, C, d...) or (C,); target (N, d...) or ()."""
-    logp, target = f64(logp), np.asarray(target)
-    if logp.ndim == 1:
-        logp, target = logp[None], target.reshape(1)
-        squeeze = True
-    else:
-        squeeze = False
+    logp, target, squeeze = _as_batch(f64(logp), np.asarray(target))
     C = logp.shape[1]
     w = np.ones(C) if weight is None else f64(weight)
     losses = np.zeros(target.shape)
@@ -90,12 +93,7 @@ def nll_loss(logp, target, weight=None, ignore_index=-100, reduction="mean"):
 def cross_entropy(x, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
     """PyTorch's formula: (1 - eps) * nll + eps / C * smooth, where smooth_i = -sum_c w_c logp_ic
     (0 where ignored), and 'mean' divides smooth's sum by the same weight total as nll."""
-    x, target = f64(x), np.asarray(target)
-    if x.ndim == 1:
-        x, target = x[None], target.reshape(1)
-        squeeze = True
-    else:
-        squeeze = False
+    x, target, squeeze = _as_batch(f64(x), np.asarray(target))
     logp = log_softmax(x, 1)
     C = x.shape[1]
     nll = nll_loss(logp, target, weight, ignore_index, reduction)
