@@ -88,7 +88,8 @@ def _norm_dims(dim, ndim, op):
     if dim is None:
         return tuple(range(ndim))
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    return tuple(sorted({_norm_dim(d, ndim, op) for d in dims}))
+    dims = tuple(sorted({_norm_dim(d, ndim, op) for d in dims}))
+    return dims if ndim else ()  # a 0-d tensor takes dim 0 or -1 (torch) and has no axis to reduce
 
 
 # ----------------------------------------------------------------------------- elementwise
@@ -630,7 +631,7 @@ def squeeze(x, dim=None):
     if dim is None:
         return Reshape.apply(x, shape=tuple(n for n in x.shape if n != 1))
     d = _norm_dim(dim, x.ndim, "squeeze")
-    if x.shape[d] != 1:
+    if x.ndim == 0 or x.shape[d] != 1:
         return x
     return Reshape.apply(x, shape=x.shape[:d] + x.shape[d + 1:])
 
@@ -742,7 +743,8 @@ class MatMul(Function):
             da = unbroadcast(xp, batched_gemm(be, g, self.b, trans_b=True), self.a.shape)
         if self.needs_input_grad[1]:
             if self.b.ndim == 2:  # fold all batch rows into one A^T dC
-                db = gemm(be, self.a.reshape(-1, self.a.shape[-1]), g.reshape(-1, g.shape[-1]), trans_a=True)
+                rows = int(np.prod(self.a.shape[:-1]))  # explicit: reshape(-1, 0) is ambiguous
+                db = gemm(be, self.a.reshape(rows, self.a.shape[-1]), g.reshape(rows, g.shape[-1]), trans_a=True)
             else:
                 db = unbroadcast(xp, batched_gemm(be, self.a, g, trans_a=True), self.b.shape)
         return da, db

@@ -279,3 +279,26 @@ def test_torch_import_paths():
     assert batch["x"].shape == (2, 2) and batch["y"].tolist() == [1, 0]
     with pytest.raises(ValueError, match="random_split: sum of input lengths"):
         random_split(ds, [3, 3])
+
+
+# ----------------------------------------------------------------------------- edge cases torch defines
+@pytest.mark.parametrize("shapes", [((2, 0), (0, 3)), ((0, 4), (4, 3)), ((2, 4), (4, 0)), ((3, 0, 4), (4, 2))])
+def test_matmul_with_a_zero_size_dim_forward_and_backward(shapes):
+    a = pycnn.ones(*shapes[0], requires_grad=True)
+    b = pycnn.ones(*shapes[1], requires_grad=True)
+    y = a @ b
+    expected = tuple(np.broadcast_shapes(shapes[0][:-2], ())) + (shapes[0][-2], shapes[1][-1])
+    assert y.shape == expected
+    y.sum().backward()
+    assert a.grad.shape == shapes[0] and b.grad.shape == shapes[1]
+    assert float(np.abs(a.grad.numpy()).sum() + np.abs(b.grad.numpy()).sum()) == 0.0  # nothing to sum
+
+
+def test_reductions_squeeze_on_0d_tensors_as_torch():
+    x = pycnn.tensor(3.0, requires_grad=True)
+    for y in (x.sum(0), x.mean(-1), x.sum(dim=(0,)), x.squeeze(0), x.squeeze()):
+        assert y.shape == () and y.item() == 3.0
+    x.sum(0).backward()
+    assert x.grad.item() == 1.0
+    with pytest.raises(IndexError, match="sum: dim 1 out of range"):
+        x.sum(1)
