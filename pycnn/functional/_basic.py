@@ -182,7 +182,10 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     (1 - eps) * nll + eps / C * smooth, smooth_i = -sum_c w_c logp_ic (0 where ignored), whose
     'mean' divides by the same weight total as nll's."""
     ignore_index = as_int(ignore_index, "cross_entropy", "ignore_index")
-    if isinstance(target, Tensor) and target.dtype.kind == "f":
+    # float targets of the input's shape are class probabilities (torch); any other shape means
+    # class indices, whose dtype check below names the float dtype
+    if isinstance(target, Tensor) and target.dtype.kind == "f" and isinstance(input, Tensor) \
+            and target.shape == input.shape:
         return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
     _check_targets("cross_entropy", input, target, ignore_index)
     check_tensor(weight, "cross_entropy", "weight", optional=True)
