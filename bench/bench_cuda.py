@@ -46,6 +46,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.append(os.path.join(HERE, os.pardir, "tests"))  # torch_zoo (lenet_torch)
 
 SECTIONS = ("conv", "pool", "upsample", "norm", "train")
 
@@ -531,86 +532,52 @@ MEM_HEADER = ["op", "input", "pass", "MB moved", "ms", "GB/s", "of copy", "torch
 
 
 # ----------------------------------------------------------------------------- training steps
+def small_resnet(nn, F):
+    """ResNet-8 built from `nn` and `F`: pycnn's nn / functional or torch's (the same layers, the same
+    names, so the state_dict carries over between the two)."""
+
+    class Block(nn.Module):
+        def __init__(self, c_in, c_out, stride):
+            super().__init__()
+            self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(c_out)
+            self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(c_out)
+            self.shortcut = (nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+                             if stride != 1 or c_in != c_out else nn.Identity())
+
+        def forward(self, x):
+            out = F.relu(self.bn1(self.conv1(x)))
+            return F.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+    class ResNet8(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
+            self.bn = nn.BatchNorm2d(16)
+            self.layers = nn.Sequential(Block(16, 16, 1), Block(16, 32, 2), Block(32, 64, 2))
+            self.pool = nn.AdaptiveAvgPool2d(1)
+            self.fc = nn.Linear(64, 10)
+
+        def forward(self, x):
+            x = self.layers(F.relu(self.bn(self.conv(x))))
+            return self.fc(self.pool(x).flatten(1))
+    return ResNet8()
+
+
 def small_resnet_pycnn():
     from pycnn import nn
     from pycnn import functional as F
-
-    class Block(nn.Module):
-        def __init__(self, c_in, c_out, stride):
-            super().__init__()
-            self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
-            self.bn1 = nn.BatchNorm2d(c_out)
-            self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
-            self.bn2 = nn.BatchNorm2d(c_out)
-            self.shortcut = (nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
-                             if stride != 1 or c_in != c_out else nn.Identity())
-
-        def forward(self, x):
-            out = F.relu(self.bn1(self.conv1(x)))
-            return F.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
-
-    class ResNet8(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
-            self.bn = nn.BatchNorm2d(16)
-            self.layers = nn.Sequential(Block(16, 16, 1), Block(16, 32, 2), Block(32, 64, 2))
-            self.pool = nn.AdaptiveAvgPool2d(1)
-            self.fc = nn.Linear(64, 10)
-
-        def forward(self, x):
-            x = self.layers(F.relu(self.bn(self.conv(x))))
-            return self.fc(self.pool(x).flatten(1))
-    return ResNet8()
+    return small_resnet(nn, F)
 
 
 def small_resnet_torch(torch):
-    nn, F = torch.nn, torch.nn.functional
-
-    class Block(nn.Module):
-        def __init__(self, c_in, c_out, stride):
-            super().__init__()
-            self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
-            self.bn1 = nn.BatchNorm2d(c_out)
-            self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
-            self.bn2 = nn.BatchNorm2d(c_out)
-            self.shortcut = (nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
-                             if stride != 1 or c_in != c_out else nn.Identity())
-
-        def forward(self, x):
-            out = F.relu(self.bn1(self.conv1(x)))
-            return F.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
-
-    class ResNet8(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
-            self.bn = nn.BatchNorm2d(16)
-            self.layers = nn.Sequential(Block(16, 16, 1), Block(16, 32, 2), Block(32, 64, 2))
-            self.pool = nn.AdaptiveAvgPool2d(1)
-            self.fc = nn.Linear(64, 10)
-
-        def forward(self, x):
-            x = self.layers(F.relu(self.bn(self.conv(x))))
-            return self.fc(self.pool(x).flatten(1))
-    return ResNet8()
+    return small_resnet(torch.nn, torch.nn.functional)
 
 
 def lenet_torch(torch):
-    nn = torch.nn
-
-    class LeNet5(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv1, self.conv2 = nn.Conv2d(1, 6, 5), nn.Conv2d(6, 16, 5)
-            self.pool = nn.MaxPool2d(2)
-            self.fc1, self.fc2, self.fc3 = nn.Linear(400, 120), nn.Linear(120, 84), nn.Linear(84, 10)
-
-        def forward(self, x):
-            x = self.pool(self.conv1(x).relu())
-            x = self.pool(self.conv2(x).relu()).flatten(1)
-            return self.fc3(self.fc2(self.fc1(x).relu()).relu())
-    return LeNet5()
+    from torch_zoo import LeNet5 as TorchLeNet5  # tests/torch_zoo.py: the zoo's torch twins
+    return TorchLeNet5()
 
 
 def host_array(v):

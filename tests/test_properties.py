@@ -263,30 +263,38 @@ def _call(c, fn):
     return unbatched
 
 
-def check_conv(B, c, dtype):
+def _check_conv_like(B, c, dtype, w_lead, ref, ref_backward, ref_args, op, kwargs):
+    """A conv or transposed conv case against its 2-D reference: x (N, C_in, *size), w (*w_lead, *k) and
+    the bias drawn in that order from the case's seed; a 1-D case runs the reference with a unit H axis
+    (ref_args are already lifted) and op(x, w, b, **kwargs) is the pycnn call."""
     rng = np.random.default_rng(c["seed"])
     N = c["N"] if c["batched"] else 1
-    g = c["groups"]
     x = normal(rng, (N, c["C_in"]) + c["size"], dtype)
-    w = normal(rng, (c["C_out"], c["C_in"] // g) + c["k"], dtype)
+    w = normal(rng, w_lead + c["k"], dtype)
     b = normal(rng, c["C_out"], dtype) if c["bias"] else None
+    lift = len(c["k"]) == 1
+    up = (lambda a: a[:, :, None]) if lift else (lambda a: a)
+    down = (lambda a: a[:, :, 0]) if lift else (lambda a: a)
+
+    def fwd(x, w, b):
+        return down(ref(up(x), up(w), b, *ref_args))
+
+    def bwd(dy, x, w, b):
+        dx, dw, db = ref_backward(up(dy), up(x), up(w), *ref_args)
+        return down(dx), down(dw), db
+
+    fn = _call(c, lambda x, w, b: op(x, w, b, **kwargs))
+    check_linear(B, dtype, f"{op.__name__} {c}", fn, [x, w, b], c["wants"], fwd, bwd, rng)
+
+
+def check_conv(B, c, dtype):
+    g = c["groups"]
     stride, dilation, lift = _lift(c)
     pads = ((0, 0),) * lift + c["pads"]
     pads4 = (pads[0][0], pads[0][1], pads[1][0], pads[1][1])
-    up = (lambda a: a[:, :, None]) if lift else (lambda a: a)
-    down = (lambda a: a[:, :, 0]) if lift else (lambda a: a)
-    op = F.conv1d if lift else F.conv2d
-
-    def fwd(x, w, b):
-        return down(rconv.conv2d(up(x), up(w), b, stride, pads4, dilation, g))
-
-    def bwd(dy, x, w, b):
-        dx, dw, db = rconv.conv2d_backward(up(dy), up(x), up(w), stride, pads4, dilation, g)
-        return down(dx), down(dw), db
-
-    fn = _call(c, lambda x, w, b: op(x, w, b, stride=c["stride"], padding=c["padding"], dilation=c["dilation"],
-                                     groups=g))
-    check_linear(B, dtype, f"{op.__name__} {c}", fn, [x, w, b], c["wants"], fwd, bwd, rng)
+    _check_conv_like(B, c, dtype, (c["C_out"], c["C_in"] // g), rconv.conv2d, rconv.conv2d_backward,
+                     (stride, pads4, dilation, g), F.conv1d if lift else F.conv2d,
+                     dict(stride=c["stride"], padding=c["padding"], dilation=c["dilation"], groups=g))
 
 
 @st.composite
@@ -315,29 +323,14 @@ def conv_transpose_cases(draw, spatial):
 
 
 def check_conv_transpose(B, c, dtype):
-    rng = np.random.default_rng(c["seed"])
-    N = c["N"] if c["batched"] else 1
     g = c["groups"]
-    x = normal(rng, (N, c["C_in"]) + c["size"], dtype)
-    w = normal(rng, (c["C_in"], c["C_out"] // g) + c["k"], dtype)
-    b = normal(rng, c["C_out"], dtype) if c["bias"] else None
     lift = len(c["k"]) == 1
     one = (lambda v, fill: (fill,) + v) if lift else (lambda v, fill: v)
     args = (one(c["stride"], 1), one(c["padding"], 0), one(c["output_padding"], 0), g, one(c["dilation"], 1))
-    up = (lambda a: a[:, :, None]) if lift else (lambda a: a)
-    down = (lambda a: a[:, :, 0]) if lift else (lambda a: a)
-    op = F.conv_transpose1d if lift else F.conv_transpose2d
-
-    def fwd(x, w, b):
-        return down(rconv.conv_transpose2d(up(x), up(w), b, *args))
-
-    def bwd(dy, x, w, b):
-        dx, dw, db = rconv.conv_transpose2d_backward(up(dy), up(x), up(w), *args)
-        return down(dx), down(dw), db
-
-    fn = _call(c, lambda x, w, b: op(x, w, b, stride=c["stride"], padding=c["padding"],
-                                     output_padding=c["output_padding"], groups=g, dilation=c["dilation"]))
-    check_linear(B, dtype, f"{op.__name__} {c}", fn, [x, w, b], c["wants"], fwd, bwd, rng)
+    _check_conv_like(B, c, dtype, (c["C_in"], c["C_out"] // g), rconv.conv_transpose2d,
+                     rconv.conv_transpose2d_backward, args, F.conv_transpose1d if lift else F.conv_transpose2d,
+                     dict(stride=c["stride"], padding=c["padding"], output_padding=c["output_padding"], groups=g,
+                          dilation=c["dilation"]))
 
 
 def test_conv1d(config):

@@ -111,6 +111,14 @@ def plt():
     return pyplot
 
 
+def draw_figures(ctx, draw, *args):
+    """draw(pyplot, ctx, *args) when matplotlib is installed (each figure goes through savefig);
+    without it nothing is drawn and the experiment's JSON alone carries the numbers."""
+    p = plt()
+    if p is not None:
+        draw(p, ctx, *args)
+
+
 def savefig(ctx, fig, suffix=""):
     """Writes DIR/NAME[-suffix].png and records it."""
     p = plt()

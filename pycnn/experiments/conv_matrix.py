@@ -6,7 +6,7 @@ import numpy as np
 
 from pycnn import functional as F
 
-from ._common import plt, savefig
+from ._common import draw_figures, savefig
 
 DESCRIPTION = "Is conv2d a (sparse, weight-shared) matrix M with y = Mx, and is conv_transpose2d exactly M^T?"
 
@@ -35,24 +35,26 @@ def run(ctx):
                 f"p{c['padding']}: M {M.shape}, {nz.size} nonzeros ({100 * nz.size / M.size:.1f}%), "
                 f"{np.unique(nz).size} distinct = kernel's {w.size}; |Mx - y| = {err_y:.1e}, "
                 f"|M^T g - conv_transpose(g)| = {err_t:.1e}")
-    p = plt()
-    if p is not None:
-        c = cases[0]
-        w = np.arange(1, c["k"] ** 2 + 1, dtype=np.float32).reshape(1, 1, c["k"], c["k"])  # taps 1..9
-        M = F.conv2d_matrix((1, c["H"], c["W"]), w, 1, 0, sparse=False)
-        fig, ax = p.subplots(1, 2, figsize=(10, 3.8), gridspec_kw=dict(width_ratios=[1, 5]))
-        cmap = p.get_cmap("tab10", c["k"] ** 2 + 1)
-        ax[0].imshow(w[0, 0], cmap=cmap, vmin=-0.5, vmax=c["k"] ** 2 + 0.5)
-        for (i, j), v in np.ndenumerate(w[0, 0]):
-            ax[0].text(j, i, f"w{int(v)}", ha="center", va="center", fontsize=8)
-        ax[0].set_title("3x3 kernel"), ax[0].axis("off")
-        ax[1].imshow(np.where(M == 0, np.nan, M), cmap=cmap, vmin=-0.5, vmax=c["k"] ** 2 + 0.5)
-        ax[1].set_title(f"M ({M.shape[0]}x{M.shape[1]}) of a 5x5 input: each colour is one kernel tap")
-        ax[1].set_xlabel("input pixel"), ax[1].set_ylabel("output pixel")
-        savefig(ctx, fig)
+    draw_figures(ctx, _figure, cases[0])
     worst = max(max(r["max_err_y_eq_Mx"], r["max_err_transpose_eq_MT"]) for r in rows)
     return {"cases": rows, "max_error": worst,
             "headline": f"y = Mx and conv_transpose2d = M^T to {worst:.1e}; every nonzero of M is a kernel value"}
+
+
+def _figure(p, ctx, c):
+    """The kernel and its conv matrix M side by side, each kernel tap in its own colour."""
+    w = np.arange(1, c["k"] ** 2 + 1, dtype=np.float32).reshape(1, 1, c["k"], c["k"])  # taps 1..9
+    M = F.conv2d_matrix((1, c["H"], c["W"]), w, 1, 0, sparse=False)
+    fig, ax = p.subplots(1, 2, figsize=(10, 3.8), gridspec_kw=dict(width_ratios=[1, 5]))
+    cmap = p.get_cmap("tab10", c["k"] ** 2 + 1)
+    ax[0].imshow(w[0, 0], cmap=cmap, vmin=-0.5, vmax=c["k"] ** 2 + 0.5)
+    for (i, j), v in np.ndenumerate(w[0, 0]):
+        ax[0].text(j, i, f"w{int(v)}", ha="center", va="center", fontsize=8)
+    ax[0].set_title("3x3 kernel"), ax[0].axis("off")
+    ax[1].imshow(np.where(M == 0, np.nan, M), cmap=cmap, vmin=-0.5, vmax=c["k"] ** 2 + 0.5)
+    ax[1].set_title(f"M ({M.shape[0]}x{M.shape[1]}) of a 5x5 input: each colour is one kernel tap")
+    ax[1].set_xlabel("input pixel"), ax[1].set_ylabel("output pixel")
+    savefig(ctx, fig)
 
 
 def _output_padding(c, y_shape):

@@ -9,7 +9,7 @@ import pycnn
 from pycnn import functional as F
 from pycnn import models, nn
 
-from ._common import digits, plt, savefig, train
+from ._common import digits, draw_figures, savefig, train
 from ._nets import SigmoidStack, cifar_forward
 
 DESCRIPTION = "Do residual connections keep gradients alive and correlated where plain nets lose them?"
@@ -100,29 +100,7 @@ def run(ctx):
             f"{'grows' if modern > 1 else 'shrinks'} (block 1 / last = {modern:.3g}); with sigmoid and no normalization it does "
             f"({ratios[f'plain-{D} (sigmoid, no norm)']:.3g}) and the residual version keeps it "
             f"({ratios[f'residual-{D} (sigmoid, no norm)']:.3g})")
-    p = plt()
-    if p is not None:
-        fig, ax = p.subplots(1, 2, figsize=(11, 3.8))
-        for k, v in norms.items():
-            a = ax[0] if "BN" in k else ax[1]
-            a.semilogy(range(1, len(v) + 1), v, ("--" if k.startswith("plain") else "-"), label=k)
-        ax[0].set_title("He init + BatchNorm (modern)", fontsize=9)
-        ax[1].set_title("sigmoid, no normalization (the notes' setting)", fontsize=9)
-        for a in ax:
-            a.set_xlabel("block l (input side = 1)"), a.set_ylabel("RMS of dL/dx_l"), a.legend(fontsize=7)
-        savefig(ctx, fig, "norms")
-        fig, ax = p.subplots(figsize=(5.5, 3.8))
-        for k, c in corr.items():
-            ax.semilogx(dists[1:], c[1:], "o-", label=k)
-        ax.set_xlabel("distance along a random line (x |x0|), log scale"), ax.set_ylabel("corr(grad at x0, grad at x)")
-        ax.set_title("shattered gradients (Balduzzi et al. 2017)", fontsize=9), ax.legend()
-        savefig(ctx, fig, "correlation")
-        fig, ax = p.subplots(figsize=(5.5, 3.8))
-        for k, v in curves.items():
-            ax.plot(v, label=k)
-        ax.set_xlabel("step (batch 32, Adam 1e-3)"), ax.set_ylabel("training loss"), ax.legend()
-        ax.set_title(f"plain-{D} against ResNet-{D} on the digits", fontsize=9)
-        savefig(ctx, fig, "loss")
+    draw_figures(ctx, _figures, norms, corr, dists, curves, D)
     cp, cr = corr[f"plain-{D}"], corr[f"resnet-{D}"]
     near = (dists > 0) & (dists <= 0.03)
     mean_near = {k: float(np.mean(c[near])) for k, c in corr.items()}
@@ -134,3 +112,28 @@ def run(ctx):
                         f"(BN: explodes, not vanishes), sigmoid plain-{D} {ratios[f'plain-{D} (sigmoid, no norm)']:.2g} vs "
                         f"residual {ratios[f'residual-{D} (sigmoid, no norm)']:.2g}; final loss resnet-{D} "
                         f"{final[f'resnet-{D}']:.2f} vs plain-{D} {final[f'plain-{D}']:.2f}"}
+
+
+def _figures(p, ctx, norms, corr, dists, curves, D):
+    """Gradient norms per block, the shattered-gradient correlations and the training curves."""
+    fig, ax = p.subplots(1, 2, figsize=(11, 3.8))
+    for k, v in norms.items():
+        a = ax[0] if "BN" in k else ax[1]
+        a.semilogy(range(1, len(v) + 1), v, ("--" if k.startswith("plain") else "-"), label=k)
+    ax[0].set_title("He init + BatchNorm (modern)", fontsize=9)
+    ax[1].set_title("sigmoid, no normalization (the notes' setting)", fontsize=9)
+    for a in ax:
+        a.set_xlabel("block l (input side = 1)"), a.set_ylabel("RMS of dL/dx_l"), a.legend(fontsize=7)
+    savefig(ctx, fig, "norms")
+    fig, ax = p.subplots(figsize=(5.5, 3.8))
+    for k, c in corr.items():
+        ax.semilogx(dists[1:], c[1:], "o-", label=k)
+    ax.set_xlabel("distance along a random line (x |x0|), log scale"), ax.set_ylabel("corr(grad at x0, grad at x)")
+    ax.set_title("shattered gradients (Balduzzi et al. 2017)", fontsize=9), ax.legend()
+    savefig(ctx, fig, "correlation")
+    fig, ax = p.subplots(figsize=(5.5, 3.8))
+    for k, v in curves.items():
+        ax.plot(v, label=k)
+    ax.set_xlabel("step (batch 32, Adam 1e-3)"), ax.set_ylabel("training loss"), ax.legend()
+    ax.set_title(f"plain-{D} against ResNet-{D} on the digits", fontsize=9)
+    savefig(ctx, fig, "loss")

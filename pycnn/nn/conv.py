@@ -23,6 +23,13 @@ class _ConvNd(Module):
     _spatial = 2
     _transposed = False
 
+    def __init_subclass__(cls, spatial=None, conv=None, **kwargs):
+        """`class Conv1d(_Conv, spatial=1, conv=F.conv1d)`: the number of spatial dims and the functional
+        op of a concrete class (a subclass without them inherits its parent's)."""
+        super().__init_subclass__(**kwargs)
+        if spatial is not None:
+            cls._spatial, cls._conv = spatial, staticmethod(conv)
+
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
                  bias, padding_mode, output_padding=0, device=None, dtype=None):
         super().__init__()
@@ -119,18 +126,12 @@ class _Conv(_ConvNd):
         return conv(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
 
-class Conv1d(_Conv):
+class Conv1d(_Conv, spatial=1, conv=F.conv1d):
     """torch.nn.Conv1d: input (N, C_in, L) -> (N, C_out, L_out)."""
 
-    _spatial = 1
-    _conv = staticmethod(F.conv1d)
 
-
-class Conv2d(_Conv):
+class Conv2d(_Conv, spatial=2, conv=F.conv2d):
     """torch.nn.Conv2d: input (N, C_in, H, W) -> (N, C_out, H_out, W_out)."""
-
-    _spatial = 2
-    _conv = staticmethod(F.conv2d)
 
 
 class _ConvTranspose(_ConvNd):
@@ -167,15 +168,9 @@ class _ConvTranspose(_ConvNd):
                                 self.groups, self.dilation)
 
 
-class ConvTranspose1d(_ConvTranspose):
+class ConvTranspose1d(_ConvTranspose, spatial=1, conv=F.conv_transpose1d):
     """torch.nn.ConvTranspose1d: weight (in_channels, out_channels/groups, k)."""
 
-    _spatial = 1
-    _conv = staticmethod(F.conv_transpose1d)
 
-
-class ConvTranspose2d(_ConvTranspose):
+class ConvTranspose2d(_ConvTranspose, spatial=2, conv=F.conv_transpose2d):
     """torch.nn.ConvTranspose2d: weight (in_channels, out_channels/groups, kH, kW)."""
-
-    _spatial = 2
-    _conv = staticmethod(F.conv_transpose2d)

@@ -56,10 +56,11 @@ class Flatten(Module):
 class Dropout(Module):
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
-        p = as_float(p, "Dropout", "p")
+        name = type(self).__name__  # Dropout or a subclass (nn.Dropout2d) in the messages
+        p = as_float(p, name, "p")
         if not 0 <= p <= 1:
-            raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
-        self.p, self.inplace = p, as_flag(inplace, "Dropout", "inplace")
+            raise ValueError(f"{name}: p must be in [0, 1], got {p}")
+        self.p, self.inplace = p, as_flag(inplace, name, "inplace")
 
     def forward(self, x):
         return F.dropout(x, self.p, self.training)

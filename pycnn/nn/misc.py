@@ -1,24 +1,16 @@
 """Dropout2d (whole channels dropped) and Unflatten, with torch's semantics."""
 from .. import functional as F
-from .._args import as_flag, as_float
+from .layers import Dropout
 from .module import Module
 
 __all__ = ["Dropout2d", "Unflatten"]
 
 
-class Dropout2d(Module):
-    def __init__(self, p=0.5, inplace=False):
-        super().__init__()
-        p = as_float(p, "Dropout2d", "p")
-        if not 0 <= p <= 1:
-            raise ValueError(f"Dropout2d: p must be in [0, 1], got {p}")
-        self.p, self.inplace = p, as_flag(inplace, "Dropout2d", "inplace")
+class Dropout2d(Dropout):
+    """Dropout of whole channels: Dropout's p and inplace (checked there), F.dropout2d forward."""
 
     def forward(self, x):
         return F.dropout2d(x, self.p, self.training)
-
-    def extra_repr(self):
-        return f"p={self.p}, inplace={self.inplace}"
 
 
 class Unflatten(Module):

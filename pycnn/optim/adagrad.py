@@ -12,7 +12,6 @@ does, so a fresh optimizer's state_dict already holds them).
 from __future__ import annotations
 
 from .._backend import backend
-from ..tensor import enable_grad, no_grad
 from .optimizer import Optimizer
 
 
@@ -38,28 +37,13 @@ class Adagrad(Optimizer):
             "step": xp.zeros((), dtype=p._array.dtype),
             "sum": xp.full_like(p._array, group["initial_accumulator_value"])})
 
-    @no_grad()
-    def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with enable_grad():  # the closure recomputes the loss and calls backward
-                loss = closure()
-        for group in self.param_groups:
-            lr, lr_decay, eps = group["lr"], group["lr_decay"], group["eps"]
-            wd, maximize = group["weight_decay"], group["maximize"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                xp = backend(p.device).xp
-                state = self._init_state(p, group)
-                state["step"] += 1
-                t = float(state["step"].item())
-                g = -p.grad._array if maximize else p.grad._array
-                if wd:
-                    g = g + wd * p._array
-                clr = lr / (1 + (t - 1) * lr_decay)
-                s = state["sum"]
-                s += g * g
-                p._array -= clr * (g / (xp.sqrt(s) + eps))
-                p._vc[0] += 1  # an in-place update: a graph that saved p sees it (see Tensor)
-        return loss
+    def _update(self, p, group, xp):
+        lr, lr_decay, eps = group["lr"], group["lr_decay"], group["eps"]
+        state = self._init_state(p, group)
+        state["step"] += 1
+        t = float(state["step"].item())
+        g = self._grad(p, group)
+        clr = lr / (1 + (t - 1) * lr_decay)
+        s = state["sum"]
+        s += g * g
+        p._array -= clr * (g / (xp.sqrt(s) + eps))

@@ -6,7 +6,7 @@ import copy
 import numpy as np
 
 from .._backend import backend
-from ..tensor import Tensor
+from ..tensor import Tensor, enable_grad, no_grad
 
 
 class NonLeafError(ValueError, TypeError):
@@ -94,8 +94,42 @@ class Optimizer:
                     self.state[id(p)] = {k: _on_device(v, p) for k, v in saved_state[int(i)].items()}
         del params
 
-    def step(self):
+    @no_grad()
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient: run the closure (if any) with grad on,
+        then `_update` each such parameter in place, group by group, in order (as torch's for-loop)."""
+        loss = None
+        if closure is not None:
+            with enable_grad():  # the closure recomputes the loss and calls backward
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                self._update(p, group, backend(p.device).xp)
+                p._vc[0] += 1  # an in-place update: a graph that saved p sees it (see Tensor)
+        return loss
+
+    def _update(self, p, group, xp):
+        """Update p._array in place from p.grad with the group's hyper-parameters (xp: p's array module)."""
         raise NotImplementedError(f"{type(self).__name__}.step is not defined")
+
+    @staticmethod
+    def _grad(p, group, weight_decay=True):
+        """g = (-grad if maximize else grad) + weight_decay * p (the L2 term only when weight_decay)."""
+        g = -p.grad._array if group["maximize"] else p.grad._array
+        if weight_decay and group["weight_decay"]:
+            g = g + group["weight_decay"] * p._array
+        return g
+
+    def _state(self, p, xp, *buffers):
+        """p's state; on the first step 'step' (a 0-d array) and a zero array like p per name in buffers."""
+        state = self.state.setdefault(id(p), {})
+        if "step" not in state:
+            state["step"] = xp.zeros((), dtype=p._array.dtype)
+            for name in buffers:
+                state[name] = xp.zeros_like(p._array)
+        return state
 
 
 def _to_host(value, device):

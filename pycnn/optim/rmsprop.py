@@ -12,8 +12,6 @@ State per parameter: 'step' (a 0-d array), 'square_avg', and 'momentum_buffer' (
 """
 from __future__ import annotations
 
-from .._backend import backend
-from ..tensor import enable_grad, no_grad
 from .optimizer import Optimizer
 
 
@@ -27,46 +25,26 @@ class RMSprop(Optimizer):
         super().__init__(params, dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
                                       weight_decay=weight_decay, maximize=maximize))
 
-    @no_grad()
-    def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with enable_grad():  # the closure recomputes the loss and calls backward
-                loss = closure()
-        for group in self.param_groups:
-            lr, alpha, eps, wd = group["lr"], group["alpha"], group["eps"], group["weight_decay"]
-            mom, centered, maximize = group["momentum"], group["centered"], group["maximize"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                xp = backend(p.device).xp
-                g = -p.grad._array if maximize else p.grad._array
-                if wd:
-                    g = g + wd * p._array
-                state = self.state.setdefault(id(p), {})
-                if "step" not in state:
-                    state["step"] = xp.zeros((), dtype=p._array.dtype)
-                    state["square_avg"] = xp.zeros_like(p._array)
-                    if mom > 0:
-                        state["momentum_buffer"] = xp.zeros_like(p._array)
-                    if centered:
-                        state["grad_avg"] = xp.zeros_like(p._array)
-                state["step"] += 1
-                v = state["square_avg"]
-                v *= alpha
-                v += (1 - alpha) * (g * g)
-                if centered:
-                    m = state.setdefault("grad_avg", xp.zeros_like(p._array))
-                    m += (1 - alpha) * (g - m)
-                    d = xp.sqrt(v - m * m) + eps
-                else:
-                    d = xp.sqrt(v) + eps
-                if mom > 0:
-                    b = state.setdefault("momentum_buffer", xp.zeros_like(p._array))
-                    b *= mom
-                    b += g / d
-                    p._array -= lr * b
-                else:
-                    p._array -= lr * (g / d)
-                p._vc[0] += 1  # an in-place update: a graph that saved p sees it (see Tensor)
-        return loss
+    def _update(self, p, group, xp):
+        lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
+        mom, centered = group["momentum"], group["centered"]
+        g = self._grad(p, group)
+        state = self._state(p, xp, "square_avg", *(("momentum_buffer",) if mom > 0 else ()),
+                            *(("grad_avg",) if centered else ()))
+        state["step"] += 1
+        v = state["square_avg"]
+        v *= alpha
+        v += (1 - alpha) * (g * g)
+        if centered:
+            m = state.setdefault("grad_avg", xp.zeros_like(p._array))
+            m += (1 - alpha) * (g - m)
+            d = xp.sqrt(v - m * m) + eps
+        else:
+            d = xp.sqrt(v) + eps
+        if mom > 0:
+            b = state.setdefault("momentum_buffer", xp.zeros_like(p._array))
+            b *= mom
+            b += g / d
+            p._array -= lr * b
+        else:
+            p._array -= lr * (g / d)

@@ -8,7 +8,6 @@
 """
 from __future__ import annotations
 
-from ..tensor import enable_grad, no_grad
 from .optimizer import Optimizer
 
 
@@ -26,32 +25,16 @@ class SGD(Optimizer):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov, maximize=maximize))
 
-    @no_grad()
-    def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with enable_grad():  # the closure recomputes the loss and calls backward
-                loss = closure()
-        for group in self.param_groups:
-            lr, mom, damp = group["lr"], group["momentum"], group["dampening"]
-            wd, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = p.grad._array
-                if maximize:
-                    g = -g
-                if wd:
-                    g = g + wd * p._array
-                if mom:
-                    state = self.state.setdefault(id(p), {})
-                    buf = state.get("momentum_buffer")
-                    if buf is None:
-                        buf = state["momentum_buffer"] = g.copy()
-                    else:
-                        buf *= mom
-                        buf += (1 - damp) * g
-                    g = g + mom * buf if nesterov else buf
-                p._array -= lr * g
-                p._vc[0] += 1  # an in-place update: a graph that saved p sees it (see Tensor)
-        return loss
+    def _update(self, p, group, xp):
+        lr, mom, damp, nesterov = group["lr"], group["momentum"], group["dampening"], group["nesterov"]
+        g = self._grad(p, group)
+        if mom:
+            state = self.state.setdefault(id(p), {})
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = g.copy()
+            else:
+                buf *= mom
+                buf += (1 - damp) * g
+            g = g + mom * buf if nesterov else buf
+        p._array -= lr * g
