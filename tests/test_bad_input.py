@@ -20,6 +20,7 @@ import resource
 import select
 import signal
 import subprocess
+import tempfile
 import sys
 import time
 
@@ -619,6 +620,7 @@ def _run_isolated(cases):
     env = dict(os.environ, OMP_NUM_THREADS="2")
     while pending:
         proc = subprocess.Popen([sys.executable, "-c", _CHILD, json.dumps([(n, c) for n, c, _ in pending])],
+                                cwd=tempfile.gettempdir(),  # not the checkout: its pycnn/ has no _C
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, preexec_fn=_limit_memory)
         buf, current, deadline = b"", None, time.monotonic() + _IMPORT_TIMEOUT
         fd = proc.stdout.fileno()

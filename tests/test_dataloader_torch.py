@@ -2,94 +2,18 @@
 prefetch_factor, persistent_workers, pin_memory, timeout) and default_collate, against
 torch.utils.data where torch is importable; worker processes (spawned) against num_workers=0,
 and the ways a worker can fail: an exception, a death, a stall, an unpicklable dataset."""
-import collections
 import os
-import signal
 import time
 
 import numpy as np
 import pytest
 
 import pycnn
-from pycnn.utils.data import (BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler,
-                              SubsetRandomSampler, TensorDataset, default_collate, get_worker_info)
+from pycnn.utils.data import (BatchSampler, DataLoader, RandomSampler, SequentialSampler, SubsetRandomSampler,
+                              TensorDataset, default_collate)
 
-Point = collections.namedtuple("Point", "x y")
-RNG = np.random.default_rng(7)
-XS = RNG.standard_normal((23, 3, 4))
-YS = RNG.integers(0, 10, 23)
-
-
-# ----------------------------------------------------------------------------- module-level datasets (picklable)
-class Pairs(Dataset):
-    """(float64 array, int) samples, usable by torch's DataLoader as well (a plain map-style dataset)."""
-
-    def __len__(self):
-        return len(XS)
-
-    def __getitem__(self, i):
-        return XS[i], int(YS[i])
-
-
-class Records(Dataset):
-    def __len__(self):
-        return 9
-
-    def __getitem__(self, i):
-        return {"x": pycnn.tensor(XS[i]), "w": float(XS[i, 0, 0]), "name": f"s{i}", "p": Point(i, [i, -i])}
-
-
-class WhoAmI(Dataset):
-    """The worker's id and numpy's first draw there (seeded by the loader), per sample."""
-
-    def __len__(self):
-        return 8
-
-    def __getitem__(self, i):
-        info = get_worker_info()
-        return np.array([i, -1 if info is None else info.id, os.getpid(), np.random.randint(2**31)])
-
-
-class Failing(Dataset):
-    def __len__(self):
-        return 10
-
-    def __getitem__(self, i):
-        if i == 6:
-            raise ValueError(f"sample {i} is corrupt")
-        return np.float64(i)
-
-
-class Dying(Dataset):
-    """A worker that fetches sample 3 is killed (SIGKILL: no exception, no message)."""
-
-    def __len__(self):
-        return 10
-
-    def __getitem__(self, i):
-        if i == 3 and get_worker_info() is not None:
-            os.kill(os.getpid(), signal.SIGKILL)
-        return np.float64(i)
-
-
-class Stalling(Dataset):
-    def __len__(self):
-        return 4
-
-    def __getitem__(self, i):
-        if get_worker_info() is not None:
-            time.sleep(30)
-        return np.float64(i)
-
-
-def pair_collate(samples):
-    """A user collate_fn: inputs summed over the batch, labels as a sorted Python list."""
-    xs = np.stack([s[0] for s in samples])
-    return pycnn.tensor(xs.sum(0)), sorted(s[1] for s in samples)
-
-
-def init_marker(worker_id):
-    np.random.seed(1000 + worker_id)  # overrides the loader's per-worker seed, as in torch's recipes
+from dataloader_fixtures import *  # noqa: F401,F403  (workers unpickle them by that module name)
+from dataloader_fixtures import XS, YS, Point  # noqa: F401
 
 
 # ----------------------------------------------------------------------------- comparison helpers
@@ -399,24 +323,6 @@ def test_unpicklable_dataset_or_function_is_a_clear_error():
     with pytest.raises(TypeError, match=r"the collate_fn \(function\) cannot be pickled"):
         list(DataLoader(Pairs(), num_workers=2, collate_fn=lambda s: s))
     assert len(list(DataLoader(Local(), batch_size=5))) == 5  # fine without workers
-
-
-class Awkward(Dataset):
-    """Sample 1 cannot be pickled (a lambda); sample 2 raises an exception whose class is local."""
-
-    def __len__(self):
-        return 3
-
-    def __getitem__(self, i):
-        if i == 2:
-            class Oops(Exception):
-                pass
-            raise Oops("a local exception class")
-        return (lambda: i) if i == 1 else np.float64(i)
-
-
-def as_list(samples):
-    return list(samples)
 
 
 def test_unsendable_results_are_errors_not_hangs():

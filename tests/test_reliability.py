@@ -206,6 +206,7 @@ def test_in_place_on_a_view_while_recording_raises_not_a_wrong_gradient():
 # ----------------------------------------------------------------------------- crashes and hangs
 import os  # noqa: E402
 import subprocess  # noqa: E402
+import tempfile  # noqa: E402
 import sys  # noqa: E402
 import textwrap  # noqa: E402
 
@@ -213,6 +214,7 @@ import textwrap  # noqa: E402
 def _run(code, timeout=120):
     """Runs code in a fresh interpreter; returns (returncode, output). A signal is a negative code."""
     r = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                       cwd=tempfile.gettempdir(),  # not the checkout: its pycnn/ has no compiled module
                        timeout=timeout, env={**os.environ, "OMP_NUM_THREADS": "2"})
     return r.returncode, r.stdout + r.stderr
 

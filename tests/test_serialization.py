@@ -10,6 +10,7 @@ import signal
 import stat
 import struct
 import subprocess
+import tempfile
 import sys
 import threading
 import time
@@ -475,7 +476,7 @@ def temporaries(directory):
 def test_a_killed_save_leaves_no_temporary_after_the_next_save(tmp_path):
     path = tmp_path / "ckpt.npz"
     pycnn.save({"w": np.ones(3)}, path)
-    proc = subprocess.Popen([sys.executable, "-c", KILLED_SAVE, str(path)], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_SAVE, str(path)], cwd=tempfile.gettempdir(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()
@@ -594,7 +595,8 @@ for i in range(8):
 def test_concurrent_saves_to_one_target_stay_atomic(tmp_path):
     path = tmp_path / "shared.npz"
     pycnn.save({"who": -1, "i": 0, "w": np.full(10, -1.0)}, path)
-    writers = [subprocess.Popen([sys.executable, "-c", CONCURRENT_WRITER, str(k), str(path)]) for k in range(2)]
+    writers = [subprocess.Popen([sys.executable, "-c", CONCURRENT_WRITER, str(k), str(path)], cwd=tempfile.gettempdir())
+               for k in range(2)]
     threads = [threading.Thread(target=lambda k=k: [pycnn.save({"who": 10 + k, "i": i,
                                                                 "w": np.full(20000, 10.0 + k)}, path)
                                                     for i in range(8)]) for k in range(2)]
