@@ -267,10 +267,6 @@ def test_workers_tensor_dataset_collate_fn_and_worker_info():
     assert rows[0, 3] == first_draw[0] and rows[2, 3] == first_draw[1]  # worker_init_fn ran before fetching
 
 
-def lambda_free_collate(samples):
-    return np.stack(samples)
-
-
 def test_workers_with_get_batch_dataset_and_transform():
     """An ImageDataset (uint8, get_batch) with a random transform: the transform runs in the main
     process on the batches in order, so its draws, and the batches, equal num_workers=0's."""
