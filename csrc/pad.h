@@ -1,14 +1,18 @@
-// Non-constant padding (reflect | replicate | circular) of the two trailing dims,
-// as torch.nn.functional.pad; 1-D padding is the H = 1, top = bottom = 0 case.
-//   inp is (N, C, H, W), out is (N, C, H + top + bottom, W + left + right).
-//   out[n,c,oh,ow] = inp[n,c, src(oh - top, H), src(ow - left, W)], where for i < 0 or i >= n
+// Non-constant padding (reflect | replicate | circular) of up to three trailing dims, as
+// torch.nn.functional.pad; 1-D and 2-D padding are the cases D = 1 (and H = 1) with no pad there.
+//   inp is (N, C, D, H, W), out is (N, C, D_out, H_out, W_out), each axis padded by (lo, hi):
+//   out[n,c,od,oh,ow] = inp[n,c, src_D(od), src_H(oh), src_W(ow)], with per axis of size n
+//   (i = o - lo, and for i < 0 or i >= n)
 //     reflect:   -i  or  2(n-1) - i      (edge not repeated; needs pad < n)
 //     replicate: clamp(i, 0, n-1)
 //     circular:  i mod n                 (needs pad <= n)
+//   A negative pad crops, as in torch: reflect and replicate pad by the positive parts and then
+//   crop (the formula above, unchanged, for any signed lo); circular crops first and then wraps
+//   the cropped axis of size m = n - crop_lo - crop_hi:  src = crop_lo + (o - max(lo, 0)) mod m.
 //   Backward: dinp[src] += dout[o] over every output o that reads src (fresh dinp, `=` contract).
 //
-// Implementations: pad2d_*_ref (csrc/ref, plain loops, the spec), pad2d_*_cpu (csrc/cpu, OpenMP
-// over (plane, row), race-free gather in backward) and pad2d_*_cuda (csrc/cuda).
+// Implementations: pad_*_ref (csrc/ref, plain loops, the spec), pad_*_cpu (csrc/cpu, OpenMP
+// over (plane, depth, row), race-free gather in backward) and pad_*_cuda (csrc/cuda).
 #pragma once
 #include <array>
 #include <string>
@@ -30,18 +34,8 @@ inline const char* pad_mode_name(PadMode m) {
   return m == PadMode::reflect ? "reflect" : m == PadMode::replicate ? "replicate" : "circular";
 }
 
-struct Pad2dParams {
-  index_t N = 1, C = 1, H = 1, W = 1;  // input sizes
-  index_t pad_top = 0, pad_bottom = 0, pad_left = 0, pad_right = 0;
-  PadMode mode = PadMode::reflect;
-
-  PYCNN_HD index_t H_out() const { return H + pad_top + pad_bottom; }
-  PYCNN_HD index_t W_out() const { return W + pad_left + pad_right; }
-  PYCNN_HD index_t in_numel() const { return N * C * H * W; }
-  PYCNN_HD index_t out_numel() const { return N * C * H_out() * W_out(); }
-};
-
-// Source index in [0, n) that output coordinate i (already shifted by the low pad) reads.
+// Source index in [0, n) that coordinate i (already shifted by the low pad) reads, for
+// non-negative pads (and for reflect / replicate with any pads).
 PYCNN_HD index_t pad_source_index(index_t i, index_t n, PadMode mode) {
   if (i >= 0 && i < n) return i;
   switch (mode) {
@@ -55,9 +49,9 @@ PYCNN_HD index_t pad_source_index(index_t i, index_t n, PadMode mode) {
   }
 }
 
-// The output coordinates that read input coordinate i along an axis of size n padded by (lo, hi):
-// at most three runs [start, start + count): the interior copy, and the reflect / replicate /
-// circular copies in the low and the high padding (the backward gathers of csrc/cuda).
+// The output coordinates that read input coordinate i along an axis of size n padded by
+// non-negative (lo, hi): at most three runs [start, start + count): the interior copy, and the
+// reflect / replicate / circular copies in the low and the high padding.
 struct PadRuns {
   index_t start[3], count[3];
   int n = 0;
@@ -85,29 +79,87 @@ PYCNN_HD PadRuns pad_outputs_of(index_t i, index_t n, index_t lo, index_t hi, Pa
   return r;
 }
 
-// PyTorch's limits: non-negative pads, non-empty dims, reflect pad < size, circular pad <= size.
-// x_shape is (N, C, H, W); padding = {top, bottom, left, right} (F.pad's torch order is
-// (left, right, top, bottom): the functional layer reorders it).  A 1-D pad is H = 1 with
-// top = bottom = 0.  Params: csrc/params/pad_params.cpp.
-Pad2dParams make_pad2d_params(const char* op, const std::array<index_t, 4>& x_shape,
-                              const std::array<index_t, 4>& padding, PadMode mode);
+// One padded axis: input size n, signed pads (lo, hi).
+struct PadAxis {
+  index_t n = 1, lo = 0, hi = 0;
 
-// out is (N, C, H_out, W_out); inp is (N, C, H, W).
-template <typename T>
-void pad2d_forward_ref(T* out, const T* inp, const Pad2dParams& p);
-template <typename T>
-void pad2d_forward_cpu(T* out, const T* inp, const Pad2dParams& p);
+  PYCNN_HD index_t out() const { return n + lo + hi; }
+  PYCNN_HD index_t crop_lo() const { return lo < 0 ? -lo : 0; }
+  PYCNN_HD index_t crop_hi() const { return hi < 0 ? -hi : 0; }
+  PYCNN_HD index_t pad_lo() const { return lo > 0 ? lo : 0; }
+  PYCNN_HD index_t pad_hi() const { return hi > 0 ? hi : 0; }
+  // circular wraps the cropped axis; reflect and replicate pad the whole axis, then crop
+  PYCNN_HD index_t period() const { return n - crop_lo() - crop_hi(); }
 
-// dinp is (N, C, H, W), written fresh; dout is (N, C, H_out, W_out).
+  // The input coordinate output coordinate o reads (the header comment).
+  PYCNN_HD index_t source(index_t o, PadMode mode) const {
+    if (mode != PadMode::circular) return pad_source_index(o - lo, n, mode);
+    const index_t m = period();
+    return crop_lo() + (((o - pad_lo()) % m) + m) % m;
+  }
+
+  // The outputs [begin, end) that copy the input contiguously from input coordinate src_begin
+  // (source(o) = src_begin + o - begin there); every other output is a border.
+  PYCNN_HD void interior(PadMode mode, index_t& begin, index_t& end, index_t& src_begin) const {
+    if (mode == PadMode::circular) {
+      begin = pad_lo(), end = pad_lo() + period(), src_begin = crop_lo();
+      return;
+    }
+    begin = pad_lo(), end = hd_min(lo + n, out()), src_begin = begin - lo;
+    if (end < begin) end = begin;
+  }
+
+  // The output runs that read input coordinate i (the backward gathers of csrc/cuda): the runs of
+  // the uncropped axis, then for reflect / replicate shifted by the crop and clipped to the output.
+  PYCNN_HD PadRuns outputs_of(index_t i, PadMode mode) const {
+    if (mode == PadMode::circular) {
+      const index_t j = i - crop_lo(), m = period();
+      return j >= 0 && j < m ? pad_outputs_of(j, m, pad_lo(), pad_hi(), mode) : PadRuns();
+    }
+    const PadRuns full = pad_outputs_of(i, n, pad_lo(), pad_hi(), mode);
+    PadRuns r;
+    for (int k = 0; k < full.n; ++k) {
+      const index_t s = hd_max(full.start[k] - crop_lo(), index_t(0));
+      const index_t e = hd_min(full.start[k] + full.count[k] - crop_lo(), out());
+      r.add(s, e - s);
+    }
+    return r;
+  }
+};
+
+struct PadParams {
+  index_t N = 1, C = 1;
+  PadAxis d, h, w;  // the padded axes (D, H, W); D = 1 unpadded for 2-D pads, H = 1 too for 1-D
+  PadMode mode = PadMode::reflect;
+
+  PYCNN_HD index_t planes() const { return N * C; }
+  PYCNN_HD index_t in_numel() const { return N * C * d.n * h.n * w.n; }
+  PYCNN_HD index_t out_numel() const { return N * C * d.out() * h.out() * w.out(); }
+};
+
+// PyTorch's rules: non-empty padded dims; reflect pads < the size, circular pads <= the cropped
+// size; every padded size >= 1 (a negative pad crops).  x_shape is (N, C, D, H, W); padding =
+// {front, back, top, bottom, left, right} (F.pad's torch order starts at the last dim: the
+// functional layer reorders it).  Params: csrc/params/pad_params.cpp.
+PadParams make_pad_params(const char* op, const std::array<index_t, 5>& x_shape, const std::array<index_t, 6>& padding,
+                          PadMode mode);
+
+// out is (N, C, D_out, H_out, W_out); inp is (N, C, D, H, W).
 template <typename T>
-void pad2d_backward_ref(T* dinp, const T* dout, const Pad2dParams& p);
+void pad_forward_ref(T* out, const T* inp, const PadParams& p);
 template <typename T>
-void pad2d_backward_cpu(T* dinp, const T* dout, const Pad2dParams& p);
+void pad_forward_cpu(T* out, const T* inp, const PadParams& p);
+
+// dinp is (N, C, D, H, W), written fresh; dout is (N, C, D_out, H_out, W_out).
+template <typename T>
+void pad_backward_ref(T* dinp, const T* dout, const PadParams& p);
+template <typename T>
+void pad_backward_cpu(T* dinp, const T* dout, const PadParams& p);
 
 // CUDA (csrc/cuda): forward one thread per output, backward one per input gathering its runs.
 template <typename T>
-void pad2d_forward_cuda(T* out, const T* inp, const Pad2dParams& p, void* stream);
+void pad_forward_cuda(T* out, const T* inp, const PadParams& p, void* stream);
 template <typename T>
-void pad2d_backward_cuda(T* dinp, const T* dout, const Pad2dParams& p, void* stream);
+void pad_backward_cuda(T* dinp, const T* dout, const PadParams& p, void* stream);
 
 }  // namespace pycnn

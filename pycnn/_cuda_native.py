@@ -146,11 +146,11 @@ class CudaNative:
         return self._unary(self.m.bed_of_nails_backward, "upsample_bed_of_nails", "grad_output", dy, p.out_shape,
                            p.in_shape, p)
 
-    def pad2d_forward(self, x, p):
-        return self._unary(self.m.pad2d_forward, "pad", "input", x, p.in_shape, p.out_shape, p)
+    def pad_forward(self, x, p):
+        return self._unary(self.m.pad_forward, "pad", "input", x, p.in_shape, p.out_shape, p)
 
-    def pad2d_backward(self, dy, p):
-        return self._unary(self.m.pad2d_backward, "pad", "grad_output", dy, p.out_shape, p.in_shape, p)
+    def pad_backward(self, dy, p):
+        return self._unary(self.m.pad_backward, "pad", "grad_output", dy, p.out_shape, p.in_shape, p)
 
     # ---------------------------------------------------------------- conv
     # The im2col buffer of a chunk of images stays under this many bytes (larger batches run in

@@ -151,3 +151,37 @@ def test_trunc_normal_and_orthogonal_init():
     assert nn.init.calculate_gain("leaky_relu", 0.2) == torch.nn.init.calculate_gain("leaky_relu", 0.2)
     with pytest.raises(ValueError, match="orthogonal_: only tensors with 2 or more"):
         nn.init.orthogonal_(pycnn.zeros(3))
+
+
+PAD_MODULES = [f"{kind}Pad{d}d" for kind in ("Zero", "Constant", "Reflection", "Replication", "Circular")
+               for d in (1, 2, 3)]
+
+
+@pytest.mark.parametrize("name", PAD_MODULES)
+def test_padding_modules_are_f_pad_with_their_mode(name):
+    """Each padding module is F.pad with its mode over its dims (int or tuple padding, crops too);
+    checked against F.pad always (F.pad itself against np.pad in test_conv_extra.py)."""
+    d = int(name[-2])
+    mode = {"Zero": "constant", "Cons": "constant", "Refl": "reflect", "Repl": "replicate", "Circ": "circular"}[name[:4]]
+    args = (3.5,) if name.startswith("Constant") else ()
+    x = pycnn.tensor(randn(*(2, 3, 4, 5, 6)[3 - d:]))
+    for padding in (2, (1, -1) * d):
+        m = getattr(nn, name)(padding, *args)
+        pad = (padding,) * 2 * d if isinstance(padding, int) else padding
+        assert m.padding == pad
+        expected = pycnn.nn.functional.pad(x, pad, mode, *args)
+        np.testing.assert_array_equal(m(x).numpy(), expected.numpy())
+    with pytest.raises(ValueError, match=rf"{name}: padding must be an int or a tuple of {2 * d} ints, got \(1, 2, 3\)"):
+        getattr(nn, name)((1, 2, 3), *args)
+
+
+@pytest.mark.parametrize("name", PAD_MODULES)
+def test_padding_modules_match_torch(name):
+    torch = pytest.importorskip("torch")
+    d = int(name[-2])
+    args = (3.5,) if name.startswith("Constant") else ()
+    x = randn(*(2, 3, 6, 7, 8)[3 - d:])
+    for padding in (2, (1, -1) * d, tuple(range(2 * d))):
+        ours, theirs = getattr(nn, name)(padding, *args), getattr(torch.nn, name)(padding, *args)
+        assert repr(ours) == repr(theirs)
+        np.testing.assert_array_equal(ours(pycnn.tensor(x)).numpy(), theirs(torch.tensor(x)).numpy())

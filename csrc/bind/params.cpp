@@ -179,23 +179,24 @@ void bind_params(py::module_& m) {
       [](const std::string& op, const Shape& x, double eps) { return make_pixel_norm_params(op.c_str(), x, eps); },
       py::arg("op"), py::arg("x_shape"), py::arg("eps"));
 
-  py::class_<Pad2dParams>(m, "Pad2dParams", py::module_local())
-      .def_readonly("N", &Pad2dParams::N).def_readonly("C", &Pad2dParams::C)
-      .def_readonly("H", &Pad2dParams::H).def_readonly("W", &Pad2dParams::W)
-      .def_readonly("pad_top", &Pad2dParams::pad_top).def_readonly("pad_bottom", &Pad2dParams::pad_bottom)
-      .def_readonly("pad_left", &Pad2dParams::pad_left).def_readonly("pad_right", &Pad2dParams::pad_right)
-      .def_property_readonly("mode", [](const Pad2dParams& p) { return pad_mode_name(p.mode); })
-      .def_property_readonly("in_shape", [](const Pad2dParams& p) { return tup({p.N, p.C, p.H, p.W}); })
-      .def_property_readonly("out_shape", [](const Pad2dParams& p) { return tup({p.N, p.C, p.H_out(), p.W_out()}); });
+  py::class_<PadParams>(m, "PadParams", py::module_local())
+      .def_readonly("N", &PadParams::N).def_readonly("C", &PadParams::C)
+      .def_property_readonly("padding",  // (front, back, top, bottom, left, right), signed
+                             [](const PadParams& p) { return tup({p.d.lo, p.d.hi, p.h.lo, p.h.hi, p.w.lo, p.w.hi}); })
+      .def_property_readonly("mode", [](const PadParams& p) { return pad_mode_name(p.mode); })
+      .def_property_readonly("in_shape", [](const PadParams& p) { return tup({p.N, p.C, p.d.n, p.h.n, p.w.n}); })
+      .def_property_readonly("out_shape",
+                             [](const PadParams& p) { return tup({p.N, p.C, p.d.out(), p.h.out(), p.w.out()}); });
   m.def(
-      "pad2d_params",
+      "pad_params",
       [](const std::string& op, const Shape& x, const Shape& padding, const std::string& mode) {
         const char* o = op.c_str();
-        return make_pad2d_params(o, fixed<4>(x, o, "input shape"), fixed<4>(padding, o, "padding"),
-                                 pad_mode_from_string(mode));
+        return make_pad_params(o, fixed<5>(x, o, "input shape"), fixed<6>(padding, o, "padding"),
+                               pad_mode_from_string(mode));
       },
       py::arg("op"), py::arg("x_shape"), py::arg("padding"), py::arg("mode"),
-      "Validated reflect/replicate/circular pad params; padding is (top, bottom, left, right) (csrc/pad.h).");
+      "Validated reflect/replicate/circular pad params; x_shape is (N, C, D, H, W), padding is (front, back, top, "
+      "bottom, left, right), negative to crop (csrc/pad.h).");
 
   py::class_<Upsample2dParams>(m, "Upsample2dParams", py::module_local())
       .def_readonly("N", &Upsample2dParams::N).def_readonly("C", &Upsample2dParams::C)

@@ -178,8 +178,8 @@ void bind_resample(py::module_& m) {
                                &bed_of_nails_forward_cuda<double>);
   bind_unary<BedOfNailsParams>(m, "bed_of_nails_backward", "upsample_bed_of_nails",
                                &bed_of_nails_backward_cuda<float>, &bed_of_nails_backward_cuda<double>);
-  bind_unary<Pad2dParams>(m, "pad2d_forward", "pad", &pad2d_forward_cuda<float>, &pad2d_forward_cuda<double>);
-  bind_unary<Pad2dParams>(m, "pad2d_backward", "pad", &pad2d_backward_cuda<float>, &pad2d_backward_cuda<double>);
+  bind_unary<PadParams>(m, "pad_forward", "pad", &pad_forward_cuda<float>, &pad_forward_cuda<double>);
+  bind_unary<PadParams>(m, "pad_backward", "pad", &pad_backward_cuda<float>, &pad_backward_cuda<double>);
 }
 
 void bind_conv(py::module_& m) {

@@ -3,35 +3,38 @@
 
 namespace pycnn {
 
-Pad2dParams make_pad2d_params(const char* op, const std::array<index_t, 4>& x,
-                              const std::array<index_t, 4>& padding, PadMode mode) {
+PadParams make_pad_params(const char* op, const std::array<index_t, 5>& x, const std::array<index_t, 6>& padding,
+                          PadMode mode) {
   const char* name = pad_mode_name(mode);
   for (index_t s : x)
-    PYCNN_CHECK(s >= 0, op, ": input has a negative size (", x[0], ", ", x[1], ", ", x[2], ", ", x[3], ")");
-  Pad2dParams p;
-  p.N = x[0], p.C = x[1], p.H = x[2], p.W = x[3];
-  p.pad_top = padding[0], p.pad_bottom = padding[1], p.pad_left = padding[2], p.pad_right = padding[3];
-  p.mode = mode;
-  PYCNN_CHECK(p.pad_left >= 0 && p.pad_right >= 0 && p.pad_top >= 0 && p.pad_bottom >= 0, op, ": ", name,
-              " padding must be non-negative, got (left, right, top, bottom) = (", p.pad_left, ", ", p.pad_right,
-              ", ", p.pad_top, ", ", p.pad_bottom, ")");
-  PYCNN_CHECK(p.H >= 1 && p.W >= 1, op, ": ", name, " padding needs non-empty padded dims, got ",
-              p.H == 1 && p.pad_top == 0 && p.pad_bottom == 0 ? msg("a length ", p.W) : msg("(H, W) = (", p.H, ", ", p.W, ")"));
-  const index_t sizes[2] = {p.H, p.W};
-  const index_t lo[2] = {p.pad_top, p.pad_left}, hi[2] = {p.pad_bottom, p.pad_right};
-  const char* dim[2] = {"-2 (H)", "-1 (W)"};
-  for (int d = 0; d < 2; ++d) {
+    PYCNN_CHECK(s >= 0, op, ": input has a negative size (", x[0], ", ", x[1], ", ", x[2], ", ", x[3], ", ", x[4],
+                ")");
+  PadParams p;
+  p.N = x[0], p.C = x[1], p.mode = mode;
+  PadAxis* axes[3] = {&p.d, &p.h, &p.w};
+  const char* dim[3] = {"-3 (D)", "-2 (H)", "-1 (W)"};
+  for (int a = 0; a < 3; ++a) *axes[a] = PadAxis{x[2 + a], padding[2 * a], padding[2 * a + 1]};
+  // (the dims a 1-D / 2-D pad leaves alone are size-1 stand-ins with no pad: they pass every rule)
+  for (int a = 0; a < 3; ++a) {
+    const PadAxis& ax = *axes[a];
+    PYCNN_CHECK(ax.n >= 1, op, ": ", name, " padding needs non-empty padded dims, got size ", ax.n, " in dim ",
+                dim[a]);
     if (mode == PadMode::reflect)
-      PYCNN_CHECK(lo[d] < sizes[d] && hi[d] < sizes[d], op, ": reflect padding (", lo[d], ", ", hi[d],
-                  ") must be smaller than the input size ", sizes[d], " of dim ", dim[d]);
-    if (mode == PadMode::circular)
-      PYCNN_CHECK(lo[d] <= sizes[d] && hi[d] <= sizes[d], op, ": circular padding (", lo[d], ", ", hi[d],
-                  ") must be at most the input size ", sizes[d], " of dim ", dim[d]);
+      PYCNN_CHECK(ax.lo < ax.n && ax.hi < ax.n, op, ": reflect padding (", ax.lo, ", ", ax.hi,
+                  ") must be smaller than the input size ", ax.n, " of dim ", dim[a]);
+    if (mode == PadMode::circular) {
+      PYCNN_CHECK(ax.period() >= 1, op, ": circular padding (", ax.lo, ", ", ax.hi, ") crops all of the input size ",
+                  ax.n, " of dim ", dim[a]);
+      PYCNN_CHECK(ax.pad_lo() <= ax.period() && ax.pad_hi() <= ax.period(), op, ": circular padding (", ax.lo, ", ",
+                  ax.hi, ") must be at most the input size ", ax.period(),
+                  ax.crop_lo() || ax.crop_hi() ? " left by its crop" : "", " of dim ", dim[a]);
+    }
+    // replicate has no limit on the pads; a crop may not empty the dim (torch: "input is too small")
+    const index_t out = checked_add(ax.n, checked_add(ax.lo, ax.hi, op, "the padding"), op, "the output size");
+    PYCNN_CHECK(out >= 1, op, ": ", name, " padding (", ax.lo, ", ", ax.hi, ") leaves no output of the input size ",
+                ax.n, " of dim ", dim[a], " (the padded size is ", out, ")");
   }
-  // replicate has no limit on the pads: the output size is overflow-checked
-  const index_t h_out = checked_add(p.H, checked_add(p.pad_top, p.pad_bottom, op, "the padding"), op, "the output size");
-  const index_t w_out = checked_add(p.W, checked_add(p.pad_left, p.pad_right, op, "the padding"), op, "the output size");
-  checked_numel({p.N, p.C, h_out, w_out}, op, "the output size");
+  checked_numel({p.N, p.C, p.d.out(), p.h.out(), p.w.out()}, op, "the output size");
   return p;
 }
 

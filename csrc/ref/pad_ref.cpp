@@ -3,34 +3,35 @@
 
 namespace pycnn {
 
+namespace {
+// Calls f(out_index, in_index) for every output element.
+template <typename F>
+void for_each_read(const PadParams& p, F f) {
+  const index_t Do = p.d.out(), Ho = p.h.out(), Wo = p.w.out();
+  for (index_t nc = 0; nc < p.planes(); ++nc)
+    for (index_t od = 0; od < Do; ++od)
+      for (index_t oh = 0; oh < Ho; ++oh)
+        for (index_t ow = 0; ow < Wo; ++ow) {
+          const index_t id = p.d.source(od, p.mode), ih = p.h.source(oh, p.mode), iw = p.w.source(ow, p.mode);
+          f(((nc * Do + od) * Ho + oh) * Wo + ow, ((nc * p.d.n + id) * p.h.n + ih) * p.w.n + iw);
+        }
+}
+}  // namespace
+
 template <typename T>
-void pad2d_forward_ref(T* out, const T* inp, const Pad2dParams& p) {
-  const index_t Ho = p.H_out(), Wo = p.W_out();
-  for (index_t nc = 0; nc < p.N * p.C; ++nc)
-    for (index_t oh = 0; oh < Ho; ++oh)
-      for (index_t ow = 0; ow < Wo; ++ow) {
-        const index_t ih = pad_source_index(oh - p.pad_top, p.H, p.mode);
-        const index_t iw = pad_source_index(ow - p.pad_left, p.W, p.mode);
-        out[(nc * Ho + oh) * Wo + ow] = inp[(nc * p.H + ih) * p.W + iw];
-      }
+void pad_forward_ref(T* out, const T* inp, const PadParams& p) {
+  for_each_read(p, [&](index_t o, index_t i) { out[o] = inp[i]; });
 }
 
 template <typename T>
-void pad2d_backward_ref(T* dinp, const T* dout, const Pad2dParams& p) {
-  const index_t Ho = p.H_out(), Wo = p.W_out();
-  for (index_t i = 0; i < p.N * p.C * p.H * p.W; ++i) dinp[i] = T(0);
-  for (index_t nc = 0; nc < p.N * p.C; ++nc)
-    for (index_t oh = 0; oh < Ho; ++oh)
-      for (index_t ow = 0; ow < Wo; ++ow) {
-        const index_t ih = pad_source_index(oh - p.pad_top, p.H, p.mode);
-        const index_t iw = pad_source_index(ow - p.pad_left, p.W, p.mode);
-        dinp[(nc * p.H + ih) * p.W + iw] += dout[(nc * Ho + oh) * Wo + ow];
-      }
+void pad_backward_ref(T* dinp, const T* dout, const PadParams& p) {
+  for (index_t i = 0; i < p.in_numel(); ++i) dinp[i] = T(0);
+  for_each_read(p, [&](index_t o, index_t i) { dinp[i] += dout[o]; });
 }
 
-template void pad2d_forward_ref<float>(float*, const float*, const Pad2dParams&);
-template void pad2d_forward_ref<double>(double*, const double*, const Pad2dParams&);
-template void pad2d_backward_ref<float>(float*, const float*, const Pad2dParams&);
-template void pad2d_backward_ref<double>(double*, const double*, const Pad2dParams&);
+template void pad_forward_ref<float>(float*, const float*, const PadParams&);
+template void pad_forward_ref<double>(double*, const double*, const PadParams&);
+template void pad_backward_ref<float>(float*, const float*, const PadParams&);
+template void pad_backward_ref<double>(double*, const double*, const PadParams&);
 
 }  // namespace pycnn

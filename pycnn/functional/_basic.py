@@ -293,7 +293,8 @@ def dropout(input, p=0.5, training=True, inplace=False):
 
 
 class ConstantPad(Function):
-    """Zero/constant padding of the trailing dims; pad = (last_lo, last_hi, prev_lo, prev_hi, ...)."""
+    """Constant padding of the trailing dims; pad = (last_lo, last_hi, prev_lo, prev_hi, ...).
+    A negative pad crops (torch): out = full(value) with the input's kept part at its offset."""
 
     saves_inputs = False
 
@@ -301,13 +302,21 @@ class ConstantPad(Function):
         width = [(0, 0)] * x.ndim
         for i in range(len(pad) // 2):
             width[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
-        self.slices = tuple(slice(lo, lo + n) for (lo, _), n in zip(width, x.shape))
+        # the part of x that is kept, and where it lands in the output
+        kept = [max(n - max(-lo, 0) - max(-hi, 0), 0) for (lo, hi), n in zip(width, x.shape)]
+        self.src = tuple(slice(max(-lo, 0), max(-lo, 0) + k) for (lo, _), k in zip(width, kept))
+        self.dst = tuple(slice(max(lo, 0), max(lo, 0) + k) for (lo, _), k in zip(width, kept))
+        self.cropped, self.x_shape = any(min(w) < 0 for w in width), x.shape
         out = self.xp.full([n + lo + hi for n, (lo, hi) in zip(x.shape, width)], value, dtype=x.dtype)
-        out[self.slices] = x
+        out[self.dst] = x[self.src]
         return out
 
     def backward(self, g):
-        return self.xp.ascontiguousarray(g[self.slices])
+        if not self.cropped:
+            return self.xp.ascontiguousarray(g[self.dst])
+        dx = self.xp.zeros(self.x_shape, dtype=g.dtype)
+        dx[self.src] = g[self.dst]
+        return dx
 
 
 def pad(input, pad, mode="constant", value=0.0):
@@ -321,8 +330,11 @@ def pad(input, pad, mode="constant", value=0.0):
     if mode != "constant":
         from ._conv_extra import pad_mode  # reflect / replicate / circular
         return pad_mode(input, pad, mode)
-    if any(p < 0 for p in pad):
-        raise ValueError(f"pad: negative padding {pad} is not supported (shape {input.shape})")
+    for i in range(len(pad) // 2):  # a negative pad crops, never past the whole dim
+        n = input.shape[input.ndim - 1 - i]
+        if n + pad[2 * i] + pad[2 * i + 1] < 0:
+            raise ValueError(f"pad: padding ({pad[2 * i]}, {pad[2 * i + 1]}) crops more than the size {n} of dim "
+                             f"{-1 - i} (pad {pad}, input shape {input.shape})")
     value = 0.0 if value is None else as_float(value, "pad", "value")  # torch reads None as 0
     with allocation_errors("pad", input.shape):
         return ConstantPad.apply(input, pad=pad, value=value)

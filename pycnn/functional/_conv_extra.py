@@ -41,47 +41,46 @@ _PAD_MODES = ("reflect", "replicate", "circular")
 
 # ----------------------------------------------------------------------------- padding
 class PadMode(Function):
-    """reflect / replicate / circular padding of the last one or two dims (csrc/pad.h)."""
+    """reflect / replicate / circular padding of the last one, two or three dims (csrc/pad.h)."""
 
     saves_inputs = False
 
     def forward(self, x, pad, mode):
-        # The native kernel pads (planes, 1, H, W) by (top, bottom, left, right); a 1-D pad is H = 1.
+        # The native kernel pads (planes, 1, D, H, W) by (front, back, top, bottom, left, right);
+        # the dims a shorter pad leaves alone are size-1 stand-ins.
         nat = self.backend.native
-        self.x_shape, self.k = x.shape, len(pad) // 2
-        H, W = (1, x.shape[-1]) if self.k == 1 else x.shape[-2:]
-        top, bottom = (pad[2], pad[3]) if self.k == 2 else (0, 0)
-        self.p = nat.pad2d_params("pad", (math.prod(x.shape[:-self.k]), 1, H, W), (top, bottom, pad[0], pad[1]), mode)
-        y = nat.pad2d_forward(x.reshape(self.p.in_shape), self.p)
-        return y.reshape(x.shape[:-self.k] + y.shape[4 - self.k:])
+        self.x_shape, k = x.shape, len(pad) // 2
+        spatial = (1,) * (3 - k) + x.shape[-k:]
+        padding = (0, 0) * (3 - k) + tuple(v for i in reversed(range(k)) for v in pad[2 * i:2 * i + 2])
+        self.p = nat.pad_params("pad", (math.prod(x.shape[:-k]), 1) + spatial, padding, mode)
+        y = nat.pad_forward(x.reshape(self.p.in_shape), self.p)
+        return y.reshape(x.shape[:-k] + y.shape[5 - k:])
 
     def backward(self, g):
         if not self.needs_input_grad[0]:
             return None
-        dx = self.backend.native.pad2d_backward(g.reshape(self.p.out_shape), self.p)
+        dx = self.backend.native.pad_backward(g.reshape(self.p.out_shape), self.p)
         return dx.reshape(self.x_shape)
 
 
 def pad_mode(input, pad, mode):
     """torch.nn.functional.pad for mode 'reflect' | 'replicate' | 'circular'.
 
-    pad = (left, right) pads the last dim of a (C, L) or (N, C, L) input;
-    pad = (left, right, top, bottom) the last two dims of a (C, H, W) or (N, C, H, W)
-    input.  PyTorch's limits: reflect needs each pad < the size of its dim, circular
-    pad <= size; negative pads (cropping) are not supported here.
+    pad = (left, right) pads the last dim of a (C, L) or (N, C, L) input; (left, right, top,
+    bottom) the last two dims of a (C, H, W) or (N, C, H, W) input; (left, right, top, bottom,
+    front, back) the last three of a (C, D, H, W) or (N, C, D, H, W) input.  PyTorch's limits:
+    reflect needs each pad < the size of its dim, circular pad <= size.  A negative pad crops, as
+    in torch: reflect and replicate pad and then crop, circular crops and then wraps.
     """
     if not isinstance(input, Tensor):
         raise TypeError(f"pad: input must be a Tensor, got {type(input).__name__}")
     if mode not in _PAD_MODES:
         raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
     pad = tuple(as_int(p, "pad", "pad") for p in pad)
-    allowed = {2: (2, 3), 4: (3, 4)}
-    if len(pad) == 6:
-        raise NotImplementedError(f"pad: {mode} padding of 3 dims is not implemented (pad {pad}, "
-                                  f"input shape {input.shape}); pycnn pads 1 or 2 trailing dims")
+    allowed = {2: (2, 3), 4: (3, 4), 6: (4, 5)}
     if len(pad) not in allowed or input.ndim not in allowed[len(pad)]:
-        raise ValueError(f"pad: {mode} padding takes pad of length 2 for a 2-D/3-D input or length 4 for a "
-                         f"3-D/4-D input, got pad {pad} for input shape {input.shape}")
+        raise ValueError(f"pad: {mode} padding takes pad of length 2 for a 2-D/3-D input, length 4 for a 3-D/4-D "
+                         f"input or length 6 for a 4-D/5-D input, got pad {pad} for input shape {input.shape}")
     require_float("pad", input)
     with allocation_errors("pad", input.shape):
         return PadMode.apply(input, pad=pad, mode=mode)

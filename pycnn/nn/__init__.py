@@ -11,5 +11,6 @@ from .upsample import *  # noqa: F401,F403
 from .zoo_layers import *  # noqa: F401,F403
 from .activation import *  # noqa: F401,F403
 from .misc import *  # noqa: F401,F403
+from .padding import *  # noqa: F401,F403
 from . import utils  # noqa: F401
 from .. import functional  # noqa: F401

@@ -13,9 +13,16 @@ holds, for all three modes:
 * 1-D pads ((N, C, L) inputs: H = 1, no vertical pad) of every kind on every SPATIAL size, 1 included;
 * 2-D pads on a size-1 dim (H = 1 with vertical pads: every output row reads the one input row);
 * many planes (33, 77) and one case large enough for the work to be split between threads;
-* the other input ranks F.pad takes ((C, L), (C, H, W)) and empty batches / channels.
+* the other input ranks F.pad takes ((C, L), (C, H, W)) and empty batches / channels;
+* 3-D pads ((N, C, D, H, W) and (C, D, H, W) inputs): the depth axis maps each output row to an
+  input depth as the row axis does, so the table has depth pads of every kind, a size-1 depth,
+  many planes and a case large enough to split;
+* negative pads (crops, torch's semantics): on either side, with a pad on the other side of the
+  same dim, in 1, 2 and 3 dims, down to a one-element output -- the interior copy and the border
+  maps then start inside the input.
 
-A pad is given in F.pad's (torch's) order: (left, right) or (left, right, top, bottom).
+A pad is given in F.pad's (torch's) order: (left, right), (left, right, top, bottom) or
+(left, right, top, bottom, front, back).
 """
 import itertools
 import math
@@ -48,17 +55,19 @@ def case(mode, shape, pad):
 
 
 def kernel_view(c):
-    """(planes, H, W, (top, bottom, left, right)): the (planes, 1, H, W) problem the native kernel
-    gets for case c (a 1-D pad is H = 1 without vertical pads)."""
+    """(planes, D, H, W, (front, back, top, bottom, left, right)): the (planes, 1, D, H, W) problem
+    the native kernel gets for case c (a 2-D pad is D = 1 without depth pads, a 1-D pad H = 1 too)."""
     shape, pad = c["shape"], c["pad"]
-    if len(pad) == 2:
-        return math.prod(shape[:-1]), 1, shape[-1], (0, 0) + pad
-    return math.prod(shape[:-2]), shape[-2], shape[-1], pad[2:] + pad[:2]
+    k = len(pad) // 2
+    spatial = (1,) * (3 - k) + tuple(shape[-k:])
+    padding = (0, 0) * (3 - k) + tuple(v for i in reversed(range(k)) for v in pad[2 * i:2 * i + 2])
+    return (math.prod(shape[:-k]),) + spatial + (padding,)
 
 
 def readers(n, lo, hi, mode):
     """The most output positions of a padded dim that read one input position."""
-    return int(np.bincount(np.pad(np.arange(n), (lo, hi), mode=NP_MODE[mode])).max())
+    from reference.pad import _pad
+    return int(np.bincount(_pad(np.arange(n), (lo, hi), mode)).max())
 
 
 def _kind_pairs():
@@ -112,7 +121,45 @@ def _special():
     return cases
 
 
-PAD_CASES = _kind_pairs() + _one_d() + _special()
+def _three_d():
+    cases = []
+    for m, mode in enumerate(MODES):
+        front = limit(mode, 1)  # a size-1 depth padded (reflect: 0)
+        for k, kd in enumerate(KINDS):  # every depth kind, with H and W kinds varying
+            D, H, W = (5, 2, 7, 11, 13)[(k + m) % 5], (2, 5, 7)[k % 3], (5, 2, 7)[(k + m) % 3]
+            kh, kw = KINDS[(k + 2) % 5], KINDS[(k + 3 * m) % 5]
+            cases.append(case(mode, (BATCH[k % 3], CHANNELS[(k + m) % 3], D, H, W),
+                              pads(mode, W, kw) + pads(mode, H, kh) + pads(mode, D, kd)))
+        cases += [
+            case(mode, (2, 3, 1, 4, 5), pads(mode, 5, "lo") + pads(mode, 4, "hi") + (front, front)),
+            case(mode, (3, 5, 2, 3), pads(mode, 3, "max") + pads(mode, 2, "mixed") + pads(mode, 5, "max")),  # (C, D, H, W)
+            case(mode, (11, 7, 2, 3, 2), pads(mode, 2, "hi") + pads(mode, 3, "lo") + pads(mode, 2, "max")),  # 77 planes
+            case(mode, (2, 4, 9, 17, 19), pads(mode, 19, "mixed") + pads(mode, 17, "lo") + pads(mode, 9, "max")),
+            case(mode, (0, 2, 3, 4, 5), (1, 1, 1, 1, 1, 1)),
+        ]
+    return cases
+
+
+def _negative():
+    """Crops: pads valid in every mode (circular's pads stay within the cropped size)."""
+    cases = []
+    for mode in MODES:
+        cases += [
+            case(mode, (2, 3, 7), (-2, 3)),
+            case(mode, (2, 3, 7), (2, -3)),
+            case(mode, (1, 2, 7), (-3, -1)),
+            case(mode, (3, 6), (-5, 0)),                                  # a one-element output
+            case(mode, (2, 3, 5, 6), (-1, 2, 3, -2)),
+            case(mode, (1, 2, 5, 6), (2, -1, -4, 0)),
+            case(mode, (2, 3, 6, 5), (1, -2, -2, 3)),
+            case(mode, (3, 4, 5, 6), (-1, -2, 1, 1)),                     # (C, H, W): 2-D pad of 3 dims' input
+            case(mode, (1, 2, 4, 5, 6), (-1, -2, 2, -1, -3, 1)),
+            case(mode, (2, 3, 3, 5, 4), (1, -1, -2, 0, 2, -1)),
+        ]
+    return cases
+
+
+PAD_CASES = _kind_pairs() + _one_d() + _special() + _three_d() + _negative()
 
 # a few cases (many planes, large, tall planes) for the thread-count check
 THREAD_CASES = [c for c in PAD_CASES if math.prod(c["shape"]) >= 2000]
