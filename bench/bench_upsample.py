@@ -1,5 +1,6 @@
-"""Benchmark of the upsample family: nearest x2, bilinear x2 and bed of nails x2, forward and
-backward, on (32, 64, 32, 32) float32 -> (32, 64, 64, 64), as a markdown table.
+"""Benchmark of the upsample family: nearest x2, bilinear x2, bicubic x2 and bed of nails x2,
+forward and backward, on (32, 64, 32, 32) float32 -> (32, 64, 64, 64), and trilinear x2 on
+(4, 16, 16, 32, 32) -> (4, 16, 32, 64, 64), as a markdown table.
 
 GB/s counts the compulsory traffic: forward reads x and writes y (5 x |x|), backward reads dy
 and writes dx (the same 5 x |x|), except bed-of-nails backward, which only needs the rows of dy
@@ -38,38 +39,52 @@ def fresh_write_ms(shape, repeat):
     return median_ms(lambda: np.empty(shape, np.float32).fill(1.0), repeat)
 
 
-def cases(x, dy):
-    """(op, pass, pycnn fn, torch fn or None) for each measured kernel."""
-    out = [SHAPE[2] * S, SHAPE[3] * S]
-    none2 = [None, None]
-    sc = [float(S), float(S)]
-    near, bil, bil_ac = (_C.upsample2d_params("interpolate", x.shape, out, mode, ac, scales)
-                         for mode, ac, scales in (("nearest", False, sc), ("bilinear", False, sc),
-                                                  ("bilinear", True, none2)))
+VOLUME = (4, 16, 16, 32, 32)
+
+
+def cases(x, dy, v, dv):
+    """(op, pass, pycnn fn, torch fn or None) for each measured kernel; x, dy are 4-D, v, dv 5-D
+    (the native kernels see 4-D input as (N, C, 1, H, W))."""
+    x5, dy5 = x[:, :, None], dy[:, :, None]
+    sc = [None, float(S), float(S)]
+
+    def params(a, mode, ac, scales):  # every resampled axis (a stand-in depth of 1 stays 1) grows by S
+        return _C.upsample_params("interpolate", a.shape, [n * S if n > 1 else 1 for n in a.shape[2:]], mode, ac,
+                                  scales)
+    near, bil, bil_ac, cub = (params(x5, mode, ac, scales) for mode, ac, scales in (
+        ("nearest", False, sc), ("bilinear", False, sc), ("bilinear", True, [None] * 3), ("bicubic", False, sc)))
+    tri = params(v, "trilinear", False, [float(S)] * 3)
     nails = _C.bed_of_nails_params("upsample_bed_of_nails", x.shape, (S, S))
     ours = [
-        ("nearest x2", "forward", lambda: _C.upsample2d_forward(x, near)),
-        ("nearest x2", "backward", lambda: _C.upsample2d_backward(dy, near)),
-        ("bilinear x2", "forward", lambda: _C.upsample2d_forward(x, bil)),
-        ("bilinear x2", "backward", lambda: _C.upsample2d_backward(dy, bil)),
-        ("bilinear x2 align_corners", "forward", lambda: _C.upsample2d_forward(x, bil_ac)),
-        ("bilinear x2 align_corners", "backward", lambda: _C.upsample2d_backward(dy, bil_ac)),
+        ("nearest x2", "forward", lambda: _C.upsample_forward(x5, near)),
+        ("nearest x2", "backward", lambda: _C.upsample_backward(dy5, near)),
+        ("bilinear x2", "forward", lambda: _C.upsample_forward(x5, bil)),
+        ("bilinear x2", "backward", lambda: _C.upsample_backward(dy5, bil)),
+        ("bilinear x2 align_corners", "forward", lambda: _C.upsample_forward(x5, bil_ac)),
+        ("bilinear x2 align_corners", "backward", lambda: _C.upsample_backward(dy5, bil_ac)),
+        ("bicubic x2", "forward", lambda: _C.upsample_forward(x5, cub)),
+        ("bicubic x2", "backward", lambda: _C.upsample_backward(dy5, cub)),
+        ("trilinear x2 (5-D)", "forward", lambda: _C.upsample_forward(v, tri)),
+        ("trilinear x2 (5-D)", "backward", lambda: _C.upsample_backward(dv, tri)),
         ("bed of nails x2", "forward", lambda: _C.bed_of_nails_forward(x, nails)),
         ("bed of nails x2", "backward", lambda: _C.bed_of_nails_backward(dy, nails)),
     ]
     theirs = [None] * len(ours)
     if torch is not None:
-        tx, tdy = torch.from_numpy(x), torch.from_numpy(dy)
+        tx, tdy, tv, tdv = (torch.from_numpy(a) for a in (x, dy, v, dv))
         fwd = {
             0: lambda t: TF.interpolate(t, scale_factor=S, mode="nearest"),
             2: lambda t: TF.interpolate(t, scale_factor=S, mode="bilinear", align_corners=False),
             4: lambda t: TF.interpolate(t, scale_factor=S, mode="bilinear", align_corners=True),
+            6: lambda t: TF.interpolate(t, scale_factor=S, mode="bicubic", align_corners=False),
         }
         for i, f in fwd.items():
             theirs[i] = torch_forward(f, tx)
             theirs[i + 1] = torch_backward(f, tx, tdy)
-        theirs[6] = lambda: _torch_bed_of_nails(tx)
-        theirs[7] = lambda: tdy[:, :, ::S, ::S].contiguous()
+        trilinear = lambda t: TF.interpolate(t, scale_factor=S, mode="trilinear", align_corners=False)  # noqa: E731
+        theirs[8], theirs[9] = torch_forward(trilinear, tv), torch_backward(trilinear, tv, tdv)
+        theirs[10] = lambda: _torch_bed_of_nails(tx)
+        theirs[11] = lambda: tdy[:, :, ::S, ::S].contiguous()
     return [(*o, t) for o, t in zip(ours, theirs)]
 
 
@@ -86,13 +101,18 @@ def main():
     rng = np.random.default_rng(0)
     x = rng.standard_normal(SHAPE).astype(np.float32)
     dy = rng.standard_normal(SHAPE[:2] + (SHAPE[2] * S, SHAPE[3] * S)).astype(np.float32)
+    v = rng.standard_normal(VOLUME).astype(np.float32)
+    dv = rng.standard_normal(VOLUME[:2] + tuple(n * S for n in VOLUME[2:])).astype(np.float32)
     copy_gbs = copy_bandwidth(repeat)
     floor_ms = fresh_write_ms(dy.shape, repeat)
     print(bandwidth_header(f"{SHAPE} float32 -> x{S}", args.threads, copy_gbs,
                            f", fresh {dy.nbytes / 1e6:.0f} MB array + fill {floor_ms:.3f} ms"))
     print()
-    rows = (((op, which), x.nbytes + (dy.nbytes // S if (op, which) == ("bed of nails x2", "backward") else dy.nbytes),
-             fn, tfn) for op, which, fn, tfn in cases(x, dy))
+    def traffic(op, which):
+        if op.startswith("trilinear"):
+            return v.nbytes + dv.nbytes
+        return x.nbytes + (dy.nbytes // S if (op, which) == ("bed of nails x2", "backward") else dy.nbytes)
+    rows = (((op, which), traffic(op, which), fn, tfn) for op, which, fn, tfn in cases(x, dy, v, dv))
     print_bandwidth_table(rows, ("op", "pass"), copy_gbs, repeat,
                           ": x + y forward, dy + dx backward (bed of nails backward: the nail rows of dy + dx).")
 

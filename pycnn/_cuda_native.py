@@ -133,11 +133,11 @@ class CudaNative:
         kernel(self._ptr(out), self._ptr(a), a.dtype.name, p, self._stream())
         return out
 
-    def upsample2d_forward(self, x, p):
-        return self._unary(self.m.upsample2d_forward, "interpolate", "input", x, p.in_shape, p.out_shape, p)
+    def upsample_forward(self, x, p):
+        return self._unary(self.m.upsample_forward, "interpolate", "input", x, p.in_shape, p.out_shape, p)
 
-    def upsample2d_backward(self, dy, p):
-        return self._unary(self.m.upsample2d_backward, "interpolate", "grad_output", dy, p.out_shape, p.in_shape, p)
+    def upsample_backward(self, dy, p):
+        return self._unary(self.m.upsample_backward, "interpolate", "grad_output", dy, p.out_shape, p.in_shape, p)
 
     def bed_of_nails_forward(self, x, p):
         return self._unary(self.m.bed_of_nails_forward, "upsample_bed_of_nails", "input", x, p.in_shape, p.out_shape, p)

@@ -198,26 +198,37 @@ void bind_params(py::module_& m) {
       "Validated reflect/replicate/circular pad params; x_shape is (N, C, D, H, W), padding is (front, back, top, "
       "bottom, left, right), negative to crop (csrc/pad.h).");
 
-  py::class_<Upsample2dParams>(m, "Upsample2dParams", py::module_local())
-      .def_readonly("N", &Upsample2dParams::N).def_readonly("C", &Upsample2dParams::C)
-      .def_readonly("H", &Upsample2dParams::H).def_readonly("W", &Upsample2dParams::W)
-      .def_readonly("H_out", &Upsample2dParams::H_out).def_readonly("W_out", &Upsample2dParams::W_out)
-      .def_readonly("align_corners", &Upsample2dParams::align_corners)
-      .def_readonly("scale_h", &Upsample2dParams::scale_h).def_readonly("scale_w", &Upsample2dParams::scale_w)
-      .def_property_readonly("mode", [](const Upsample2dParams& p) { return upsample_mode_name(p.mode); })
-      .def_property_readonly("in_shape", [](const Upsample2dParams& p) { return tup({p.N, p.C, p.H, p.W}); })
-      .def_property_readonly("out_shape", [](const Upsample2dParams& p) { return tup({p.N, p.C, p.H_out, p.W_out}); });
+  py::class_<UpsampleParams>(m, "UpsampleParams", py::module_local())
+      .def_readonly("N", &UpsampleParams::N).def_readonly("C", &UpsampleParams::C)
+      .def_property_readonly("D", [](const UpsampleParams& p) { return p.d.in; })
+      .def_property_readonly("H", [](const UpsampleParams& p) { return p.h.in; })
+      .def_property_readonly("W", [](const UpsampleParams& p) { return p.w.in; })
+      .def_property_readonly("D_out", [](const UpsampleParams& p) { return p.d.out; })
+      .def_property_readonly("H_out", [](const UpsampleParams& p) { return p.h.out; })
+      .def_property_readonly("W_out", [](const UpsampleParams& p) { return p.w.out; })
+      .def_property_readonly("scales",  // torch's scale_factor per axis, 0 where none was given
+                             [](const UpsampleParams& p) {
+                               return py::make_tuple(p.d.scale_factor, p.h.scale_factor, p.w.scale_factor);
+                             })
+      .def_readonly("align_corners", &UpsampleParams::align_corners)
+      .def_property_readonly("mode", [](const UpsampleParams& p) { return upsample_mode_name(p.mode); })
+      .def_property_readonly("in_shape", [](const UpsampleParams& p) { return tup({p.N, p.C, p.d.in, p.h.in, p.w.in}); })
+      .def_property_readonly("out_shape",
+                             [](const UpsampleParams& p) { return tup({p.N, p.C, p.d.out, p.h.out, p.w.out}); });
   m.def(
-      "upsample2d_params",
+      "upsample_params",
       [](const std::string& op, const Shape& x, const Shape& output_size, const std::string& mode, bool align_corners,
          const std::vector<std::optional<double>>& scales) {
         const char* o = op.c_str();
-        PYCNN_CHECK(scales.size() == 2, o, ": scales must be (scale_h, scale_w), got ", scales.size(), " values");
-        return make_upsample2d_params(o, fixed<4>(x, o, "input shape"), fixed<2>(output_size, o, "output size"),
-                                      upsample_mode_from_string(mode), align_corners, {scales[0], scales[1]});
+        PYCNN_CHECK(scales.size() == 3, o, ": scales must be (scale_d, scale_h, scale_w), got ", scales.size(),
+                    " values");
+        return make_upsample_params(o, fixed<5>(x, o, "input shape"), fixed<3>(output_size, o, "output size"),
+                                    upsample_mode_from_string(mode), align_corners, {scales[0], scales[1], scales[2]});
       },
       py::arg("op"), py::arg("x_shape"), py::arg("output_size"), py::arg("mode"), py::arg("align_corners"),
-      py::arg("scales"), "Validated interpolate params (csrc/upsample.h); scales: torch's scale_factor or None per axis.");
+      py::arg("scales"),
+      "Validated interpolate params (csrc/upsample.h); x_shape (N, C, D, H, W), output_size (D_out, H_out, W_out), "
+      "scales: torch's scale_factor or None per axis.");
 
   py::class_<BedOfNailsParams>(m, "BedOfNailsParams", py::module_local())
       .def_readonly("N", &BedOfNailsParams::N).def_readonly("C", &BedOfNailsParams::C)

@@ -170,10 +170,10 @@ void bind_unary(py::module_& m, const char* name, const char* op, void (*f32)(fl
 }
 
 void bind_resample(py::module_& m) {
-  bind_unary<Upsample2dParams>(m, "upsample2d_forward", "interpolate", &upsample2d_forward_cuda<float>,
-                               &upsample2d_forward_cuda<double>);
-  bind_unary<Upsample2dParams>(m, "upsample2d_backward", "interpolate", &upsample2d_backward_cuda<float>,
-                               &upsample2d_backward_cuda<double>);
+  bind_unary<UpsampleParams>(m, "upsample_forward", "interpolate", &upsample_forward_cuda<float>,
+                             &upsample_forward_cuda<double>);
+  bind_unary<UpsampleParams>(m, "upsample_backward", "interpolate", &upsample_backward_cuda<float>,
+                             &upsample_backward_cuda<double>);
   bind_unary<BedOfNailsParams>(m, "bed_of_nails_forward", "upsample_bed_of_nails", &bed_of_nails_forward_cuda<float>,
                                &bed_of_nails_forward_cuda<double>);
   bind_unary<BedOfNailsParams>(m, "bed_of_nails_backward", "upsample_bed_of_nails",

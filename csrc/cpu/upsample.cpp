@@ -1,10 +1,11 @@
-// OpenMP upsampling (see upsample.h), one task per (plane, row); the taps of every output row
-// and column are computed once.  Forward: nearest gathers the first output row that reads an
-// input row and copies it to the other rows reading it; linear blends its two source rows, then
-// resamples the blend along W.  Backward gathers instead of scattering: the task of input row ih
-// sums the output rows that read it, then each of its columns sums the output columns that read
-// it (CSR inverse maps of the taps), so no two threads write the same element whatever N*C is,
-// and the result does not depend on the thread count.
+// OpenMP upsampling (see upsample.h), one task per (plane, depth, row); the taps of every output
+// depth, row and column are computed once.  Forward: nearest gathers the first output row that
+// reads an input row and copies it to the other rows reading it; linear and cubic blend the source
+// rows of an output row (2 x 2 or 4 taps, the depth taps times the row taps), then resample the
+// blend along W.  Backward gathers instead of scattering: the task of input row (id, ih) sums the
+// output rows that read it, then each of its columns sums the output columns that read it (CSR
+// inverse maps of the taps), so no two threads write the same element whatever N*C is, and the
+// result does not depend on the thread count.
 #include <omp.h>
 
 #include <algorithm>
@@ -18,145 +19,161 @@ namespace pycnn {
 
 namespace {
 
-std::vector<UpsampleTap> axis_taps(index_t in, index_t out, const Upsample2dParams& p, double scale_factor) {
-  std::vector<UpsampleTap> taps(out);
-  for (index_t d = 0; d < out; ++d) taps[d] = upsample_tap(d, in, out, p.mode, p.align_corners, scale_factor);
+std::vector<UpsampleTap> axis_taps(const UpsampleParams& p, const UpsampleAxis& a) {
+  std::vector<UpsampleTap> taps(a.out);
+  for (index_t o = 0; o < a.out; ++o) taps[o] = p.tap(a, o);
   return taps;
 }
 
-// Column taps as flat arrays (weights in T, as torch's opmath for float/double).
+// Column taps as flat arrays, n per column (weights in T, as torch's opmath for float/double).
 template <typename T>
 struct ColumnTaps {
-  std::vector<index_t> i0, i1;
-  std::vector<T> w0, w1;
-  explicit ColumnTaps(const std::vector<UpsampleTap>& taps) {
-    for (const UpsampleTap& t : taps) {
-      i0.push_back(t.i0), i1.push_back(t.i1);
-      w0.push_back(static_cast<T>(t.w0)), w1.push_back(static_cast<T>(t.w1));
-    }
+  int n = 1;
+  std::vector<index_t> index;
+  std::vector<T> weight;
+  explicit ColumnTaps(const std::vector<UpsampleTap>& taps) : n(taps.empty() ? 1 : taps[0].n) {
+    for (const UpsampleTap& t : taps)
+      for (int k = 0; k < n; ++k) index.push_back(t.i[k]), weight.push_back(static_cast<T>(t.w[k]));
   }
 };
 
 // For every input coordinate i along an axis, the (output coordinate, weight) pairs that read it,
-// as CSR: list[start[i]:start[i+1]] and weights[...], output coordinates increasing.
+// as CSR: list[start[i]:start[i+1]] and weights[...], output coordinates non-decreasing (a clamped
+// cubic tap can read one input twice: two entries).
 struct Readers {
   std::vector<index_t> start, list;
   std::vector<double> weights;
-  Readers(const std::vector<UpsampleTap>& taps, index_t in, bool one_tap) : start(in + 1, 0) {
+  Readers(const std::vector<UpsampleTap>& taps, index_t in) : start(in + 1, 0) {
     const index_t out = static_cast<index_t>(taps.size());
-    for (const UpsampleTap& t : taps) {
-      ++start[t.i0 + 1];
-      if (!one_tap) ++start[t.i1 + 1];
-    }
+    for (const UpsampleTap& t : taps)
+      for (int k = 0; k < t.n; ++k) ++start[t.i[k] + 1];
     for (index_t i = 0; i < in; ++i) start[i + 1] += start[i];
     list.resize(start[in]), weights.resize(start[in]);
     std::vector<index_t> fill(start.begin(), start.end() - 1);
-    for (index_t d = 0; d < out; ++d) {
-      const UpsampleTap& t = taps[d];
-      list[fill[t.i0]] = d;
-      weights[fill[t.i0]++] = t.w0;
-      if (one_tap) continue;
-      list[fill[t.i1]] = d;
-      weights[fill[t.i1]++] = t.w1;
-    }
+    for (index_t o = 0; o < out; ++o)
+      for (int k = 0; k < taps[o].n; ++k) {
+        list[fill[taps[o].i[k]]] = o;
+        weights[fill[taps[o].i[k]]++] = taps[o].w[k];
+      }
   }
 };
 
 template <typename T>
-void nearest_forward(T* out, const T* inp, const Upsample2dParams& p) {
-  const index_t planes = p.N * p.C;
-  const std::vector<UpsampleTap> rtaps = axis_taps(p.H, p.H_out, p, p.scale_h);
-  const Readers readers(rtaps, p.H, true);
-  const ColumnTaps<T> c(axis_taps(p.W, p.W_out, p, p.scale_w));
-  const index_t *iw = c.i0.data(), *rstart = readers.start.data(), *rrows = readers.list.data();
-#pragma omp parallel for collapse(2) schedule(static)
+void nearest_forward(T* out, const T* inp, const UpsampleParams& p) {
+  const index_t planes = p.planes(), D = p.d.in, H = p.h.in, W = p.w.in;
+  const index_t Do = p.d.out, Ho = p.h.out, Wo = p.w.out;
+  const Readers depths(axis_taps(p, p.d), D), rows(axis_taps(p, p.h), H);
+  const ColumnTaps<T> c(axis_taps(p, p.w));
+  const index_t* iw = c.index.data();
+#pragma omp parallel for collapse(3) schedule(static)
   for (index_t nc = 0; nc < planes; ++nc)
-    for (index_t ih = 0; ih < p.H; ++ih) {
-      if (rstart[ih] == rstart[ih + 1]) continue;  // no output row reads it (downsampling)
-      const T* in_row = inp + (nc * p.H + ih) * p.W;
-      T* first = out + (nc * p.H_out + rrows[rstart[ih]]) * p.W_out;
-      for (index_t ow = 0; ow < p.W_out; ++ow) first[ow] = in_row[iw[ow]];
-      for (index_t k = rstart[ih] + 1; k < rstart[ih + 1]; ++k)
-        std::memcpy(out + (nc * p.H_out + rrows[k]) * p.W_out, first, sizeof(T) * p.W_out);
-    }
+    for (index_t id = 0; id < D; ++id)
+      for (index_t ih = 0; ih < H; ++ih) {
+        const index_t d0 = depths.start[id], d1 = depths.start[id + 1];
+        const index_t r0 = rows.start[ih], r1 = rows.start[ih + 1];
+        if (d0 == d1 || r0 == r1) continue;  // no output row reads it (downsampling)
+        const T* in_row = inp + ((nc * D + id) * H + ih) * W;
+        T* first = out + ((nc * Do + depths.list[d0]) * Ho + rows.list[r0]) * Wo;
+        for (index_t ow = 0; ow < Wo; ++ow) first[ow] = in_row[iw[ow]];
+        for (index_t kd = d0; kd < d1; ++kd)
+          for (index_t kh = r0; kh < r1; ++kh)
+            if (kd != d0 || kh != r0)
+              std::memcpy(out + ((nc * Do + depths.list[kd]) * Ho + rows.list[kh]) * Wo, first, sizeof(T) * Wo);
+      }
 }
 
-// Separable: blend the two source rows into one W row (contiguous, vectorizable), then
-// resample that row along W (two gathers per output instead of four).
+// Separable: blend the source rows of an output row into one W row (contiguous, vectorizable),
+// then resample that row along W (n gathers per output instead of n^2 or n^3).
 template <typename T>
-void linear_forward(T* out, const T* inp, const Upsample2dParams& p) {
-  const index_t planes = p.N * p.C;
-  const std::vector<UpsampleTap> rtaps = axis_taps(p.H, p.H_out, p, p.scale_h);
-  const ColumnTaps<T> c(axis_taps(p.W, p.W_out, p, p.scale_w));
-  const index_t *i0 = c.i0.data(), *i1 = c.i1.data();
-  const T *w0 = c.w0.data(), *w1 = c.w1.data();
-  const UpsampleTap* rt = rtaps.data();
-  PerThread<T> blend_buf(p.W);  // scratch before the region: see omp_guard.h
+void interp_forward(T* out, const T* inp, const UpsampleParams& p) {
+  const index_t planes = p.planes(), D = p.d.in, H = p.h.in, W = p.w.in;
+  const index_t Do = p.d.out, Ho = p.h.out, Wo = p.w.out;
+  const std::vector<UpsampleTap> dtaps = axis_taps(p, p.d), rtaps = axis_taps(p, p.h);
+  const ColumnTaps<T> c(axis_taps(p, p.w));
+  const int nw = c.n;
+  const index_t* ci = c.index.data();
+  const T* cw = c.weight.data();
+  const UpsampleTap *dt = dtaps.data(), *rt = rtaps.data();
+  PerThread<T> blend_buf(W);  // scratch before the region: see omp_guard.h
 #pragma omp parallel
   {
     T* blend = blend_buf.get();
-#pragma omp for collapse(2) schedule(static)
+#pragma omp for collapse(3) schedule(static)
     for (index_t nc = 0; nc < planes; ++nc)
-      for (index_t oh = 0; oh < p.H_out; ++oh) {
-        const T* r0 = inp + (nc * p.H + rt[oh].i0) * p.W;
-        const T* r1 = inp + (nc * p.H + rt[oh].i1) * p.W;
-        const T h0 = static_cast<T>(rt[oh].w0), h1 = static_cast<T>(rt[oh].w1);
-        for (index_t iw = 0; iw < p.W; ++iw) blend[iw] = h0 * r0[iw] + h1 * r1[iw];
-        T* out_row = out + (nc * p.H_out + oh) * p.W_out;
-        for (index_t ow = 0; ow < p.W_out; ++ow) out_row[ow] = w0[ow] * blend[i0[ow]] + w1[ow] * blend[i1[ow]];
-      }
+      for (index_t od = 0; od < Do; ++od)
+        for (index_t oh = 0; oh < Ho; ++oh) {
+          bool first = true;
+          for (int a = 0; a < dt[od].n; ++a)
+            for (int b = 0; b < rt[oh].n; ++b) {
+              const T* r = inp + ((nc * D + dt[od].i[a]) * H + rt[oh].i[b]) * W;
+              const T wr = static_cast<T>(dt[od].w[a] * rt[oh].w[b]);
+              if (first)
+                for (index_t iw = 0; iw < W; ++iw) blend[iw] = wr * r[iw];
+              else
+                for (index_t iw = 0; iw < W; ++iw) blend[iw] += wr * r[iw];
+              first = false;
+            }
+          T* out_row = out + ((nc * Do + od) * Ho + oh) * Wo;
+          for (index_t ow = 0; ow < Wo; ++ow) {
+            T v = cw[ow * nw] * blend[ci[ow * nw]];
+            for (int k = 1; k < nw; ++k) v += cw[ow * nw + k] * blend[ci[ow * nw + k]];
+            out_row[ow] = v;
+          }
+        }
   }
 }
 
 }  // namespace
 
 template <typename T>
-void upsample2d_forward_cpu(T* out, const T* inp, const Upsample2dParams& p) {
-  if (p.mode == UpsampleMode::linear)
-    linear_forward(out, inp, p);
-  else
+void upsample_forward_cpu(T* out, const T* inp, const UpsampleParams& p) {
+  if (p.mode == UpsampleMode::nearest || p.mode == UpsampleMode::nearest_exact)
     nearest_forward(out, inp, p);
+  else
+    interp_forward(out, inp, p);
 }
 
-// Separable gather: the task of input row ih first sums its reader rows, acc = sum_k wh_k dout[row_k]
-// (contiguous axpys), then each input column gathers its reader columns, dinp[iw] = sum_j ww_j acc[col_j].
+// Separable gather: the task of input row (id, ih) first sums its reader rows,
+// acc = sum_k wd_k wh_k dout[row_k] (contiguous axpys), then each input column gathers its reader
+// columns, dinp[iw] = sum_j ww_j acc[col_j].
 template <typename T>
-void upsample2d_backward_cpu(T* dinp, const T* dout, const Upsample2dParams& p) {
-  const index_t planes = p.N * p.C;
-  const bool one_tap = p.mode != UpsampleMode::linear;
-  const Readers rows(axis_taps(p.H, p.H_out, p, p.scale_h), p.H, one_tap);
-  const Readers cols(axis_taps(p.W, p.W_out, p, p.scale_w), p.W, one_tap);
+void upsample_backward_cpu(T* dinp, const T* dout, const UpsampleParams& p) {
+  const index_t planes = p.planes(), D = p.d.in, H = p.h.in, W = p.w.in;
+  const index_t Do = p.d.out, Ho = p.h.out, Wo = p.w.out;
+  const Readers depths(axis_taps(p, p.d), D), rows(axis_taps(p, p.h), H), cols(axis_taps(p, p.w), W);
   const std::vector<T> col_weights(cols.weights.begin(), cols.weights.end());
-  const index_t *rstart = rows.start.data(), *rlist = rows.list.data();
   const index_t *cstart = cols.start.data(), *clist = cols.list.data();
-  const double* rweights = rows.weights.data();
   const T* cweights = col_weights.data();
-  PerThread<T> acc_buf(p.W_out);  // scratch before the region: see omp_guard.h
+  PerThread<T> acc_buf(Wo);  // scratch before the region: see omp_guard.h
 #pragma omp parallel
   {
     T* acc = acc_buf.get();
-#pragma omp for collapse(2) schedule(static)
+#pragma omp for collapse(3) schedule(static)
     for (index_t nc = 0; nc < planes; ++nc)
-      for (index_t ih = 0; ih < p.H; ++ih) {
-        T* d_row = dinp + (nc * p.H + ih) * p.W;
-        if (rstart[ih] == rstart[ih + 1]) {  // no output row reads it (downsampling)
-          std::fill(d_row, d_row + p.W, T(0));
-          continue;
+      for (index_t id = 0; id < D; ++id)
+        for (index_t ih = 0; ih < H; ++ih) {
+          T* d_row = dinp + ((nc * D + id) * H + ih) * W;
+          bool first = true;
+          for (index_t kd = depths.start[id]; kd < depths.start[id + 1]; ++kd)
+            for (index_t kh = rows.start[ih]; kh < rows.start[ih + 1]; ++kh) {
+              const T* g_row = dout + ((nc * Do + depths.list[kd]) * Ho + rows.list[kh]) * Wo;
+              const T wr = static_cast<T>(depths.weights[kd] * rows.weights[kh]);
+              if (first)
+                for (index_t ow = 0; ow < Wo; ++ow) acc[ow] = wr * g_row[ow];
+              else
+                for (index_t ow = 0; ow < Wo; ++ow) acc[ow] += wr * g_row[ow];
+              first = false;
+            }
+          if (first) {  // no output row reads it (downsampling)
+            std::fill(d_row, d_row + W, T(0));
+            continue;
+          }
+          for (index_t iw = 0; iw < W; ++iw) {
+            T sum = 0;
+            for (index_t j = cstart[iw]; j < cstart[iw + 1]; ++j) sum += cweights[j] * acc[clist[j]];
+            d_row[iw] = sum;
+          }
         }
-        for (index_t k = rstart[ih]; k < rstart[ih + 1]; ++k) {
-          const T* g_row = dout + (nc * p.H_out + rlist[k]) * p.W_out;
-          const T wh = static_cast<T>(rweights[k]);
-          if (k == rstart[ih])
-            for (index_t ow = 0; ow < p.W_out; ++ow) acc[ow] = wh * g_row[ow];
-          else
-            for (index_t ow = 0; ow < p.W_out; ++ow) acc[ow] += wh * g_row[ow];
-        }
-        for (index_t iw = 0; iw < p.W; ++iw) {
-          T sum = 0;
-          for (index_t j = cstart[iw]; j < cstart[iw + 1]; ++j) sum += cweights[j] * acc[clist[j]];
-          d_row[iw] = sum;
-        }
-      }
   }
 }
 
@@ -186,10 +203,10 @@ void bed_of_nails_backward_cpu(T* dinp, const T* dout, const BedOfNailsParams& p
     }
 }
 
-template void upsample2d_forward_cpu<float>(float*, const float*, const Upsample2dParams&);
-template void upsample2d_forward_cpu<double>(double*, const double*, const Upsample2dParams&);
-template void upsample2d_backward_cpu<float>(float*, const float*, const Upsample2dParams&);
-template void upsample2d_backward_cpu<double>(double*, const double*, const Upsample2dParams&);
+template void upsample_forward_cpu<float>(float*, const float*, const UpsampleParams&);
+template void upsample_forward_cpu<double>(double*, const double*, const UpsampleParams&);
+template void upsample_backward_cpu<float>(float*, const float*, const UpsampleParams&);
+template void upsample_backward_cpu<double>(double*, const double*, const UpsampleParams&);
 template void bed_of_nails_forward_cpu<float>(float*, const float*, const BedOfNailsParams&);
 template void bed_of_nails_forward_cpu<double>(double*, const double*, const BedOfNailsParams&);
 template void bed_of_nails_backward_cpu<float>(float*, const float*, const BedOfNailsParams&);

@@ -1,8 +1,7 @@
 // CUDA upsampling kernels (upsample.h): interpolate and bed of nails.  Forwards: one thread per
 // output reading its taps (upsample.h's upsample_tap, shared with the CPU).  Backwards: one thread
-// per input summing the outputs that read it: the outputs whose tap i0 (weight w0) or i1 (weight
-// w1) is this input form a run per axis (upsample_first_output), so there are no atomics and the
-// result is deterministic.
+// per input summing the outputs that read it: the outputs whose tap k is this input form a run per
+// axis (upsample_first_output), so there are no atomics and the result is deterministic.
 #include "cuda/cuda_compat.h"
 #include "upsample.h"
 
@@ -11,42 +10,50 @@ namespace pycnn {
 namespace {
 
 template <typename T>
-__global__ void upsample2d_forward_kernel(T* out, const T* inp, Upsample2dParams p, index_t n) {
+__global__ void upsample_forward_kernel(T* out, const T* inp, UpsampleParams p, index_t n) {
+  const index_t Do = p.d.out, Ho = p.h.out, Wo = p.w.out, D = p.d.in, H = p.h.in, W = p.w.in;
+  const bool nearest = p.mode == UpsampleMode::nearest || p.mode == UpsampleMode::nearest_exact;
   PYCNN_GRID_STRIDE(o, n) {
-    const index_t ow = o % p.W_out, oh = (o / p.W_out) % p.H_out, plane = o / (p.H_out * p.W_out);
-    const UpsampleTap h = upsample_tap(oh, p.H, p.H_out, p.mode, p.align_corners, p.scale_h);
-    const UpsampleTap w = upsample_tap(ow, p.W, p.W_out, p.mode, p.align_corners, p.scale_w);
-    const T* x = inp + plane * p.H * p.W;
-    if (p.mode != UpsampleMode::linear) {
-      out[o] = x[h.i0 * p.W + w.i0];
-    } else {
-      const T wh0 = T(h.w0), wh1 = T(h.w1), ww0 = T(w.w0), ww1 = T(w.w1);
-      out[o] = wh0 * (ww0 * x[h.i0 * p.W + w.i0] + ww1 * x[h.i0 * p.W + w.i1]) +
-               wh1 * (ww0 * x[h.i1 * p.W + w.i0] + ww1 * x[h.i1 * p.W + w.i1]);
+    const index_t ow = o % Wo, oh = (o / Wo) % Ho, od = (o / (Wo * Ho)) % Do, plane = o / (Do * Ho * Wo);
+    const UpsampleTap td = p.tap(p.d, od), th = p.tap(p.h, oh), tw = p.tap(p.w, ow);
+    const T* x = inp + plane * D * H * W;
+    if (nearest) {  // a copy: no 0 * x term that would turn an inf into a nan
+      out[o] = x[(td.i[0] * H + th.i[0]) * W + tw.i[0]];
+      continue;
     }
+    T v = T(0);
+    for (int a = 0; a < td.n; ++a)
+      for (int b = 0; b < th.n; ++b) {
+        const T* row = x + (td.i[a] * H + th.i[b]) * W;
+        T r = T(0);
+        for (int c = 0; c < tw.n; ++c) r += T(tw.w[c]) * row[tw.i[c]];
+        v += T(td.w[a] * th.w[b]) * r;
+      }
+    out[o] = v;
   }
 }
 
 template <typename T>
-__global__ void upsample2d_backward_kernel(T* dinp, const T* dout, Upsample2dParams p, index_t n) {
-  const int taps = p.mode == UpsampleMode::linear ? 2 : 1;  // nearest reads i0 only
+__global__ void upsample_backward_kernel(T* dinp, const T* dout, UpsampleParams p, index_t n) {
+  const index_t Do = p.d.out, Ho = p.h.out, Wo = p.w.out, D = p.d.in, H = p.h.in, W = p.w.in;
+  const int nd = upsample_tap_count(p, p.d), nh = upsample_tap_count(p, p.h), nw = upsample_tap_count(p, p.w);
   PYCNN_GRID_STRIDE(i, n) {
-    const index_t iw = i % p.W, ih = (i / p.W) % p.H, plane = i / (p.H * p.W);
-    const T* g = dout + plane * p.H_out * p.W_out;
+    const index_t iw = i % W, ih = (i / W) % H, id = (i / (W * H)) % D, plane = i / (D * H * W);
+    const T* g = dout + plane * Do * Ho * Wo;
     T sum = T(0);
-    for (int ah = 0; ah < taps; ++ah) {
-      const index_t oh0 = upsample_first_output(ih, ah, p.H, p.H_out, p.mode, p.align_corners, p.scale_h);
-      const index_t oh1 = upsample_first_output(ih + 1, ah, p.H, p.H_out, p.mode, p.align_corners, p.scale_h);
-      for (index_t oh = oh0; oh < oh1; ++oh) {
-        const UpsampleTap h = upsample_tap(oh, p.H, p.H_out, p.mode, p.align_corners, p.scale_h);
-        const T wh = taps == 1 ? T(1) : T(ah ? h.w1 : h.w0);
-        for (int aw = 0; aw < taps; ++aw) {
-          const index_t ow0 = upsample_first_output(iw, aw, p.W, p.W_out, p.mode, p.align_corners, p.scale_w);
-          const index_t ow1 = upsample_first_output(iw + 1, aw, p.W, p.W_out, p.mode, p.align_corners, p.scale_w);
-          for (index_t ow = ow0; ow < ow1; ++ow) {
-            const UpsampleTap w = upsample_tap(ow, p.W, p.W_out, p.mode, p.align_corners, p.scale_w);
-            const T ww = taps == 1 ? T(1) : T(aw ? w.w1 : w.w0);
-            sum += wh * ww * g[oh * p.W_out + ow];
+    for (int a = 0; a < nd; ++a) {
+      const index_t od0 = upsample_first_output(p, p.d, id, a), od1 = upsample_first_output(p, p.d, id + 1, a);
+      for (index_t od = od0; od < od1; ++od) {
+        const T wd = T(p.tap(p.d, od).w[a]);
+        for (int b = 0; b < nh; ++b) {
+          const index_t oh0 = upsample_first_output(p, p.h, ih, b), oh1 = upsample_first_output(p, p.h, ih + 1, b);
+          for (index_t oh = oh0; oh < oh1; ++oh) {
+            const T wdh = wd * T(p.tap(p.h, oh).w[b]);
+            for (int c = 0; c < nw; ++c) {
+              const index_t ow0 = upsample_first_output(p, p.w, iw, c), ow1 = upsample_first_output(p, p.w, iw + 1, c);
+              for (index_t ow = ow0; ow < ow1; ++ow)
+                sum += wdh * T(p.tap(p.w, ow).w[c]) * g[(od * Ho + oh) * Wo + ow];
+            }
           }
         }
       }
@@ -77,15 +84,15 @@ __global__ void bed_of_nails_backward_kernel(T* dinp, const T* dout, BedOfNailsP
 }  // namespace
 
 template <typename T>
-void upsample2d_forward_cuda(T* out, const T* inp, const Upsample2dParams& p, void* stream) {
-  cuda::launch_elementwise("upsample2d_forward_kernel", &upsample2d_forward_kernel<T>, p.out_numel(), stream, out, inp,
-                           p, p.out_numel());
+void upsample_forward_cuda(T* out, const T* inp, const UpsampleParams& p, void* stream) {
+  cuda::launch_elementwise("upsample_forward_kernel", &upsample_forward_kernel<T>, p.out_numel(), stream, out, inp, p,
+                           p.out_numel());
 }
 
 template <typename T>
-void upsample2d_backward_cuda(T* dinp, const T* dout, const Upsample2dParams& p, void* stream) {
-  cuda::launch_elementwise("upsample2d_backward_kernel", &upsample2d_backward_kernel<T>, p.in_numel(), stream, dinp,
-                           dout, p, p.in_numel());
+void upsample_backward_cuda(T* dinp, const T* dout, const UpsampleParams& p, void* stream) {
+  cuda::launch_elementwise("upsample_backward_kernel", &upsample_backward_kernel<T>, p.in_numel(), stream, dinp, dout,
+                           p, p.in_numel());
 }
 
 template <typename T>
@@ -101,8 +108,8 @@ void bed_of_nails_backward_cuda(T* dinp, const T* dout, const BedOfNailsParams& 
 }
 
 #define PYCNN_INSTANTIATE(T)                                                                        \
-  template void upsample2d_forward_cuda<T>(T*, const T*, const Upsample2dParams&, void*);           \
-  template void upsample2d_backward_cuda<T>(T*, const T*, const Upsample2dParams&, void*);          \
+  template void upsample_forward_cuda<T>(T*, const T*, const UpsampleParams&, void*);               \
+  template void upsample_backward_cuda<T>(T*, const T*, const UpsampleParams&, void*);              \
   template void bed_of_nails_forward_cuda<T>(T*, const T*, const BedOfNailsParams&, void*);         \
   template void bed_of_nails_backward_cuda<T>(T*, const T*, const BedOfNailsParams&, void*);
 PYCNN_INSTANTIATE(float)

@@ -5,25 +5,27 @@
 
 namespace pycnn {
 
-Upsample2dParams make_upsample2d_params(const char* op, const std::array<index_t, 4>& x,
-                                        std::array<index_t, 2> output_size, UpsampleMode mode,
-                                        bool align_corners, std::array<std::optional<double>, 2> scales) {
+UpsampleParams make_upsample_params(const char* op, const std::array<index_t, 5>& x,
+                                    std::array<index_t, 3> output_size, UpsampleMode mode, bool align_corners,
+                                    std::array<std::optional<double>, 3> scales) {
   PYCNN_CHECK(x[0] >= 0 && x[1] >= 0, op, ": batch/channel sizes must be >= 0, got N=", x[0], " C=", x[1]);
-  PYCNN_CHECK(!align_corners || mode == UpsampleMode::linear, op,
-              ": align_corners can only be set with the linear modes, got mode '", upsample_mode_name(mode), "'");
-  Upsample2dParams p;
+  PYCNN_CHECK(!align_corners || mode == UpsampleMode::linear || mode == UpsampleMode::cubic, op,
+              ": align_corners can only be set with the linear and cubic modes, got mode '", upsample_mode_name(mode),
+              "'");
+  UpsampleParams p;
   p.mode = mode;
   p.align_corners = align_corners;
-  p.N = x[0], p.C = x[1], p.H = x[2], p.W = x[3];
-  p.H_out = output_size[0], p.W_out = output_size[1];
-  PYCNN_CHECK(p.H > 0 && p.W > 0 && p.H_out > 0 && p.W_out > 0, op,
-              ": input and output sizes should be greater than 0, got input (H: ", p.H, ", W: ", p.W,
-              ") output (H: ", p.H_out, ", W: ", p.W_out, ")");
-  for (int a = 0; a < 2; ++a)
+  p.N = x[0], p.C = x[1];
+  UpsampleAxis* axes[3] = {&p.d, &p.h, &p.w};
+  for (int a = 0; a < 3; ++a) {
     PYCNN_CHECK(!scales[a] || (*scales[a] > 0 && std::isfinite(*scales[a])), op,
                 ": scale factors must be positive and finite, got ", *scales[a]);
-  p.scale_h = scales[0].value_or(0.0), p.scale_w = scales[1].value_or(0.0);
-  checked_numel({p.N, p.C, p.H_out, p.W_out}, op, "the output size");
+    *axes[a] = UpsampleAxis{x[2 + a], output_size[a], scales[a].value_or(0.0)};
+  }
+  PYCNN_CHECK(p.d.in > 0 && p.h.in > 0 && p.w.in > 0 && p.d.out > 0 && p.h.out > 0 && p.w.out > 0, op,
+              ": input and output sizes should be greater than 0, got input (D: ", p.d.in, ", H: ", p.h.in, ", W: ",
+              p.w.in, ") output (D: ", p.d.out, ", H: ", p.h.out, ", W: ", p.w.out, ")");
+  checked_numel({p.N, p.C, p.d.out, p.h.out, p.w.out}, op, "the output size");
   return p;
 }
 

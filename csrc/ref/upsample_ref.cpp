@@ -3,45 +3,51 @@
 
 namespace pycnn {
 
-template <typename T>
-void upsample2d_forward_ref(T* out, const T* inp, const Upsample2dParams& p) {
-  const bool nearest = p.mode != UpsampleMode::linear;
-  for (index_t nc = 0; nc < p.N * p.C; ++nc)
-    for (index_t oh = 0; oh < p.H_out; ++oh)
-      for (index_t ow = 0; ow < p.W_out; ++ow) {
-        const UpsampleTap h = upsample_tap(oh, p.H, p.H_out, p.mode, p.align_corners, p.scale_h);
-        const UpsampleTap w = upsample_tap(ow, p.W, p.W_out, p.mode, p.align_corners, p.scale_w);
-        const T* plane = inp + nc * p.H * p.W;
-        T& o = out[(nc * p.H_out + oh) * p.W_out + ow];
-        if (nearest) {  // a copy: no 0 * x term that would turn an inf into a nan
-          o = plane[h.i0 * p.W + w.i0];
-          continue;
+namespace {
+// Calls f(out_index, in_index, weight) for every (output, tap) pair, in output order.
+template <typename F>
+void for_each_tap(const UpsampleParams& p, F f) {
+  const index_t Do = p.d.out, Ho = p.h.out, Wo = p.w.out, D = p.d.in, H = p.h.in, W = p.w.in;
+  for (index_t nc = 0; nc < p.planes(); ++nc)
+    for (index_t od = 0; od < Do; ++od)
+      for (index_t oh = 0; oh < Ho; ++oh)
+        for (index_t ow = 0; ow < Wo; ++ow) {
+          const UpsampleTap td = p.tap(p.d, od), th = p.tap(p.h, oh), tw = p.tap(p.w, ow);
+          const index_t o = ((nc * Do + od) * Ho + oh) * Wo + ow;
+          for (int a = 0; a < td.n; ++a)
+            for (int b = 0; b < th.n; ++b)
+              for (int c = 0; c < tw.n; ++c)
+                f(o, ((nc * D + td.i[a]) * H + th.i[b]) * W + tw.i[c], td.w[a] * th.w[b] * tw.w[c]);
         }
-        const double v = h.w0 * (w.w0 * plane[h.i0 * p.W + w.i0] + w.w1 * plane[h.i0 * p.W + w.i1]) +
-                         h.w1 * (w.w0 * plane[h.i1 * p.W + w.i0] + w.w1 * plane[h.i1 * p.W + w.i1]);
-        o = static_cast<T>(v);
-      }
+}
+}  // namespace
+
+template <typename T>
+void upsample_forward_ref(T* out, const T* inp, const UpsampleParams& p) {
+  if (p.mode == UpsampleMode::nearest || p.mode == UpsampleMode::nearest_exact) {
+    // a copy: no 0 * x term that would turn an inf into a nan
+    for_each_tap(p, [&](index_t o, index_t i, double) { out[o] = inp[i]; });
+    return;
+  }
+  // sum in double per output (outputs come in order, each output's taps together)
+  index_t current = -1;
+  double acc = 0;
+  for_each_tap(p, [&](index_t o, index_t i, double w) {
+    if (o != current) {
+      if (current >= 0) out[current] = static_cast<T>(acc);
+      current = o, acc = 0;
+    }
+    acc += w * static_cast<double>(inp[i]);
+  });
+  if (current >= 0) out[current] = static_cast<T>(acc);
 }
 
 template <typename T>
-void upsample2d_backward_ref(T* dinp, const T* dout, const Upsample2dParams& p) {
-  for (index_t i = 0; i < p.N * p.C * p.H * p.W; ++i) dinp[i] = T(0);
-  for (index_t nc = 0; nc < p.N * p.C; ++nc)
-    for (index_t oh = 0; oh < p.H_out; ++oh)
-      for (index_t ow = 0; ow < p.W_out; ++ow) {
-        const UpsampleTap h = upsample_tap(oh, p.H, p.H_out, p.mode, p.align_corners, p.scale_h);
-        const UpsampleTap w = upsample_tap(ow, p.W, p.W_out, p.mode, p.align_corners, p.scale_w);
-        T* plane = dinp + nc * p.H * p.W;
-        const double g = dout[(nc * p.H_out + oh) * p.W_out + ow];
-        if (p.mode != UpsampleMode::linear) {
-          plane[h.i0 * p.W + w.i0] += static_cast<T>(g);
-          continue;
-        }
-        plane[h.i0 * p.W + w.i0] += static_cast<T>(h.w0 * w.w0 * g);
-        plane[h.i0 * p.W + w.i1] += static_cast<T>(h.w0 * w.w1 * g);
-        plane[h.i1 * p.W + w.i0] += static_cast<T>(h.w1 * w.w0 * g);
-        plane[h.i1 * p.W + w.i1] += static_cast<T>(h.w1 * w.w1 * g);
-      }
+void upsample_backward_ref(T* dinp, const T* dout, const UpsampleParams& p) {
+  for (index_t i = 0; i < p.in_numel(); ++i) dinp[i] = T(0);
+  for_each_tap(p, [&](index_t o, index_t i, double w) {
+    dinp[i] += static_cast<T>(w * static_cast<double>(dout[o]));
+  });
 }
 
 template <typename T>
@@ -63,10 +69,10 @@ void bed_of_nails_backward_ref(T* dinp, const T* dout, const BedOfNailsParams& p
         dinp[(nc * p.H + h) * p.W + w] = dout[(nc * Ho + h * p.scale_h) * Wo + w * p.scale_w];
 }
 
-template void upsample2d_forward_ref<float>(float*, const float*, const Upsample2dParams&);
-template void upsample2d_forward_ref<double>(double*, const double*, const Upsample2dParams&);
-template void upsample2d_backward_ref<float>(float*, const float*, const Upsample2dParams&);
-template void upsample2d_backward_ref<double>(double*, const double*, const Upsample2dParams&);
+template void upsample_forward_ref<float>(float*, const float*, const UpsampleParams&);
+template void upsample_forward_ref<double>(double*, const double*, const UpsampleParams&);
+template void upsample_backward_ref<float>(float*, const float*, const UpsampleParams&);
+template void upsample_backward_ref<double>(double*, const double*, const UpsampleParams&);
 template void bed_of_nails_forward_ref<float>(float*, const float*, const BedOfNailsParams&);
 template void bed_of_nails_forward_ref<double>(double*, const double*, const BedOfNailsParams&);
 template void bed_of_nails_backward_ref<float>(float*, const float*, const BedOfNailsParams&);

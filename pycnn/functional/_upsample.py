@@ -41,13 +41,20 @@ scale_factor is given and recompute_scale_factor is not True):
     nearest-exact:  src = min(floor((dst + 0.5) * scale), in - 1)
     (bi)linear, align_corners=False: src = max((dst + 0.5) * scale - 0.5, 0)
     (bi)linear, align_corners=True:  src = dst * (in - 1) / (out - 1)
-    and (bi)linear blends in[floor(src)] and in[floor(src) + 1] (clamped to in - 1) with
-    weights 1 - frac and frac; an unchanged size is a copy, as in torch.
+    and (bi/tri)linear blends in[floor(src)] and in[floor(src) + 1] (clamped to in - 1) with
+    weights 1 - frac and frac per axis; an unchanged size is a copy, as in torch.
+    bicubic:        src as linear but not clamped at 0; the four taps floor(src) - 1 .. + 2,
+                    clamped to [0, in - 1], weighted by Keys' cubic kernel with A = -0.75 at
+                    distance |src - tap| (csrc/upsample.h); no copy shortcut, as in torch.
+    area:           adaptive_avg_pool1d / 2d to the output size, as in torch.
 
-Deliberate difference: for 3-D nearest input whose size is unchanged (or exactly doubled)
-by a scale_factor other than 1 (or 2), e.g. L=3 with scale_factor=1.1, torch's 1-D forward
-uses floor(dst / 1.1) but its backward (and its 2-D forward) use the exact shortcut; pycnn
-uses the shortcut in both, so forward and backward stay adjoint.  Likewise torch's 1-D float64
+Deliberate difference: for 3-D and 5-D nearest input whose size is unchanged (or exactly
+doubled) by a scale_factor other than 1 (or 2), e.g. L=3 with scale_factor=1.1, torch's 1-D and
+3-D forwards use floor(dst / 1.1) but their backwards (and the 2-D forward) use the exact
+shortcut; pycnn uses the shortcut in both, so forward and backward stay adjoint.  Bicubic is the
+other way round: when a scale_factor other than 1 leaves every size unchanged, torch's forward
+resamples by the scale but its backward copies the gradient; pycnn's forward is torch's and its
+backward the true adjoint of it (tests/test_upsample.py::test_interpolate_matches_torch).  Likewise torch's 1-D float64
 nearest-exact forward computes the scale in double, and can differ from its float32 forward
 and from every backward where (dst + 0.5) * scale is an exact integer (e.g. L 6 -> 37, dst 18);
 pycnn uses the float scale for both dtypes, so float32 and float64 pick the same sources.
@@ -67,27 +74,27 @@ from ..tensor import Function, Tensor
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "upsample_bed_of_nails"]
 
 _NEAREST_MODES = ("nearest", "nearest-exact")
-_LINEAR_MODES = {"linear": 3, "bilinear": 4}  # mode -> the input ndim it needs
-_TORCH_ONLY_MODES = ("bicubic", "trilinear", "area")
+_INTERPOLATING_MODES = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}  # mode -> the input ndim it needs
 
 
-class Interpolate2d(Function):
-    """interpolate on the native kernels; a 3-D (N, C, L) input runs as (N, C, 1, L)."""
+class Interpolate(Function):
+    """interpolate on the native kernels, which see every input as (N, C, D, H, W): a 3-D (N, C, L)
+    input runs as (N, C, 1, 1, L), a 4-D one as (N, C, 1, H, W)."""
 
     saves_inputs = False
 
     def forward(self, x, size, mode, align_corners, scales):
         nat = self.backend.native
         self.x_shape = x.shape
-        x4 = x.reshape(x.shape[:2] + (1,) + x.shape[2:]) if x.ndim == 3 else x
-        self.p = nat.upsample2d_params("interpolate", x4.shape, list(size), mode, align_corners, list(scales))
-        y = nat.upsample2d_forward(x4, self.p)
-        return y.reshape(y.shape[:2] + y.shape[3:]) if x.ndim == 3 else y
+        x5 = x.reshape(x.shape[:2] + (1,) * (5 - x.ndim) + x.shape[2:])
+        self.p = nat.upsample_params("interpolate", x5.shape, list(size), mode, align_corners, list(scales))
+        y = nat.upsample_forward(x5, self.p)
+        return y.reshape(y.shape[:2] + y.shape[7 - x.ndim:])
 
     def backward(self, g):
         if not self.needs_input_grad[0]:
             return None
-        dx = self.backend.native.upsample2d_backward(g.reshape(self.p.out_shape), self.p)
+        dx = self.backend.native.upsample_backward(g.reshape(self.p.out_shape), self.p)
         return dx.reshape(self.x_shape)
 
 
@@ -108,13 +115,14 @@ def _per_dim(value, dim, what, input):
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
-    """torch.nn.functional.interpolate for modes 'nearest', 'nearest-exact' ((N, C, L) or
-    (N, C, H, W) input), 'linear' ((N, C, L)) and 'bilinear' ((N, C, H, W)).
+    """torch.nn.functional.interpolate for modes 'nearest', 'nearest-exact' ((N, C, L), (N, C, H, W)
+    or (N, C, D, H, W) input), 'linear' ((N, C, L)), 'bilinear' and 'bicubic' ((N, C, H, W)),
+    'trilinear' ((N, C, D, H, W)) and 'area' (adaptive average pooling, (N, C, L) or (N, C, H, W)).
 
     Exactly one of ``size`` (int or one int per spatial dim) and ``scale_factor`` (number or
     one per dim) is given.  With scale_factor the output size is floor(in * scale_factor) and
     the coordinates use 1/scale_factor, unless ``recompute_scale_factor=True`` (then in/out).
-    ``align_corners`` is for the linear modes only (None means False).  Differentiable in input.
+    ``align_corners`` is for the interpolating modes only (None means False).  Differentiable in input.
     """
     if not isinstance(input, Tensor):
         raise TypeError(f"interpolate: input must be a Tensor, got {type(input).__name__}")
@@ -123,20 +131,20 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             raise ValueError(f"interpolate: align_corners option can only be set with the interpolating modes: "
                              f"linear | bilinear | bicubic | trilinear, got mode {mode!r} with "
                              f"align_corners={align_corners!r}")
-    elif mode in _LINEAR_MODES or mode in _TORCH_ONLY_MODES:
+    elif mode in _INTERPOLATING_MODES:
         align_corners = False if align_corners is None else as_bool(align_corners, "interpolate", "align_corners")
     else:
-        raise ValueError(f"interpolate: mode must be one of 'nearest', 'nearest-exact', 'linear', 'bilinear' "
-                         f"(torch also has 'bicubic', 'trilinear', 'area'), got {mode!r}")
-    if mode in _TORCH_ONLY_MODES:
-        raise NotImplementedError(f"interpolate: mode {mode!r} is not implemented in pycnn (input shape "
-                                  f"{input.shape}); use 'nearest', 'nearest-exact', 'linear' or 'bilinear'")
-    if input.ndim not in (3, 4):
-        raise NotImplementedError(f"interpolate: pycnn supports 3-D (N, C, L) and 4-D (N, C, H, W) input, got "
-                                  f"{input.ndim}-D input of shape {input.shape} for mode {mode!r}")
-    if mode in _LINEAR_MODES and input.ndim != _LINEAR_MODES[mode]:
+        raise ValueError(f"interpolate: mode must be one of 'nearest', 'nearest-exact', 'linear', 'bilinear', "
+                         f"'bicubic', 'trilinear', 'area', got {mode!r}")
+    if input.ndim not in (3, 4, 5):
+        raise ValueError(f"interpolate: input must be 3-D (N, C, L), 4-D (N, C, H, W) or 5-D (N, C, D, H, W), got "
+                         f"{input.ndim}-D input of shape {input.shape} for mode {mode!r}")
+    if mode in _INTERPOLATING_MODES and input.ndim != _INTERPOLATING_MODES[mode]:
         raise NotImplementedError(f"interpolate: got {input.ndim}D input of shape {input.shape}, but {mode} mode "
-                                  f"needs {_LINEAR_MODES[mode]}D input")
+                                  f"needs {_INTERPOLATING_MODES[mode]}D input")
+    if mode == "area" and input.ndim == 5:
+        raise NotImplementedError(f"interpolate: mode 'area' on 5-D input (shape {input.shape}) needs "
+                                  f"adaptive_avg_pool3d, which pycnn does not have yet")
     recompute_scale_factor = (None if recompute_scale_factor is None
                               else as_flag(recompute_scale_factor, "interpolate", "recompute_scale_factor"))
     if as_flag(antialias, "interpolate", "antialias"):
@@ -176,11 +184,12 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if min(in_sizes) < 1 or min(out_sizes) < 1:
         raise ValueError(f"interpolate: input and output sizes should be greater than 0, but got input spatial "
                          f"size {tuple(in_sizes)} (shape {input.shape}) and output size {tuple(out_sizes)}")
-    if dim == 1:
-        out_sizes, scales = [1] + out_sizes, [None] + scales
+    if mode == "area":  # torch: adaptive average pooling to the output size
+        from ._pool import adaptive_avg_pool1d, adaptive_avg_pool2d
+        return (adaptive_avg_pool1d if dim == 1 else adaptive_avg_pool2d)(input, tuple(out_sizes))
+    out_sizes, scales = [1] * (3 - dim) + out_sizes, [None] * (3 - dim) + scales
     with allocation_errors("interpolate", input.shape):
-        return Interpolate2d.apply(input, size=out_sizes, mode="linear" if mode in _LINEAR_MODES else mode,
-                                   align_corners=bool(align_corners), scales=scales)
+        return Interpolate.apply(input, size=out_sizes, mode=mode, align_corners=bool(align_corners), scales=scales)
 
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):

@@ -1,6 +1,7 @@
 """The upsample family's case table: every kernel of csrc/upsample.h, on every backend, runs these.
 
-A case is an ``F.interpolate`` call: an (N, C, H, W) or (N, C, L) shape, a mode and align_corners,
+A case is an ``F.interpolate`` call: an (N, C, H, W), (N, C, L) or (N, C, D, H, W) shape, a mode
+and align_corners,
 and either ``size`` or ``scale_factor`` (optionally with ``recompute_scale_factor=True``).  It
 reaches every path of the CPU kernels (csrc/cpu/upsample.cpp):
 
@@ -16,8 +17,15 @@ reaches every path of the CPU kernels (csrc/cpu/upsample.cpp):
   axes while the given scale says otherwise (the shortcuts win, as in torch);
 * ``ARGUMENT_CASES``: the Python argument forms (1-D input, int size, scalar scale_factor);
 * ``PLANE_CASES``: few and many (n, c) planes (1 .. 77) and one plane of many rows, since the
-  OpenMP split is ``collapse(2)`` over (plane, row); big enough for every thread to get work.
-  The thread-count test runs these on 1, 2 and 3 threads; the others run on the default count.
+  OpenMP split is ``collapse(3)`` over (plane, depth, row); big enough for every thread to get
+  work.  The thread-count test runs these on 1, 2 and 3 threads; the others run on the default count;
+* bicubic runs every 4-D table above: four taps per axis, clamped to the edge near the borders
+  (several taps on one input: the CSR reader lists hold it twice), and the source coordinate is
+  not clamped at 0;
+* ``VOLUME_CASES``: 5-D input (nearest, nearest-exact, trilinear both ways): the depth axis takes
+  the same (in, out) pairs as the rows -- up, down with unread depths, identity, 1 -> n -- by size
+  and by scale_factor, with few and many planes; the depth taps times the row taps are the rows
+  the linear forward blends.
 
 ``BED_CASES`` are the bed-of-nails shapes and (sH, sW) scales: 1x1, non-square and unit scales,
 few and many planes, one tall plane.
@@ -27,7 +35,9 @@ import math
 from cases import BATCH, CHANNELS, SPATIAL
 
 # (mode, align_corners) as given to F.interpolate
-MODES = (("nearest", None), ("nearest-exact", None), ("bilinear", False), ("bilinear", True))
+MODES = (("nearest", None), ("nearest-exact", None), ("bilinear", False), ("bilinear", True),
+         ("bicubic", False), ("bicubic", True))
+VOLUME_MODES = (("nearest", None), ("nearest-exact", None), ("trilinear", False), ("trilinear", True))
 
 # (in, out) per axis: down, up, 1 -> n, n -> 1, up, identity, down, 1 -> 1, 2x, down past every
 # other row (13 -> 2: rows unread even by linear), tile+1 doubled, tile+1 down to a prime
@@ -126,13 +136,30 @@ def _plane_cases():
               ((2, 1, 64, 64), (32, 32)),    # downsampling by 2
               ((7, 11, 5, 3), (11, 7)),      # 77 small planes
               ((5, 13, 1, 17), (1, 33))]     # 65 one-row planes
-    return [case(shape, mode, ac, size=out) for mode, ac in MODES for shape, out in shapes]
+    volumes = [((2, 3, 7, 9, 5), (13, 4, 11)), ((1, 1, 17, 5, 3), (5, 33, 7))]
+    return ([case(shape, mode, ac, size=out) for mode, ac in MODES for shape, out in shapes] +
+            [case(shape, mode, ac, size=out) for mode, ac in VOLUME_MODES for shape, out in volumes])
+
+
+def _volume_cases():
+    cases = []
+    for m, (mode, ac) in enumerate(VOLUME_MODES):
+        for i, (d, do) in enumerate(AXES[:10]):
+            (h, ho), (w, wo) = AXES[(i + 2 + m) % 10], AXES[(i + 5 + 2 * m) % 10]
+            cases.append(case((BATCH[(i + m) % 3], CHANNELS[(i // 2 + m) % 3], d, h, w), mode, ac, size=(do, ho, wo)))
+        cases += [case((2, 3, 5, 4, 3), mode, ac, scale=(1.7, 0.5, 2)),
+                  case((1, 2, 3, 5, 2), mode, ac, scale=(1.1, 2.1, 3)),        # the nearest shortcuts by a scale
+                  case((2, 1, 5, 3, 4), mode, ac, scale=(0.5, 1.7, 2), recompute=True),
+                  case((7, 11, 3, 2, 3), mode, ac, size=(5, 3, 2)),            # 77 planes
+                  case((1, 1, 9, 11, 13), mode, ac, size=(19, 5, 27))]         # one plane, many rows
+    return cases
 
 
 AXIS_CASES = _axis_cases()
+VOLUME_CASES = _volume_cases()
 SCALE_CASES = _scale_cases()
 PLANE_CASES = _plane_cases()
-INTERPOLATE_CASES = AXIS_CASES + SCALE_CASES + ARGUMENT_CASES   # PLANE_CASES run on 1, 2 and 3 threads
+INTERPOLATE_CASES = AXIS_CASES + SCALE_CASES + ARGUMENT_CASES + VOLUME_CASES  # PLANE_CASES: on 1, 2, 3 threads
 
 # (shape, (sH, sW)): 1x1, non-square, unit scales, 1-wide, tall; 77 planes; one plane of many rows
 BED_CASES = [((1, 1, 1, 1), (2, 2)), ((2, 3, 5, 7), (2, 3)), ((3, 5, 7, 1), (3, 1)), ((1, 3, 2, 11), (1, 1)),
