@@ -21,7 +21,7 @@ from cases.norm import (BATCH_NORM_CASES, COLUMN_SPLIT_MIN, COLUMN_TILE, FOLD_RO
                         INSTANCE_NORM_CASES, LANE_FOLD, LAYER_NORM_CASES, PARALLEL_MIN, PIXEL_BLOCK,
                         PIXEL_NORM_CASES, batch_norm_path, group_id, group_norm_path, layer_id,
                         layer_norm_view, numel, pixel_norm_path, shape_id, spatial)
-from helpers import check, cpu_simd_levels, gradcheck, num_threads, simd
+from helpers import check, cpu_simd_levels, gradcheck, num_threads, randn, simd
 from reference import norm as ref
 
 EPS = 1e-5
@@ -706,11 +706,27 @@ def test_batch_norm_training_with_one_value_per_channel(backend):
     _raises(ValueError, one + r"\(1, 3\)", nn.BatchNorm1d(3).to(device=backend.device), T(np.ones((1, 3), np.float32)))
     _raises(ValueError, one + r"\(1, 3, 1, 1\)", nn.BatchNorm2d(3).to(device=backend.device),
             T(np.ones((1, 3, 1, 1), np.float32)))
-    _raises(ValueError, one + r"\(2, 3, 0\)", F.batch_norm, T(np.ones((2, 3, 0), np.float32)), None, None,
-            training=True)
     nn.BatchNorm1d(3).to(device=backend.device).eval()(T(np.ones((1, 3), np.float32)))  # eval mode is fine
     _raises(ValueError, r"instance_norm: expected more than 1 spatial element when training, got input shape "
             r"\(2, 3, 1\)", F.instance_norm, T(np.ones((2, 3, 1), np.float32)))
+
+
+@pytest.mark.parametrize("shape", [(0, 3, 4, 4), (2, 3, 0, 4), (0, 3)])
+def test_batch_norm_training_on_an_empty_batch(backend, shape):
+    """torch: an empty batch in training mode gives an empty output, leaves the running statistics
+    alone (num_batches_tracked still counts the call), and zero weight and bias gradients."""
+    bn = (nn.BatchNorm2d(3) if len(shape) == 4 else nn.BatchNorm1d(3)).to(device=backend.device)
+    bn.running_mean.copy_(backend.tensor(randn(3, dtype="float32")))
+    before = backend.numpy(bn.running_mean), backend.numpy(bn.running_var)
+    x = backend.tensor(np.ones(shape, np.float32), requires_grad=True)
+    y = bn(x)
+    assert y.shape == shape
+    y.sum().backward()
+    assert x.grad.shape == shape and int(bn.num_batches_tracked.item()) == 1
+    np.testing.assert_array_equal(backend.numpy(bn.running_mean), before[0])
+    np.testing.assert_array_equal(backend.numpy(bn.running_var), before[1])
+    np.testing.assert_array_equal(backend.numpy(bn.weight.grad), np.zeros(3, np.float32))
+    np.testing.assert_array_equal(backend.numpy(bn.bias.grad), np.zeros(3, np.float32))
 
 
 def test_wrong_ndim(backend):

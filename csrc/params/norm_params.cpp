@@ -39,7 +39,9 @@ NormParams make_batch_norm_params(const char* op, const Shape& x, const NormTens
   check_shapes(op, x, t, {p.C}, "one value per channel");
   PYCNN_CHECK(training || (t.running_mean && t.running_var), op,
               ": running_mean and running_var must be given when training=False (input shape ", shape_str(x), ")");
-  PYCNN_CHECK(!training || p.N * p.S > 1, op, ": expected more than 1 value per channel when training, got input shape ",
+  // torch: exactly one value per channel has no batch variance; an empty batch is allowed (the
+  // functional layer returns an empty output and leaves the running statistics alone)
+  PYCNN_CHECK(!training || p.N * p.S != 1, op, ": expected more than 1 value per channel when training, got input shape ",
               shape_str(x));
   return p;
 }

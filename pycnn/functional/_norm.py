@@ -35,14 +35,21 @@ class BatchNorm(Function):
         nat = self.backend.native
         self.p = nat.batch_norm_params(op, x.shape, _shape(weight), _shape(bias), _shape(running_mean),
                                        _shape(running_var), training, eps)
+        self.empty = training and x.size == 0
+        if self.empty:  # torch: an empty output, the running statistics left alone, zero parameter grads
+            self.C, self.dtype = x.shape[1], x.dtype
+            return self.xp.empty(x.shape, x.dtype)
         y, self.mean, self.rstd = nat.batch_norm_forward(x, running_mean, running_var, weight, bias, self.p,
                                                          training, momentum)
         self.x, self.weight, self.training = x, weight, training
         return y
 
     def backward(self, g):
-        dx, dw, db = self.backend.native.batch_norm_backward(g, self.x, self.mean, self.rstd, self.weight, self.p,
-                                                             self.training)
+        if self.empty:
+            dx, dw, db = g, self.xp.zeros(self.C, self.dtype), self.xp.zeros(self.C, self.dtype)
+        else:
+            dx, dw, db = self.backend.native.batch_norm_backward(g, self.x, self.mean, self.rstd, self.weight,
+                                                                 self.p, self.training)
         need = self.needs_input_grad
         return dx if need[0] else None, None, None, dw if need[3] else None, db if need[4] else None
 
