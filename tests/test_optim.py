@@ -168,6 +168,8 @@ def test_scheduler_state_dict_round_trip():
         sched.step()
     opt2 = pycnn.optim.SGD([pycnn.ones(1, requires_grad=True)], lr=1.0)
     sched2 = pycnn.optim.lr_scheduler.StepLR(opt2, step_size=5, gamma=0.9)
+    # the chainable form steps from the group's lr, so the optimizer's state comes along (as in torch)
+    opt2.load_state_dict(opt.state_dict())
     sched2.load_state_dict(sched.state_dict())
     sched.step()
     sched2.step()

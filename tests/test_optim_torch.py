@@ -430,6 +430,9 @@ def _sequential(L, opt, inner):
 
 
 SCHEDULES = {  # name -> (optimizer, builder(lr_scheduler module, optimizer), how to step)
+    "step": ("SGD", lambda L, o: L.StepLR(o, step_size=4, gamma=0.3), "step"),
+    "cosine": ("SGD", lambda L, o: L.CosineAnnealingLR(o, T_max=7), "step"),             # past two troughs
+    "cosine_eta_min": ("Adam", lambda L, o: L.CosineAnnealingLR(o, T_max=11, eta_min=0.004), "step"),
     "multistep": ("SGD", lambda L, o: L.MultiStepLR(o, milestones=[3, 7, 7, 20], gamma=0.3), "step"),
     "exponential": ("SGD", lambda L, o: L.ExponentialLR(o, gamma=0.87), "step"),
     "linear_warmup": ("SGD", lambda L, o: L.LinearLR(o, start_factor=0.1, total_iters=9), "step"),

@@ -15,10 +15,10 @@ import types
 from bisect import bisect_right
 from collections import Counter
 
-from .lr_scheduler import LRScheduler
+from .lr_scheduler import LRScheduler, _positive
 from .optimizer import Optimizer
 
-__all__ = ["MultiStepLR", "ExponentialLR", "LinearLR", "LambdaLR", "OneCycleLR", "ReduceLROnPlateau",
+__all__ = ["StepLR", "CosineAnnealingLR", "MultiStepLR", "ExponentialLR", "LinearLR", "LambdaLR", "OneCycleLR", "ReduceLROnPlateau",
            "SequentialLR", "CosineAnnealingWarmRestarts"]
 
 
@@ -91,6 +91,49 @@ class _Scheduler(LRScheduler):
 
     def load_state_dict(self, state):
         self.__dict__.update(copy.deepcopy(state))
+
+
+class StepLR(_Scheduler):
+    """lr = base_lr * gamma ** (epoch // step_size), stepped as lr *= gamma at each multiple of step_size."""
+
+    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+        self.step_size, self.gamma = _positive("StepLR", "step_size", step_size), gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self.last_epoch == 0 or self.last_epoch % self.step_size:
+            return self._current_lrs()
+        return [lr * self.gamma for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self):
+        return [b * self.gamma ** (self.last_epoch // self.step_size) for b in self.base_lrs]
+
+
+class CosineAnnealingLR(_Scheduler):
+    """lr(e) = eta_min + (base_lr - eta_min) (1 + cos(pi e / T_max)) / 2, stepped in torch's chainable
+    form: lr(e) - eta_min = (lr(e-1) - eta_min) * (1 + cos(pi e / T)) / (1 + cos(pi (e-1) / T)), except
+    just after each trough (e - 1 - T a multiple of 2T, where that ratio is 0/0): lr(e) = lr(e-1) +
+    (base_lr - eta_min) (1 - cos(pi / T)) / 2; a scheduler resumed at last_epoch > 0 starts from the
+    closed form."""
+
+    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+        self.T_max, self.eta_min = _positive("CosineAnnealingLR", "T_max", T_max), eta_min
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        e, T, lo = self.last_epoch, self.T_max, self.eta_min
+        if self._is_initial:
+            return self._current_lrs()
+        if self._step_count == 1 and e > 0:
+            return self._get_closed_form_lr()
+        if (e - 1 - T) % (2 * T) == 0:
+            return [lr + (b - lo) * (1 - math.cos(math.pi / T)) / 2 for lr, b in zip(self._current_lrs(), self.base_lrs)]
+        ratio = (1 + math.cos(math.pi * e / T)) / (1 + math.cos(math.pi * (e - 1) / T))
+        return [ratio * (lr - lo) + lo for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self):
+        return [self.eta_min + (b - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+                for b in self.base_lrs]
 
 
 class MultiStepLR(_Scheduler):

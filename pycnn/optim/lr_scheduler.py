@@ -1,4 +1,5 @@
-"""Learning-rate schedules (torch.optim.lr_scheduler semantics, closed forms)."""
+"""Learning-rate schedules (torch.optim.lr_scheduler semantics): the base class here, every
+schedule in _schedulers.py (stepped as torch steps them, bit for bit)."""
 from __future__ import annotations
 
 import math
@@ -36,29 +37,6 @@ class LRScheduler:
 
     def load_state_dict(self, state):
         self.__dict__.update(state)
-
-
-class StepLR(LRScheduler):
-    """lr = base_lr * gamma ** (epoch // step_size)."""
-
-    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
-        self.step_size, self.gamma = _positive("StepLR", "step_size", step_size), gamma
-        super().__init__(optimizer, last_epoch)
-
-    def get_lr(self):
-        return [b * self.gamma ** (self.last_epoch // self.step_size) for b in self.base_lrs]
-
-
-class CosineAnnealingLR(LRScheduler):
-    """lr = eta_min + (base_lr - eta_min) * (1 + cos(pi * epoch / T_max)) / 2."""
-
-    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
-        self.T_max, self.eta_min = _positive("CosineAnnealingLR", "T_max", T_max), eta_min
-        super().__init__(optimizer, last_epoch)
-
-    def get_lr(self):
-        c = (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
-        return [self.eta_min + (b - self.eta_min) * c for b in self.base_lrs]
 
 
 from ._schedulers import *  # noqa: E402,F401,F403  (the other schedules; they subclass LRScheduler)
