@@ -24,6 +24,34 @@ class Dataset:
         raise NotImplementedError(f"{type(self).__name__} must define __len__")
 
 
+class IterableDataset(Dataset):
+    """A stream of samples (torch.utils.data.IterableDataset): define __iter__.  DataLoader
+    iterates it and groups consecutive samples into batches; there are no indices, so no
+    shuffle, sampler or batch_sampler.  `a + b` chains two of them (ChainDataset)."""
+
+    def __iter__(self):
+        raise NotImplementedError(f"{type(self).__name__} must define __iter__")
+
+    def __add__(self, other):
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """The samples of each iterable dataset in turn."""
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+
+    def __iter__(self):
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise TypeError(f"ChainDataset: expected IterableDatasets, got {type(d).__name__}")
+            yield from d
+
+    def __len__(self):
+        return sum(len(d) for d in self.datasets)
+
+
 class TensorDataset(Dataset):
     """Samples are the index-th rows of each tensor (all share the first dim)."""
 
@@ -265,6 +293,29 @@ def default_collate(batch):
 _collate = default_collate  # the old private name
 
 
+def default_convert(data):
+    """One sample as torch.utils.data.default_convert gives it (DataLoader's batch_size=None):
+    numpy arrays and numpy scalars become Tensors, without a batch dim; containers are converted
+    item by item into the same type; anything else is left as it is."""
+    if isinstance(data, np.ndarray) and data.dtype.kind not in "SUaO":
+        return Tensor._wrap(np.ascontiguousarray(data), "cpu")
+    if isinstance(data, np.generic) and data.dtype.kind not in "SUaO":
+        return Tensor._wrap(np.asarray(data), "cpu")
+    if isinstance(data, Mapping):
+        out = {k: default_convert(v) for k, v in data.items()}
+        try:
+            return out if type(data) is dict else type(data)(out)
+        except TypeError:
+            return out
+    if isinstance(data, tuple) and hasattr(data, "_fields"):  # namedtuple
+        return type(data)(*(default_convert(d) for d in data))
+    if isinstance(data, tuple):
+        return tuple(default_convert(d) for d in data)
+    if isinstance(data, list):
+        return [default_convert(d) for d in data]
+    return data
+
+
 # ----------------------------------------------------------------------------- worker processes
 class WorkerInfo:
     """What get_worker_info() returns inside a worker: id, num_workers, seed, dataset (its copy)."""
@@ -312,11 +363,13 @@ class _Fetcher:
     collation batches TensorDatasets by fancy indexing and get_batch datasets by get_batch (both
     what default_collate would give for their samples), the rest by default_collate."""
 
-    def __init__(self, dataset, collate_fn):
-        self.dataset, self.collate_fn = dataset, collate_fn
+    def __init__(self, dataset, collate_fn, batched=True):
+        self.dataset, self.collate_fn, self.batched = dataset, collate_fn, batched
 
     def __call__(self, idx):
         ds = self.dataset
+        if not self.batched:  # batch_size=None: one sample, converted (or given to collate_fn) as it is
+            return (self.collate_fn or default_convert)(ds[_index(idx)])
         if self.collate_fn is None:
             while isinstance(ds, Subset) and _fast(ds.dataset):  # a Subset of a fast dataset: map the indices
                 idx, ds = np.asarray(ds.indices, dtype=np.int64)[np.asarray(idx, dtype=np.int64)], ds.dataset
@@ -353,7 +406,7 @@ def _worker_loop(payload, index_queue, result_queue, worker_id, num_workers, see
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it shuts the workers down
     init_error = None
     try:
-        dataset, collate_fn, worker_init_fn = pickle.loads(payload)
+        dataset, collate_fn, worker_init_fn, batched = pickle.loads(payload)
         random.seed(seed)
         np.random.seed(seed % 2**32)
         from .creation import manual_seed
@@ -361,7 +414,7 @@ def _worker_loop(payload, index_queue, result_queue, worker_id, num_workers, see
         _worker_info = WorkerInfo(worker_id, num_workers, seed, dataset)
         if worker_init_fn is not None:
             worker_init_fn(worker_id)
-        fetch = _Fetcher(dataset, collate_fn)
+        fetch = _Fetcher(dataset, collate_fn, batched)
     except BaseException as e:  # reported with the first task
         init_error = _WorkerError(worker_id, e)
     while True:
@@ -396,7 +449,8 @@ def _worker_loop(payload, index_queue, result_queue, worker_id, num_workers, see
 
 def _pickled_for_workers(loader):
     """The bytes every worker unpickles; a TypeError naming what cannot be pickled otherwise."""
-    parts = (("dataset", loader.dataset), ("collate_fn", loader.collate_fn), ("worker_init_fn", loader.worker_init_fn))
+    parts = (("dataset", loader.dataset), ("collate_fn", loader.collate_fn), ("worker_init_fn", loader.worker_init_fn),
+             ("batch_size", loader.batch_size is not None))
     try:
         return pickle.dumps(tuple(obj for _, obj in parts), protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:
@@ -614,8 +668,13 @@ class DataLoader:
 
     No-ops, accepted for torch's signature: pin_memory / pin_memory_device (pycnn's host arrays
     are plain memory and its host-to-device copies are synchronous, so there is nothing to pin)
-    and in_order (batches always come back in order).  batch_size=None (torch's unbatched mode)
-    is not supported.
+    and in_order (batches always come back in order).
+
+    batch_size=None turns batching off (torch): each sample comes alone, through collate_fn or
+    default_convert (numpy arrays -> Tensors, no batch dim).  An IterableDataset is iterated
+    in the main process, consecutive samples grouped into batches (the last one shorter unless
+    drop_last); it takes no shuffle, sampler or batch_sampler, and pycnn's workers, which fetch
+    by index, do not run it yet (num_workers > 0 raises NotImplementedError).
 
     transform (pycnn's extra): a callable applied, in the main process, to each batch's inputs
     (its first item) as a numpy array (N, C, H, W), e.g. pycnn.transforms.Compose([...]).  On
@@ -628,9 +687,10 @@ class DataLoader:
                  multiprocessing_context=None, generator=None, *, prefetch_factor=None, persistent_workers=False,
                  pin_memory_device="", in_order=True, seed=None, transform=None):
         op = "DataLoader"
-        batch_size = as_int(batch_size, op, "batch_size")  # 2.5 is a TypeError, never 2
-        if batch_size < 1:
-            raise ValueError(f"DataLoader: batch_size must be >= 1, got {batch_size}")
+        if batch_size is not None:  # None: no batching (torch)
+            batch_size = as_int(batch_size, op, "batch_size")  # 2.5 is a TypeError, never 2
+            if batch_size < 1:
+                raise ValueError(f"DataLoader: batch_size must be >= 1, got {batch_size}")
         shuffle = False if shuffle is None else as_flag(shuffle, op, "shuffle")  # torch's default None
         drop_last = as_flag(drop_last, op, "drop_last")
         num_workers = as_int(num_workers, op, "num_workers")
@@ -660,6 +720,17 @@ class DataLoader:
         if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None or drop_last):
             raise ValueError("DataLoader: batch_sampler option is mutually exclusive with batch_size, shuffle, "
                              "sampler, and drop_last")
+        if batch_size is None and drop_last:
+            raise ValueError("DataLoader: batch_size=None option disables auto-batching and is mutually exclusive "
+                             "with drop_last")
+        if isinstance(dataset, IterableDataset):
+            for name, value in (("shuffle", shuffle or None), ("sampler", sampler), ("batch_sampler", batch_sampler)):
+                if value is not None:
+                    raise ValueError(f"DataLoader with IterableDataset: expected unspecified {name} option, but got "
+                                     f"{name}={value!r}")
+            if num_workers > 0:
+                raise NotImplementedError(f"DataLoader: num_workers={num_workers} with an IterableDataset is not "
+                                          f"implemented in pycnn (its workers fetch by index); use num_workers=0")
         for name, s in (("sampler", sampler), ("batch_sampler", batch_sampler)):
             if s is not None and not hasattr(s, "__iter__"):
                 raise TypeError(f"DataLoader: {name} must be an iterable of indices, got {type(s).__name__}")
@@ -696,12 +767,18 @@ class DataLoader:
         self._context_name = multiprocessing_context.get_start_method()
         self._pool = None
         self._user_sampler = sampler
+        self._iterable = isinstance(dataset, IterableDataset)
+        if self._iterable:
+            self.sampler = self.batch_sampler = None
+            self._user_batch_sampler = False
+            return
         if sampler is None:
             sampler = RandomSampler(dataset, generator=self.generator) if shuffle else SequentialSampler(dataset)
         self.sampler = sampler
         self._user_batch_sampler = batch_sampler is not None
-        self.batch_sampler = batch_sampler if batch_sampler is not None else BatchSampler(sampler, batch_size,
-                                                                                          drop_last)
+        if batch_sampler is None and batch_size is not None:
+            batch_sampler = BatchSampler(sampler, batch_size, drop_last)
+        self.batch_sampler = batch_sampler
 
     @property
     def generator(self):
@@ -716,10 +793,21 @@ class DataLoader:
             self.sampler.generator = gen
 
     def __len__(self):
+        if self._iterable:  # the dataset's length, in batches (a TypeError when it has none)
+            n = len(self.dataset)
+            if self.batch_size is None:
+                return n
+            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        if self.batch_sampler is None:  # batch_size=None: one sample a step
+            return len(self.sampler)
         return len(self.batch_sampler)
 
     def _index_batches(self):
-        """The epoch's batches of indices (numpy int64 arrays on the default path)."""
+        """The epoch's batches of indices (numpy int64 arrays on the default path); single
+        indices when batch_size is None."""
+        if self.batch_size is None and not self._user_batch_sampler:
+            yield from iter(self.sampler)
+            return
         if self._user_batch_sampler:
             for b in self.batch_sampler:
                 yield list(b)
@@ -736,11 +824,29 @@ class DataLoader:
             yield idx
 
     def __iter__(self):
+        if self._iterable:
+            return self._iterate_stream()
         batches = self._index_batches()
         if self.num_workers == 0:
-            fetch = _Fetcher(self.dataset, self.collate_fn)
+            fetch = _Fetcher(self.dataset, self.collate_fn, self.batch_size is not None)
             return (self._finish(fetch(idx)) for idx in batches)
         return _MultiProcessIter(self, batches)
+
+    def _iterate_stream(self):
+        """An IterableDataset's samples, grouped into batches of batch_size (or one by one)."""
+        if self.batch_size is None:
+            convert = self.collate_fn or default_convert
+            for sample in self.dataset:
+                yield self._finish(convert(sample))
+            return
+        collate, batch = self.collate_fn or default_collate, []
+        for sample in self.dataset:
+            batch.append(sample)
+            if len(batch) == self.batch_size:
+                yield self._finish(collate(batch))
+                batch = []
+        if batch and not self.drop_last:
+            yield self._finish(collate(batch))
 
     def _finish(self, batch):
         """What runs in the main process after fetching: the numpy -> Tensor conversion of the

@@ -202,7 +202,7 @@ INT_ARGS = [
     ("randn", "size", lambda v: pycnn.randn(v), 3, False, 0),
     ("full", "size", lambda v: pycnn.full((v, 2), 1.0), 3, False, 0),
     ("randperm", "n", lambda v: pycnn.randperm(v), 3, False, 0),
-    ("DataLoader", "batch_size", lambda v: DataLoader(TensorDataset(LOGITS), batch_size=v), 2, False, 0),
+    ("DataLoader", "batch_size", lambda v: DataLoader(TensorDataset(LOGITS), batch_size=v), 2, True, 0),  # None: unbatched
     # layer constructors
     ("Conv1d", "in_channels", lambda v: nn.Conv1d(v, 4, 3), 3, False, 0),
     ("Conv2d", "kernel_size", lambda v: nn.Conv2d(3, 4, v), 3, False, 2),
