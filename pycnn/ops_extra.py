@@ -610,6 +610,52 @@ class Einsum(Function):
         return tuple(grads)
 
 
+def _expand_ellipsis(inputs, out, operands):
+    """'...' -> letters the equation does not use: each operand's ellipsis covers its dims that the
+    named subscripts leave, aligned from the right across operands (numpy's and torch's rule); a
+    size-1 ellipsis dim broadcasts (the operand is expanded, so its gradient sums over it).  The
+    implicit output is the ellipsis dims, then the once-used letters in alphabetical order."""
+    free = [c for c in string.ascii_letters if c not in "".join(inputs) + (out or "")]
+    widths = []
+    for spec, t in zip(inputs, operands):
+        named = len(spec.replace("...", ""))
+        if spec.count("...") > 1 or ("..." in spec and t.ndim < named) or "." in spec.replace("...", ""):
+            raise ValueError(f"einsum: subscripts '{spec}' do not match an operand of shape {t.shape}")
+        widths.append(t.ndim - named if "..." in spec else 0)
+    width = builtins.max(widths)
+    letters = "".join(free[:width])
+    sizes = [1] * width
+    for w, spec, t in zip(widths, inputs, operands):
+        if "..." not in spec:
+            continue
+        start = spec.index("...")
+        for k, n in enumerate(t.shape[start:start + w]):
+            j = width - w + k
+            if n != 1 and sizes[j] not in (1, n):
+                raise ValueError(f"einsum: the '...' dims of the operands do not broadcast (shapes "
+                                 f"{[tuple(o.shape) for o in operands]})")
+            sizes[j] = builtins.max(sizes[j], n)
+    new_inputs, new_operands = [], []
+    for w, spec, t in zip(widths, inputs, operands):
+        if "..." in spec:
+            start = spec.index("...")
+            own = letters[width - w:]
+            shape = tuple(t.shape[:start]) + tuple(sizes[width - w:]) + tuple(t.shape[start + w:])
+            if shape != tuple(t.shape):
+                t = t.expand(*shape)
+            spec = spec.replace("...", own)
+        new_inputs.append(spec)
+        new_operands.append(t)
+    if out is None:
+        counts = {}
+        for c in "".join(new_inputs):
+            counts[c] = counts.get(c, 0) + 1
+        out = letters + "".join(sorted(c for c, k in counts.items() if k == 1 and c not in letters))
+    else:
+        out = out.replace("...", letters)
+    return new_inputs, out, tuple(new_operands)
+
+
 def einsum(equation, *operands):
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
@@ -618,12 +664,13 @@ def einsum(equation, *operands):
     for i, t in enumerate(operands):
         _check(t, "einsum", f"operands[{i}]")
     eq = equation.replace(" ", "")
-    if "..." in eq:
-        raise NotImplementedError("einsum: ellipsis ('...') subscripts are not supported yet")
     lhs, arrow, out = eq.partition("->")
     inputs = lhs.split(",")
     if len(inputs) != len(operands):
         raise ValueError(f"einsum: the equation has {len(inputs)} operands, got {len(operands)} tensors")
+    if "..." in eq:
+        inputs, out, operands = _expand_ellipsis(inputs, out if arrow else None, operands)
+        arrow = True
     for spec, t in zip(inputs, operands):
         if len(spec) != t.ndim or builtins.any(c not in string.ascii_letters for c in spec):
             raise ValueError(f"einsum: subscripts '{spec}' do not match an operand of shape {t.shape}")

@@ -57,6 +57,15 @@ DIFFERENTIABLE = [
     ("einsum_trace", lambda x: pycnn.einsum("ii->", x), None, [(4, 4)]),
     ("einsum_diag", lambda x, y: pycnn.einsum("ii,i->i", x, y), None, [(3, 3), (3,)]),
     ("einsum_unused_index", lambda x, y: pycnn.einsum("ij,k->i", x, y), None, [(3, 4), (5,)]),
+    *[(f"einsum_ellipsis_{i}", (lambda eq: lambda *t: pycnn.einsum(eq, *t))(eq),
+       (lambda eq: lambda *t: __import__("torch").einsum(eq, *t))(eq), shapes)
+      for i, (eq, shapes) in enumerate([
+          ("...ij,...jk->...ik", [(2, 3, 4), (2, 4, 2)]),   # batched matmul
+          ("...ij,...jk", [(3, 2, 4), (1, 4, 2)]),          # implicit output, a size-1 '...' dim broadcast
+          ("i...,i...->...", [(3, 2, 4), (3, 1, 4)]),
+          ("b...c->bc", [(2, 3, 2, 4)]),
+          ("...,...", [(3, 4), (4,)]),                       # operands with different '...' ranks
+          ("ij...->ji...", [(2, 3, 4)])])],
 ]
 MASK = np.random.default_rng(5).random((3, 4)) > 0.5
 
@@ -219,6 +228,10 @@ def test_bad_arguments_name_the_op():
         x.masked_fill(pycnn.ones(2, 3), 0.0)
     with pytest.raises(ValueError, match="einsum: subscripts 'ijk'"):
         pycnn.einsum("ijk->i", x)
+    with pytest.raises(ValueError, match=r"einsum: the '\.\.\.' dims of the operands do not broadcast"):
+        pycnn.einsum("...i,...i", pycnn.tensor(randn(2, 3)), pycnn.tensor(randn(4, 3)))
+    with pytest.raises(ValueError, match=r"einsum: subscripts '\.\.\.ijk' do not match an operand of shape"):
+        pycnn.einsum("...ijk", x)
     with pytest.raises(RuntimeError, match="mm: both arguments must be 2-D"):
         pycnn.mm(x, pycnn.tensor(randn(3)))
     with pytest.raises(TypeError, match="clamp\\(\\): argument 'input' must be a Tensor"):
