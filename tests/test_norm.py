@@ -518,9 +518,9 @@ def test_default_init_and_repr():
     m = nn.BatchNorm2d(3)
     assert np.array_equal(m.weight.detach().numpy(), np.ones(3)) and np.array_equal(m.bias.detach().numpy(), np.zeros(3))
     assert np.array_equal(m.running_var.numpy(), np.ones(3)) and m.num_batches_tracked.item() == 0
-    assert repr(m) == "BatchNorm2d(3, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)"
-    assert repr(nn.GroupNorm(2, 4)) == "GroupNorm(2, 4, eps=1e-05, affine=True)"
-    assert repr(nn.LayerNorm(5)) == "LayerNorm((5,), eps=1e-05, elementwise_affine=True)"
+    assert repr(m) == "BatchNorm2d(3, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)"
+    assert repr(nn.GroupNorm(2, 4)) == "GroupNorm(2, 4, eps=1e-05, affine=True, bias=True)"
+    assert repr(nn.LayerNorm(5)) == "LayerNorm((5,), eps=1e-05, elementwise_affine=True, bias=True)"
     assert repr(nn.PixelNorm()) == "PixelNorm(eps=1e-08)"
 
 
@@ -709,6 +709,26 @@ def test_batch_norm_training_with_one_value_per_channel(backend):
     nn.BatchNorm1d(3).to(device=backend.device).eval()(T(np.ones((1, 3), np.float32)))  # eval mode is fine
     _raises(ValueError, r"instance_norm: expected more than 1 spatial element when training, got input shape "
             r"\(2, 3, 1\)", F.instance_norm, T(np.ones((2, 3, 1), np.float32)))
+
+
+def test_norm_modules_take_torchs_bias_argument():
+    """torch 2.13: bias=False keeps the weight and drops the bias; the reprs say bias=."""
+    for m, params in ((nn.BatchNorm1d(3, bias=False), ["weight"]), (nn.InstanceNorm2d(3, affine=True, bias=False),
+                      ["weight"]), (nn.GroupNorm(2, 4, bias=False), ["weight"]), (nn.LayerNorm(4, bias=False),
+                      ["weight"]), (nn.BatchNorm2d(3, affine=False), [])):
+        assert [n for n, _ in m.named_parameters()] == params and m.bias is None
+        x = pycnn.tensor(randn(2, dtype="float32", *((3,) if isinstance(m, nn.BatchNorm1d) else (3, 4, 4) if "2d" in type(m).__name__
+                                    else (4, 2) if isinstance(m, nn.GroupNorm) else (4,))))
+        m(x)  # runs without a bias
+    assert "affine=True, bias=False, track_running_stats=True" in repr(nn.BatchNorm1d(3, bias=False))
+    torch = pytest.importorskip("torch")
+    for args, kw in (((3,), {}), ((3,), dict(bias=False)), ((3,), dict(affine=False))):
+        for name in ("BatchNorm1d", "BatchNorm2d", "InstanceNorm1d", "InstanceNorm2d"):
+            assert repr(getattr(nn, name)(*args, **kw)) == repr(getattr(torch.nn, name)(*args, **kw))
+    for kw in ({}, dict(bias=False), dict(affine=False)):
+        assert repr(nn.GroupNorm(2, 4, **kw)) == repr(torch.nn.GroupNorm(2, 4, **kw))
+    for kw in ({}, dict(bias=False), dict(elementwise_affine=False)):
+        assert repr(nn.LayerNorm((3, 4), **kw)) == repr(torch.nn.LayerNorm((3, 4), **kw))
 
 
 @pytest.mark.parametrize("shape", [(0, 3, 4, 4), (2, 3, 0, 4), (0, 3)])

@@ -35,10 +35,11 @@ __all__ = ["BatchNorm1d", "BatchNorm2d", "InstanceNorm1d", "InstanceNorm2d", "Gr
 
 
 class _NormBase(Module):
-    """Parameters weight/bias (C,) and buffers running_mean, running_var, num_batches_tracked."""
+    """Parameters weight/bias (C,) and buffers running_mean, running_var, num_batches_tracked
+    (torch 2.13's signature: bias=False keeps the weight and drops the bias)."""
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
-                 dtype=None):
+                 device=None, dtype=None, *, bias=True):
         super().__init__()
         name = type(self).__name__
         num_features = as_positive_int(num_features, name, "num_features")
@@ -46,18 +47,17 @@ class _NormBase(Module):
         momentum = None if momentum is None else as_float(momentum, name, "momentum")  # None: cumulative average
         affine, track_running_stats = as_flag(affine, name, "affine"), as_flag(track_running_stats, name,
                                                                                "track_running_stats")
+        bias = as_flag(bias, name, "bias")
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
-            self.weight = Parameter(ones(num_features, dtype=dtype))
-            self.bias = Parameter(zeros(num_features, dtype=dtype))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        dev = device or "cpu"
+        self.register_parameter("weight", Parameter(ones(num_features, dtype=dtype, device=dev)) if affine else None)
+        self.register_parameter("bias", Parameter(zeros(num_features, dtype=dtype, device=dev))
+                                if affine and bias else None)
         if track_running_stats:
-            self.register_buffer("running_mean", zeros(num_features, dtype=dtype))
-            self.register_buffer("running_var", ones(num_features, dtype=dtype))
-            self.register_buffer("num_batches_tracked", tensor(0, dtype="int64"))
+            self.register_buffer("running_mean", zeros(num_features, dtype=dtype, device=dev))
+            self.register_buffer("running_var", ones(num_features, dtype=dtype, device=dev))
+            self.register_buffer("num_batches_tracked", tensor(0, dtype="int64", device=dev))
         else:
             for name in ("running_mean", "running_var", "num_batches_tracked"):
                 self.register_buffer(name, None)
@@ -73,11 +73,12 @@ class _NormBase(Module):
         self.reset_running_stats()
         if self.affine:
             init.ones_(self.weight)
-            init.zeros_(self.bias)
+            if self.bias is not None:
+                init.zeros_(self.bias)
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
 
 
 class _BatchNorm(_NormBase):
@@ -121,8 +122,8 @@ class _InstanceNorm(_NormBase):
     _no_batch_dim = 0
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False,
-                 dtype=None):
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype=dtype)
+                 device=None, dtype=None, *, bias=True):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
 
     def _check_input_dim(self, input):
         raise NotImplementedError
@@ -171,8 +172,9 @@ class InstanceNorm2d(_InstanceNorm):
 class GroupNorm(Module):
     """Statistics per sample over each of num_groups groups of channels; affine per channel."""
 
-    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, dtype=None):
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None, *, bias=True):
         super().__init__()
+        bias = as_flag(bias, "GroupNorm", "bias")
         num_groups = as_positive_int(num_groups, "GroupNorm", "num_groups")
         num_channels = as_positive_int(num_channels, "GroupNorm", "num_channels")
         eps, affine = as_float(eps, "GroupNorm", "eps"), as_flag(affine, "GroupNorm", "affine")
@@ -180,29 +182,28 @@ class GroupNorm(Module):
             raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups "
                              f"({num_groups})")
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
-        if affine:
-            self.weight = Parameter(ones(num_channels, dtype=dtype))
-            self.bias = Parameter(zeros(num_channels, dtype=dtype))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        dev = device or "cpu"
+        self.register_parameter("weight", Parameter(ones(num_channels, dtype=dtype, device=dev)) if affine else None)
+        self.register_parameter("bias", Parameter(zeros(num_channels, dtype=dtype, device=dev))
+                                if affine and bias else None)
 
     def reset_parameters(self):
         if self.affine:
             init.ones_(self.weight)
-            init.zeros_(self.bias)
+            if self.bias is not None:
+                init.zeros_(self.bias)
 
     def forward(self, input):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
-        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, bias={self.bias is not None}"
 
 
 class LayerNorm(Module):
     """Statistics per sample over the trailing normalized_shape dims; affine elementwise."""
 
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, dtype=None):
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None):
         super().__init__()
         ns = normalized_shape if isinstance(normalized_shape, (tuple, list)) else (normalized_shape,)
         ns = tuple(as_int(n, "LayerNorm", "normalized_shape") for n in ns)
@@ -212,15 +213,10 @@ class LayerNorm(Module):
         elementwise_affine = as_flag(elementwise_affine, "LayerNorm", "elementwise_affine")
         bias = as_flag(bias, "LayerNorm", "bias")
         self.normalized_shape, self.eps, self.elementwise_affine = ns, eps, elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(ones(*ns, dtype=dtype))
-            if bias:
-                self.bias = Parameter(zeros(*ns, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        dev = device or "cpu"
+        self.register_parameter("weight", Parameter(ones(*ns, dtype=dtype, device=dev)) if elementwise_affine else None)
+        self.register_parameter("bias", Parameter(zeros(*ns, dtype=dtype, device=dev))
+                                if elementwise_affine and bias else None)
 
     def reset_parameters(self):
         if self.elementwise_affine:
@@ -232,7 +228,8 @@ class LayerNorm(Module):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
-        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+                f"bias={self.bias is not None}")
 
 
 class PixelNorm(Module):
