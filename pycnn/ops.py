@@ -7,6 +7,7 @@ Gradients of broadcast operands are summed back to the operand's shape.
 from __future__ import annotations
 
 import builtins
+import math
 
 import numpy as np
 
@@ -37,6 +38,10 @@ def unbroadcast(xp, grad, shape):
 
 def _result_dtype(a, b):
     """PyTorch's promotion for Tensor/scalar operands (Python scalars do not widen floats)."""
+    if isinstance(a, Tensor):  # the common cases first: two tensors of one dtype, a float tensor and a scalar
+        da = a._array.dtype
+        if (isinstance(b, Tensor) and b._array.dtype == da) or (da.kind == "f" and isinstance(b, (int, float))):
+            return da
     ta = [x.dtype for x in (a, b) if isinstance(x, Tensor)]
     if any(is_floating(d) for d in ta):
         return np.result_type(*[d for d in ta if is_floating(d)])
@@ -71,8 +76,11 @@ def _binary_operands(a, b, op):
         raise TypeError(f"{op}: unsupported operand of type {type(x).__name__}")
 
     a, b = conv(a), conv(b)
+    sa, sb = a._array.shape, b._array.shape
+    if sa == sb or not sa or not sb:  # the same shape or a scalar: nothing to check
+        return a, b
     try:
-        np.broadcast_shapes(a.shape, b.shape)
+        np.broadcast_shapes(sa, sb)
     except ValueError:
         raise ValueError(f"{op}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
     return a, b
@@ -591,7 +599,7 @@ def _shape_arg(shape):
 def reshape(x, *shape):
     shape = _shape_arg(shape)
     n = x.numel()
-    known = int(np.prod([s for s in shape if s != -1]))
+    known = math.prod(s for s in shape if s != -1)
     if any(s < -1 for s in shape) or shape.count(-1) > 1 or (shape.count(-1) == 0 and known != n) or (
             shape.count(-1) == 1 and (known == 0 or n % known)):
         raise RuntimeError(f"reshape: shape {list(shape)} is invalid for input of size {n} (shape {x.shape})")
@@ -766,10 +774,11 @@ def matmul(a, b):
     if a2.shape[-1] != b2.shape[-2]:
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned "
                          f"({a2.shape[-1]} != {b2.shape[-2]})")
-    try:
-        np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
-    except ValueError:
-        raise ValueError(f"matmul: batch dims of {a.shape} and {b.shape} do not broadcast") from None
+    if a2.ndim > 2 or b2.ndim > 2:
+        try:
+            np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+        except ValueError:
+            raise ValueError(f"matmul: batch dims of {a.shape} and {b.shape} do not broadcast") from None
     out = MatMul.apply(a2, b2)
     if va:
         out = squeeze(out, -2)

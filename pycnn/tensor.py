@@ -34,6 +34,9 @@ bool_ = np.dtype("bool")
 _DTYPES = {"float32": float32, "float": float32, "float64": float64, "double": float64,
            "int64": int64, "long": int64, "bool": bool_}
 _default_dtype = float32
+# the dtype objects a Tensor holds (native byte order): a set lookup on the hot path instead of
+# dtype.name, which numpy computes on every call
+_NATIVE_DTYPES = frozenset(np.dtype(d) for d in (float32, float64, int64, bool_))
 
 
 def canonical_dtype(dtype) -> np.dtype:
@@ -57,7 +60,8 @@ def canonical_dtype(dtype) -> np.dtype:
 
 
 def is_floating(dtype) -> bool:
-    return np.dtype(dtype).kind == "f"
+    kind = getattr(dtype, "kind", None)  # an np.dtype already (the hot path): no conversion
+    return (kind if isinstance(kind, str) else np.dtype(dtype).kind) == "f"
 
 
 # ----------------------------------------------------------------------------- grad mode
@@ -161,12 +165,13 @@ class Function:
     saves_inputs = True
     saves_output = False
 
-    def __init__(self, device: str, inputs: tuple):
+    def __init__(self, device: str, inputs: tuple, needs_input_grad=None):
         self.device = device
-        self.backend = backend(device)
-        self.xp = self.backend.xp
+        self.backend = be = backend(device)
+        self.xp = be.xp
         self.inputs = inputs
-        self.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in inputs)
+        self.needs_input_grad = (needs_input_grad if needs_input_grad is not None else
+                                 tuple(isinstance(a, Tensor) and a.requires_grad for a in inputs))
         self.freed = False
 
     def forward(self, *args, **kwargs):
@@ -181,16 +186,28 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        tensors = [a for a in args if isinstance(a, Tensor)]
-        device = tensors[0].device if tensors else CPU
-        if any(t.device != device for t in tensors):
-            shapes = ", ".join(f"{tuple(t.shape)} on {t.device}" for t in tensors)
-            raise RuntimeError(f"{cls.__name__}: expected all tensors on the same device, got {shapes}; "
-                               "move them with .to(device) first")
-        node = cls(device, args)
-        raw = [a._array if isinstance(a, Tensor) else a for a in args]
+        # one pass over the arguments: the tensors' device (all must share it), their arrays for
+        # forward, and which of them require grad (this is the per-op hot path: no generators)
+        device, raw, needs, tensors = None, [], [], []
+        for a in args:
+            if isinstance(a, Tensor):
+                if device is None:
+                    device = a.device
+                elif a.device is not device and a.device != device:
+                    shapes = ", ".join(f"{tuple(t.shape)} on {t.device}" for t in args if isinstance(t, Tensor))
+                    raise RuntimeError(f"{cls.__name__}: expected all tensors on the same device, got {shapes}; "
+                                       "move them with .to(device) first")
+                tensors.append(a)
+                raw.append(a._array)
+                needs.append(a.requires_grad)
+            else:
+                raw.append(a)
+                needs.append(False)
+        if device is None:
+            device = CPU
+        node = cls(device, args, tuple(needs))
         out = node.forward(*raw, **kwargs)
-        record = _grad_mode.enabled and any(node.needs_input_grad)
+        record = _grad_mode.enabled and True in node.needs_input_grad
         outs = out if isinstance(out, tuple) else (out,)
         out_device = node.__dict__.get("output_device", device)  # ToDevice's outputs live elsewhere
         results = []
@@ -394,8 +411,11 @@ class Tensor:
     def _wrap(cls, array, device=CPU) -> "Tensor":
         """A Tensor around an existing array of device's backend, without copying."""
         t = cls.__new__(cls)
-        if array.dtype.name not in _DTYPES:
-            array = array.astype(float64 if array.dtype.kind == "f" else int64)
+        if array.dtype not in _NATIVE_DTYPES:
+            if array.dtype.name in _DTYPES:  # a byte-swapped float32 / float64 / int64 / bool
+                array = array.astype(array.dtype.newbyteorder("="))
+            else:
+                array = array.astype(float64 if array.dtype.kind == "f" else int64)
         t._array = array
         t.device = device if isinstance(device, type(CPU)) else canonical_device(device)
         t.grad = None
