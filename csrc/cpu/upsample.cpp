@@ -82,6 +82,17 @@ void nearest_forward(T* out, const T* inp, const UpsampleParams& p) {
       }
 }
 
+// One output row from its blended W row: out[ow] = sum_k w[ow, k] * blend[i[ow, k]], with the tap
+// count NW a compile-time constant (1, 2 or 4) so the loop over the taps unrolls.
+template <int NW, typename T>
+void resample_row(T* out_row, const T* blend, const index_t* ci, const T* cw, index_t Wo) {
+  for (index_t ow = 0; ow < Wo; ++ow) {
+    T v = cw[ow * NW] * blend[ci[ow * NW]];
+    for (int k = 1; k < NW; ++k) v += cw[ow * NW + k] * blend[ci[ow * NW + k]];
+    out_row[ow] = v;
+  }
+}
+
 // Separable: blend the source rows of an output row into one W row (contiguous, vectorizable),
 // then resample that row along W (n gathers per output instead of n^2 or n^3).
 template <typename T>
@@ -102,23 +113,33 @@ void interp_forward(T* out, const T* inp, const UpsampleParams& p) {
     for (index_t nc = 0; nc < planes; ++nc)
       for (index_t od = 0; od < Do; ++od)
         for (index_t oh = 0; oh < Ho; ++oh) {
-          bool first = true;
+          // the source rows and their weights (at most 2 x 2 for trilinear, 4 for bicubic)
+          const T* rows[kMaxUpsampleTaps * kMaxUpsampleTaps];
+          T wr[kMaxUpsampleTaps * kMaxUpsampleTaps];
+          int nr = 0;
           for (int a = 0; a < dt[od].n; ++a)
-            for (int b = 0; b < rt[oh].n; ++b) {
-              const T* r = inp + ((nc * D + dt[od].i[a]) * H + rt[oh].i[b]) * W;
-              const T wr = static_cast<T>(dt[od].w[a] * rt[oh].w[b]);
-              if (first)
-                for (index_t iw = 0; iw < W; ++iw) blend[iw] = wr * r[iw];
-              else
-                for (index_t iw = 0; iw < W; ++iw) blend[iw] += wr * r[iw];
-              first = false;
+            for (int b = 0; b < rt[oh].n; ++b, ++nr) {
+              rows[nr] = inp + ((nc * D + dt[od].i[a]) * H + rt[oh].i[b]) * W;
+              wr[nr] = static_cast<T>(dt[od].w[a] * rt[oh].w[b]);
             }
-          T* out_row = out + ((nc * Do + od) * Ho + oh) * Wo;
-          for (index_t ow = 0; ow < Wo; ++ow) {
-            T v = cw[ow * nw] * blend[ci[ow * nw]];
-            for (int k = 1; k < nw; ++k) v += cw[ow * nw + k] * blend[ci[ow * nw + k]];
-            out_row[ow] = v;
+          const T* src = rows[0];  // one source row with weight 1 (a copied axis): no blend
+          if (nr == 2) {  // (bi)linear: one pass
+            const T *r0 = rows[0], *r1 = rows[1];
+            for (index_t iw = 0; iw < W; ++iw) blend[iw] = wr[0] * r0[iw] + wr[1] * r1[iw];
+            src = blend;
+          } else if (nr > 1 || wr[0] != T(1)) {
+            for (index_t iw = 0; iw < W; ++iw) blend[iw] = wr[0] * rows[0][iw];
+            for (int k = 1; k < nr; ++k)
+              for (index_t iw = 0; iw < W; ++iw) blend[iw] += wr[k] * rows[k][iw];
+            src = blend;
           }
+          T* out_row = out + ((nc * Do + od) * Ho + oh) * Wo;
+          if (nw == 1)
+            resample_row<1>(out_row, src, ci, cw, Wo);
+          else if (nw == 2)
+            resample_row<2>(out_row, src, ci, cw, Wo);
+          else
+            resample_row<4>(out_row, src, ci, cw, Wo);
         }
   }
 }
