@@ -19,6 +19,20 @@ def test_build_info_fields():
     assert info["openmp"] >= 201107  # OpenMP 3.1 or newer
 
 
+def test_malloc_tuning_is_on_by_default_and_has_an_off_switch():
+    """On glibc, importing pycnn fixes the mmap threshold at 32 MB and the trim threshold at 1 GB
+    (csrc/bind/module.cpp: freed activations are reused instead of page-faulted in every step);
+    PYCNN_MALLOC_TUNING=0 leaves glibc's defaults.  Each case in a fresh process: the setting is
+    made once, at import."""
+    import platform
+    code = "import pycnn; print(pycnn.build_info()['malloc_tuned'])"
+    glibc = platform.libc_ver()[0] == "glibc"
+    for env, expected in (({}, glibc), ({"PYCNN_MALLOC_TUNING": "0"}, False), ({"PYCNN_MALLOC_TUNING": "1"}, glibc)):
+        out = run_python("-c", code, env={**os.environ, **env})
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip() == str(expected), (env, out.stdout, out.stderr)
+
+
 def test_cuda_built_when_expected():
     # CI sets PYCNN_EXPECT_CUDA=1 when nvcc exists: a silent CPU-only build must fail here.
     if os.environ.get("PYCNN_EXPECT_CUDA") == "1":
