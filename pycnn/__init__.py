@@ -7,7 +7,15 @@ import os as _os
 
 import numpy as _np
 
-from . import _C
+# libgomp reads its wait policy once, when it loads (with _C below).  Its default spins at every
+# barrier, and on a busy machine a spinning thread holds a core the other thread needs: with one
+# competing busy process on the 2-core development machine a ResNet-8 step took 186 ms spinning
+# and 132 ms passive, a MobileNet-style step 408 vs 289 ms, while idle the two were within noise
+# (bench/README.md).  So pycnn asks for the passive policy unless the user chose one.
+_OMP_WAIT_POLICY_DEFAULTED = "OMP_WAIT_POLICY" not in _os.environ
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from . import _C  # noqa: E402
 from ._device import device
 from .tensor import (Function, Tensor, bool_, enable_grad, float32, float64, int64,
                      is_grad_enabled, no_grad)
@@ -58,6 +66,8 @@ def build_info() -> dict:
     """Compiler, OpenMP threads, the SIMD level in use, and CUDA: built (the GPU module), the
     emulated device built, available, and which device 'cuda' means here (or why it cannot run)."""
     info = dict(_C.build_info())
+    info["omp_wait_policy"] = _os.environ.get("OMP_WAIT_POLICY", "") + (" (pycnn's default)" if
+                                                                       _OMP_WAIT_POLICY_DEFAULTED else "")
     info["cuda_available"] = cuda.is_available()
     info["cuda_device_count"] = cuda.device_count()
     reason = cuda.unavailable_reason()

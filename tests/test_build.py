@@ -33,6 +33,18 @@ def test_malloc_tuning_is_on_by_default_and_has_an_off_switch():
         assert out.stdout.strip() == str(expected), (env, out.stdout, out.stderr)
 
 
+def test_omp_wait_policy_defaults_to_passive_unless_the_user_chose():
+    """pycnn sets OMP_WAIT_POLICY=PASSIVE before libgomp loads (pycnn/__init__.py: spinning
+    threads stall a busy machine), and keeps a policy the user set; build_info says which."""
+    code = "import os, pycnn; print(os.environ['OMP_WAIT_POLICY'], '|', pycnn.build_info()['omp_wait_policy'])"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = run_python("-c", code, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "PASSIVE | PASSIVE (pycnn's default)"
+    out = run_python("-c", code, env={**env, "OMP_WAIT_POLICY": "ACTIVE"})
+    assert out.stdout.strip() == "ACTIVE | ACTIVE", out.stderr
+
+
 def test_cuda_built_when_expected():
     # CI sets PYCNN_EXPECT_CUDA=1 when nvcc exists: a silent CPU-only build must fail here.
     if os.environ.get("PYCNN_EXPECT_CUDA") == "1":
