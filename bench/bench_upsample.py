@@ -55,17 +55,15 @@ def cases(x, dy, v, dv):
         ("nearest", False, sc), ("bilinear", False, sc), ("bilinear", True, [None] * 3), ("bicubic", False, sc)))
     tri = params(v, "trilinear", False, [float(S)] * 3)
     nails = _C.bed_of_nails_params("upsample_bed_of_nails", x.shape, (S, S))
+    def passes(name, p, a, g):  # the forward and backward rows of one interpolate case
+        return [(name, "forward", lambda: _C.upsample_forward(a, p)),
+                (name, "backward", lambda: _C.upsample_backward(g, p))]
     ours = [
-        ("nearest x2", "forward", lambda: _C.upsample_forward(x5, near)),
-        ("nearest x2", "backward", lambda: _C.upsample_backward(dy5, near)),
-        ("bilinear x2", "forward", lambda: _C.upsample_forward(x5, bil)),
-        ("bilinear x2", "backward", lambda: _C.upsample_backward(dy5, bil)),
-        ("bilinear x2 align_corners", "forward", lambda: _C.upsample_forward(x5, bil_ac)),
-        ("bilinear x2 align_corners", "backward", lambda: _C.upsample_backward(dy5, bil_ac)),
-        ("bicubic x2", "forward", lambda: _C.upsample_forward(x5, cub)),
-        ("bicubic x2", "backward", lambda: _C.upsample_backward(dy5, cub)),
-        ("trilinear x2 (5-D)", "forward", lambda: _C.upsample_forward(v, tri)),
-        ("trilinear x2 (5-D)", "backward", lambda: _C.upsample_backward(dv, tri)),
+        *passes("nearest x2", near, x5, dy5),
+        *passes("bilinear x2", bil, x5, dy5),
+        *passes("bilinear x2 align_corners", bil_ac, x5, dy5),
+        *passes("bicubic x2", cub, x5, dy5),
+        *passes("trilinear x2 (5-D)", tri, v, dv),
         ("bed of nails x2", "forward", lambda: _C.bed_of_nails_forward(x, nails)),
         ("bed of nails x2", "backward", lambda: _C.bed_of_nails_backward(dy, nails)),
     ]

@@ -16,8 +16,9 @@ __all__ = [f"{kind}Pad{d}d" for kind in ("Zero", "Constant", "Reflection", "Repl
 class _PadNd(Module):
     mode = "constant"  # F.pad's mode
     dims = 1           # the trailing dims padded
+    value = 0.0        # the constant modes' fill
 
-    def __init__(self, padding, value=0.0):
+    def __init__(self, padding):
         super().__init__()
         n = 2 * self.dims
         if isinstance(padding, (numbers.Integral, np.integer)) and not isinstance(padding, bool):
@@ -25,12 +26,10 @@ class _PadNd(Module):
         elif not (isinstance(padding, (tuple, list)) and len(padding) == n
                   and all(isinstance(p, (numbers.Integral, np.integer)) and not isinstance(p, bool) for p in padding)):
             raise ValueError(f"{type(self).__name__}: padding must be an int or a tuple of {n} ints, got {padding!r}")
-        self.padding, self.value = tuple(int(p) for p in padding), value
+        self.padding = tuple(int(p) for p in padding)
 
     def forward(self, x):
-        if self.mode == "constant":
-            return F.pad(x, self.padding, "constant", self.value)
-        return F.pad(x, self.padding, self.mode)
+        return F.pad(x, self.padding, self.mode, self.value)  # the value is read by 'constant' only
 
     def extra_repr(self):
         return f"{self.padding}"
@@ -38,15 +37,15 @@ class _PadNd(Module):
 
 class _ConstantPadNd(_PadNd):
     def __init__(self, padding, value):
-        super().__init__(padding, value)
+        super().__init__(padding)
+        self.value = value
 
     def extra_repr(self):
         return f"padding={self.padding}, value={self.value}"
 
 
 class _ZeroPadNd(_PadNd):
-    def __init__(self, padding):
-        super().__init__(padding, 0.0)
+    pass
 
 
 class ZeroPad1d(_ZeroPadNd):
