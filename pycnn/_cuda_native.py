@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _elementwise_xp as _ew
+
 _NO_BAD_INDEX = np.uint64(2 ** 64 - 1)
 
 
@@ -60,15 +62,24 @@ class CudaNative:
                              f"has {plane} elements, shape {plane_shape})")
 
     # ---------------------------------------------------------------- elementwise (glue on CuPy)
-    def relu_forward(self, x):
-        """csrc/elementwise.h's relu on the device array module (a select, like the CPU kernel)."""
-        return self.xp.where(x <= 0, x.dtype.type(0), x)
+    # csrc/elementwise.h's formulas on the device array module (pycnn/_elementwise_xp.py)
+    def _float(self, a, op, arg):
+        if a.dtype not in _ew.NATIVE_DTYPES:
+            raise TypeError(f"{op}: {arg} must be float32 or float64, got dtype {a.dtype} with shape {tuple(a.shape)}")
 
-    def relu_backward(self, grad_output, output):
-        if grad_output.shape != output.shape:
-            raise ValueError(f"relu: grad_output {tuple(grad_output.shape)} does not match the output "
-                             f"{tuple(output.shape)}")
-        return self.xp.where(output <= 0, grad_output.dtype.type(0), grad_output)
+    def activation_forward(self, x, activation, negative_slope=0.0):
+        _ew.check_activation(activation)
+        self._float(x, activation, "input")
+        return _ew.activation_forward(self.xp, x, activation, negative_slope)
+
+    def activation_backward(self, grad_output, saved, activation, negative_slope=0.0):
+        _ew.check_activation(activation)
+        self._float(saved, activation, "input" if activation == "leaky_relu" else "output")
+        return _ew.activation_backward(self.xp, grad_output, saved, activation, negative_slope)
+
+    def binary(self, op, a, b, inplace=False):
+        self._float(a, op, "a")
+        return _ew.binary(self.xp, op, a, b, inplace)
 
     # ---------------------------------------------------------------- GEMM
     def gemm(self, a, b, trans_a=False, trans_b=False):

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from . import _elementwise_xp as _ew
 from ._backend import backend
 from .tensor import Function, Tensor, _default_dtype, float32, int64, is_floating
 
@@ -257,6 +258,19 @@ class Abs(Function):
         return g * self.xp.sign(self.x)
 
 
+def _activation_forward(fn, name, x, negative_slope=0.0):
+    """The backend's kernel for float32/float64; the array-module formulas for other dtypes."""
+    if x.dtype in _ew.NATIVE_DTYPES:
+        return fn.backend.native.activation_forward(x, name, negative_slope)
+    return _ew.activation_forward(fn.xp, x, name, negative_slope)
+
+
+def _activation_backward(fn, name, g, saved, negative_slope=0.0):
+    if saved.dtype in _ew.NATIVE_DTYPES:
+        return fn.backend.native.activation_backward(g, saved, name, negative_slope)
+    return _ew.activation_backward(fn.xp, g, saved, name, negative_slope)
+
+
 class Relu(Function):
     """max(x, 0): relu(-inf) = 0, relu(-0.0) = 0, NaN propagates; the gradient is zero where the
     output is <= 0 (a select, not a product with a mask, so an infinite dy there gives 0, not
@@ -265,49 +279,49 @@ class Relu(Function):
     saves_inputs, saves_output = False, True
 
     def forward(self, x):
-        if x.dtype.kind == "f":
-            self.y = self.backend.native.relu_forward(x)
-            return self.y
-        return self.xp.maximum(x, x.dtype.type(0))  # integer tensors: no gradient ever flows
+        self.y = _activation_forward(self, "relu", x)
+        return self.y
 
     def backward(self, g):
-        return self.backend.native.relu_backward(g, self.y)
+        return _activation_backward(self, "relu", g, self.y)
 
 
 class LeakyRelu(Function):
-    saves_inputs = False
+    """x > 0 ? x : negative_slope * x (csrc/elementwise.h); the backward reads the input, since a
+    slope <= 0 makes the output's sign say nothing about x's."""
 
     def forward(self, x, negative_slope):
-        self.slope = self.xp.where(x > 0, x.dtype.type(1), x.dtype.type(negative_slope))
-        return x * self.slope
+        self.x, self.slope = x, negative_slope
+        return _activation_forward(self, "leaky_relu", x, negative_slope)
 
     def backward(self, g):
-        return g * self.slope
+        return _activation_backward(self, "leaky_relu", g, self.x, self.slope)
 
 
 class Sigmoid(Function):
+    """1 / (1 + e^-x), split by sign so exp never overflows; dx = dy * y * (1 - y) (csrc/elementwise.h)."""
+
     saves_inputs, saves_output = False, True
 
     def forward(self, x):
-        xp = self.xp
-        # exp of a non-positive number never overflows: split by sign.
-        e = xp.exp(-xp.abs(x))
-        self.y = xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype)
+        self.y = _activation_forward(self, "sigmoid", x)
         return self.y
 
     def backward(self, g):
-        return g * self.y * (1 - self.y)
+        return _activation_backward(self, "sigmoid", g, self.y)
 
 
 class Tanh(Function):
+    """tanh(x); dx = dy * (1 - y^2) (csrc/elementwise.h)."""
+
     saves_inputs, saves_output = False, True
 
     def forward(self, x):
-        self.y = self.xp.tanh(x)
+        self.y = _activation_forward(self, "tanh", x)
         return self.y
 
     def backward(self, g):
-        return g * (1 - self.y * self.y)
+        return _activation_backward(self, "tanh", g, self.y)
 
 
 class Where(Function):

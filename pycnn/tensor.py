@@ -19,6 +19,7 @@ what it saved, so a second backward through it raises.
 """
 from __future__ import annotations
 
+import sys
 import threading
 import weakref
 
@@ -303,8 +304,58 @@ def _topological_nodes(root_node):
     return order[::-1]  # consumers first
 
 
-def _accumulate(slot, grad):
-    return grad if slot is None else slot + grad
+# ---- gradient accumulation.  A node's output gradient that several consumers feed is summed in
+# its pending slot.  The sum goes in place into the slot's array when the engine is the only
+# holder of that array: a backward may hand the same array to several inputs (Add returns g
+# twice), a hook or retain_grad may keep it, a view may share its memory, and any of those would
+# see a += change it.  "Only holder" is read from the reference count, as numpy's own temporary
+# elision does: _slot_refcount is the one function that counts, so the count it reports for an
+# array that only the slot list holds (_SOLE_SLOT_REFS, measured at import) is exact, and every
+# other holder adds one.  If the probe's two readings do not differ by one, nothing goes in place.
+def _slot_refcount(slots, i):
+    slot = slots[i]
+    return sys.getrefcount(slot)
+
+
+def _calibrate_sole_slot_refs():
+    sole = _slot_refcount([np.empty(1)], 0)
+    shared = np.empty(1)
+    return sole if _slot_refcount([shared], 0) == sole + 1 else None
+
+
+_SOLE_SLOT_REFS = _calibrate_sole_slot_refs()
+_NATIVE_ADD_FROM = 32768  # elements: below, numpy's single-threaded add is as fast as the native call
+
+
+def _add_arrays(a, b, inplace):
+    """a + b of two same-shape gradient arrays (a += b when inplace): the native threaded kernel
+    for large float CPU arrays (csrc/elementwise.h), the array module otherwise."""
+    if a.size >= _NATIVE_ADD_FROM and type(a) is np.ndarray and type(b) is np.ndarray and a.dtype.kind == "f":
+        return _native_binary()("add", a, b, inplace)
+    if inplace:
+        a += b
+        return a
+    return a + b
+
+
+def _native_binary():
+    from . import _C
+    return _C.binary
+
+
+def _accumulate(slots, i, grad):
+    """slots[i] += grad, in place when the engine alone holds slots[i]'s array (see above)."""
+    slot = slots[i]
+    if slot is None:
+        slots[i] = grad
+        return
+    inplace = (_SOLE_SLOT_REFS is not None and type(slot) is np.ndarray and slot.base is None
+               and slot.dtype == grad.dtype and slot.flags.writeable and slot.flags.c_contiguous)
+    del slot  # the check below counts the list's reference only
+    if inplace and _slot_refcount(slots, i) == _SOLE_SLOT_REFS:
+        _add_arrays(slots[i], grad, inplace=True)
+    else:
+        slots[i] = _add_arrays(slots[i], grad, inplace=False)
 
 
 def run_backward(root: "Tensor", gradient, retain_graph: bool):
@@ -359,7 +410,7 @@ def run_backward(root: "Tensor", gradient, retain_graph: bool):
                     inp._accumulate_grad(gin)
                 else:
                     slots = pending.setdefault(id(inp.grad_fn), [None] * len(inp.grad_fn.output_meta))
-                    slots[inp._output_index] = _accumulate(slots[inp._output_index], gin)
+                    _accumulate(slots, inp._output_index, gin)
             if not retain_graph:
                 node._release()
 
@@ -520,7 +571,15 @@ class Tensor:
         if self.grad is None:
             self.grad = Tensor._wrap(g.astype(self.dtype, copy=True), self.device)
         else:
-            self.grad._array = self.grad._array + g
+            # torch's AccumulateGrad: an existing .grad is added to in place (a user holding it
+            # sees the sum), unless its array cannot take the write
+            acc = self.grad._array
+            if (type(acc) is np.ndarray and acc.dtype == g.dtype and acc.flags.writeable
+                    and acc.flags.c_contiguous and not np.may_share_memory(acc, g)):
+                _add_arrays(acc, g, inplace=True)
+                self.grad._vc[0] += 1  # an in-place write, as torch's grad += counts one
+            else:
+                self.grad._array = acc + g
 
     def register_hook(self, hook):
         """hook(grad) -> Tensor or None, called with this tensor's gradient during backward (a

@@ -25,7 +25,7 @@ class ReferenceNative:
 
     def __getattr__(self, name):
         fn = getattr(self._module, name)
-        if name.endswith(("_forward", "_backward")) or name == "gemm":
+        if name.endswith(("_forward", "_backward")) or name in ("gemm", "binary"):
             return functools.partial(fn, reference=True)
         return fn
 

@@ -1,15 +1,45 @@
 // Bindings of the elementwise family (see csrc/elementwise.h): any shape, float32/float64, the
 // GIL released around the kernel.  reference=True runs the plain-loop spec.
+#include <cstring>
+
 #include "bind_util.h"
 #include "elementwise.h"
 
 using namespace pycnn;
 
+namespace {
+
+Activation parse_activation(const std::string& name) {
+  for (Activation a : {Activation::relu, Activation::leaky_relu, Activation::sigmoid, Activation::tanh})
+    if (name == activation_name(a)) return a;
+  throw py::value_error(msg("activation: unknown activation '", name,
+                            "' (expected relu, leaky_relu, sigmoid or tanh)"));
+}
+
+BinaryOp parse_binary(const std::string& name) {
+  for (BinaryOp b : {BinaryOp::add, BinaryOp::sub, BinaryOp::mul})
+    if (name == binary_name(b)) return b;
+  throw py::value_error(msg("binary: unknown op '", name, "' (expected add, sub or mul)"));
+}
+
+// `b` must have a's shape and dtype (the caller promotes and broadcasts before).
+template <typename T>
+void check_same(const char* op, const py::array& a, const char* a_name, const py::array& b, const char* b_name) {
+  PYCNN_CHECK(shape_of(a) == shape_of(b), op, ": ", b_name, " ", shape_str(shape_of(b)), " does not match the ",
+              a_name, " ", shape_str(shape_of(a)));
+  if (!py::isinstance<py::array_t<T>>(b))
+    throw py::type_error(msg(op, ": ", b_name, " dtype ", std::string(py::str(b.dtype())), " differs from the ",
+                             a_name, "'s ", std::string(py::str(a.dtype()))));
+}
+
+}  // namespace
+
 void bind_elementwise(py::module_& m) {
   m.def(
-      "relu_forward",
-      [](const py::array& x, bool reference) {
-        return float_dispatch(x, "relu", "input", [&](auto t) -> py::array {
+      "activation_forward",
+      [](const py::array& x, const std::string& activation, double negative_slope, bool reference) {
+        const Activation act = parse_activation(activation);
+        return float_dispatch(x, activation_name(act), "input", [&](auto t) -> py::array {
           using T = decltype(t);
           carray<T> in(x);
           auto out = new_array<T>(shape_of(in));
@@ -17,32 +47,66 @@ void bind_elementwise(py::module_& m) {
           T* dst = out.mutable_data();
           const index_t n = in.size();
           py::gil_scoped_release nogil;
-          (reference ? &relu_forward_ref<T> : &relu_forward_cpu<T>)(dst, src, n);
+          (reference ? &activation_forward_ref<T> : &activation_forward_cpu<T>)(act, dst, src, n, T(negative_slope));
           return out;
         });
       },
-      py::arg("input"), py::arg("reference") = false, "y = relu(x) (x <= 0 ? 0 : x).");
+      py::arg("input"), py::arg("activation"), py::arg("negative_slope") = 0.0, py::arg("reference") = false,
+      "y = f(x) for f in relu, leaky_relu (negative_slope), sigmoid, tanh (csrc/elementwise.h).");
   m.def(
-      "relu_backward",
-      [](const py::array& dy, const py::array& y, bool reference) {
-        PYCNN_CHECK(shape_of(dy) == shape_of(y), "relu: grad_output ", shape_str(shape_of(dy)),
-                    " does not match the output ", shape_str(shape_of(y)));
-        return float_dispatch(y, "relu", "output", [&](auto t) -> py::array {
+      "activation_backward",
+      [](const py::array& dy, const py::array& saved, const std::string& activation, double negative_slope,
+         bool reference) {
+        const Activation act = parse_activation(activation);
+        // leaky_relu's backward reads the input, the others the output
+        const char* saved_name = act == Activation::leaky_relu ? "input" : "output";
+        return float_dispatch(saved, activation_name(act), saved_name, [&](auto t) -> py::array {
           using T = decltype(t);
-          if (!py::isinstance<py::array_t<T>>(dy))
-            throw py::type_error(msg("relu: grad_output dtype ", std::string(py::str(dy.dtype())),
-                                     " differs from the output's ", std::string(py::str(y.dtype()))));
-          carray<T> g(dy), out_y(y);
+          check_same<T>(activation_name(act), saved, saved_name, dy, "grad_output");
+          carray<T> g(dy), s(saved);
           auto dx = new_array<T>(shape_of(g));
           const T* gp = g.data();
-          const T* yp = out_y.data();
+          const T* sp = s.data();
           T* dp = dx.mutable_data();
           const index_t n = g.size();
           py::gil_scoped_release nogil;
-          (reference ? &relu_backward_ref<T> : &relu_backward_cpu<T>)(dp, gp, yp, n);
+          (reference ? &activation_backward_ref<T> : &activation_backward_cpu<T>)(act, dp, gp, sp, n,
+                                                                                  T(negative_slope));
           return dx;
         });
       },
-      py::arg("grad_output"), py::arg("output"), py::arg("reference") = false,
-      "dx = output <= 0 ? 0 : grad_output (the gradient of relu from its saved output).");
+      py::arg("grad_output"), py::arg("saved"), py::arg("activation"), py::arg("negative_slope") = 0.0,
+      py::arg("reference") = false,
+      "dx = f'(grad_output, saved): saved is the output for relu/sigmoid/tanh, the input for leaky_relu.");
+  m.def(
+      "binary",
+      [](const std::string& op_name, const py::array& a, const py::array& b, bool inplace, bool reference) {
+        const BinaryOp op = parse_binary(op_name);
+        const char* name = binary_name(op);
+        return float_dispatch(a, name, "a", [&](auto t) -> py::array {
+          using T = decltype(t);
+          check_same<T>(name, a, "a", b, "b");
+          carray<T> lhs(a), rhs(b);  // views when a and b are C-contiguous, else contiguous copies
+          if (inplace)  // a (op)= b: a itself must be the buffer, a copy may not stand in for it
+            PYCNN_CHECK(a.writeable() && (a.flags() & py::array::c_style) && lhs.data() == a.data(), name,
+                        ": inplace needs a writeable C-contiguous a, got shape ", shape_str(shape_of(a)));
+          if (inplace && rhs.data() != lhs.data()) {  // a partial overlap would read values already written
+            const T *a0 = lhs.data(), *b0 = rhs.data();
+            PYCNN_CHECK(b0 + rhs.size() <= a0 || a0 + lhs.size() <= b0, name,
+                        ": inplace needs b not to overlap a (shape ", shape_str(shape_of(a)), ")");
+          }
+          py::array_t<T> out = inplace ? py::array_t<T>(lhs) : py::array_t<T>(new_array<T>(shape_of(lhs)));
+          const T* ap = lhs.data();
+          const T* bp = rhs.data();
+          T* op_out = out.mutable_data();
+          const index_t n = lhs.size();
+          {
+            py::gil_scoped_release nogil;
+            (reference ? &binary_ref<T> : &binary_cpu<T>)(op, op_out, ap, bp, n);
+          }
+          return out;
+        });
+      },
+      py::arg("op"), py::arg("a"), py::arg("b"), py::arg("inplace") = false, py::arg("reference") = false,
+      "a (op) b for two same-shape arrays; inplace=True writes into a (a must be writeable, C-contiguous).");
 }

@@ -1,7 +1,7 @@
 // CPU elementwise kernels (see csrc/elementwise.h): chunks of kChunk elements over the OpenMP
-// threads (whole cache lines per thread, no false sharing), a vectorized select inside.  Small
+// threads (whole cache lines per thread, no false sharing), a vectorized loop inside.  Small
 // arrays run on the calling thread: a parallel region costs more than the work below ~32k
-// elements.
+// elements.  `out` may alias an input (the loops read element i before writing it).
 #include <algorithm>
 
 #include "elementwise.h"
@@ -21,24 +21,39 @@ void for_each_chunk(index_t n, F&& f) {
 }  // namespace
 
 template <typename T>
-void relu_forward_cpu(T* y, const T* x, index_t n) {
-  for_each_chunk(n, [&](index_t lo, index_t hi) {
+void activation_forward_cpu(Activation act, T* y, const T* x, index_t n, T alpha) {
+  with_activation(act, [&](auto a) {
+    for_each_chunk(n, [&](index_t lo, index_t hi) {
 #pragma omp simd
-    for (index_t i = lo; i < hi; ++i) y[i] = relu_value(x[i]);
+      for (index_t i = lo; i < hi; ++i) y[i] = activation_value<decltype(a)::value>(x[i], alpha);
+    });
   });
 }
 
 template <typename T>
-void relu_backward_cpu(T* dx, const T* dy, const T* y, index_t n) {
-  for_each_chunk(n, [&](index_t lo, index_t hi) {
+void activation_backward_cpu(Activation act, T* dx, const T* dy, const T* saved, index_t n, T alpha) {
+  with_activation(act, [&](auto a) {
+    for_each_chunk(n, [&](index_t lo, index_t hi) {
 #pragma omp simd
-    for (index_t i = lo; i < hi; ++i) dx[i] = relu_grad(dy[i], y[i]);
+      for (index_t i = lo; i < hi; ++i) dx[i] = activation_grad<decltype(a)::value>(dy[i], saved[i], alpha);
+    });
   });
 }
 
-#define PYCNN_INSTANTIATE(T)                                        \
-  template void relu_forward_cpu<T>(T*, const T*, index_t);         \
-  template void relu_backward_cpu<T>(T*, const T*, const T*, index_t);
+template <typename T>
+void binary_cpu(BinaryOp op, T* out, const T* a, const T* b, index_t n) {
+  with_binary(op, [&](auto o) {
+    for_each_chunk(n, [&](index_t lo, index_t hi) {
+#pragma omp simd
+      for (index_t i = lo; i < hi; ++i) out[i] = binary_value<decltype(o)::value>(a[i], b[i]);
+    });
+  });
+}
+
+#define PYCNN_INSTANTIATE(T)                                                                   \
+  template void activation_forward_cpu<T>(Activation, T*, const T*, index_t, T);               \
+  template void activation_backward_cpu<T>(Activation, T*, const T*, const T*, index_t, T);    \
+  template void binary_cpu<T>(BinaryOp, T*, const T*, const T*, index_t);
 PYCNN_INSTANTIATE(float)
 PYCNN_INSTANTIATE(double)
 #undef PYCNN_INSTANTIATE

@@ -4,18 +4,30 @@
 namespace pycnn {
 
 template <typename T>
-void relu_forward_ref(T* y, const T* x, index_t n) {
-  for (index_t i = 0; i < n; ++i) y[i] = relu_value(x[i]);
+void activation_forward_ref(Activation act, T* y, const T* x, index_t n, T alpha) {
+  with_activation(act, [&](auto a) {
+    for (index_t i = 0; i < n; ++i) y[i] = activation_value<decltype(a)::value>(x[i], alpha);
+  });
 }
 
 template <typename T>
-void relu_backward_ref(T* dx, const T* dy, const T* y, index_t n) {
-  for (index_t i = 0; i < n; ++i) dx[i] = relu_grad(dy[i], y[i]);
+void activation_backward_ref(Activation act, T* dx, const T* dy, const T* saved, index_t n, T alpha) {
+  with_activation(act, [&](auto a) {
+    for (index_t i = 0; i < n; ++i) dx[i] = activation_grad<decltype(a)::value>(dy[i], saved[i], alpha);
+  });
 }
 
-#define PYCNN_INSTANTIATE(T)                                        \
-  template void relu_forward_ref<T>(T*, const T*, index_t);         \
-  template void relu_backward_ref<T>(T*, const T*, const T*, index_t);
+template <typename T>
+void binary_ref(BinaryOp op, T* out, const T* a, const T* b, index_t n) {
+  with_binary(op, [&](auto o) {
+    for (index_t i = 0; i < n; ++i) out[i] = binary_value<decltype(o)::value>(a[i], b[i]);
+  });
+}
+
+#define PYCNN_INSTANTIATE(T)                                                                   \
+  template void activation_forward_ref<T>(Activation, T*, const T*, index_t, T);               \
+  template void activation_backward_ref<T>(Activation, T*, const T*, const T*, index_t, T);    \
+  template void binary_ref<T>(BinaryOp, T*, const T*, const T*, index_t);
 PYCNN_INSTANTIATE(float)
 PYCNN_INSTANTIATE(double)
 #undef PYCNN_INSTANTIATE
