@@ -9,6 +9,10 @@ import numpy as np
 ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh")
 BINARY_OPS = ("add", "sub", "mul")
 NATIVE_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+# elements from which a same-shape binary op goes to the native threaded kernel: below, numpy's
+# single-threaded loop is as fast, since waking the passive OpenMP team costs about 15 us (the
+# CPU kernel's own parallel threshold, csrc/cpu/elementwise.cpp)
+NATIVE_BINARY_FROM = 131072
 
 
 def check_activation(activation):

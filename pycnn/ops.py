@@ -142,12 +142,22 @@ class Clone(Function):
         return g
 
 
+def _binary(fn, op, a, b):
+    """a (op) b: the backend's threaded kernel (csrc/elementwise.h) for two large same-shape
+    float32/float64 arrays, the array module's operator for the rest (broadcasts, scalars,
+    promotion, small arrays)."""
+    if (a.shape == b.shape and a.dtype == b.dtype and a.size >= _ew.NATIVE_BINARY_FROM
+            and a.dtype in _ew.NATIVE_DTYPES and type(a) is type(b)):
+        return fn.backend.native.binary(op, a, b)
+    return a + b if op == "add" else a - b if op == "sub" else a * b
+
+
 class Add(Function):
     saves_inputs = False
 
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
-        return a + b
+        return _binary(self, "add", a, b)
 
     def backward(self, g):
         return unbroadcast(self.xp, g, self.shapes[0]), unbroadcast(self.xp, g, self.shapes[1])
@@ -158,7 +168,7 @@ class Sub(Function):
 
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
-        return a - b
+        return _binary(self, "sub", a, b)
 
     def backward(self, g):
         return unbroadcast(self.xp, g, self.shapes[0]), unbroadcast(self.xp, -g, self.shapes[1])
@@ -167,11 +177,11 @@ class Sub(Function):
 class Mul(Function):
     def forward(self, a, b):
         self.a, self.b = a, b
-        return a * b
+        return _binary(self, "mul", a, b)
 
     def backward(self, g):
-        da = unbroadcast(self.xp, g * self.b, self.a.shape) if self.needs_input_grad[0] else None
-        db = unbroadcast(self.xp, g * self.a, self.b.shape) if self.needs_input_grad[1] else None
+        da = unbroadcast(self.xp, _binary(self, "mul", g, self.b), self.a.shape) if self.needs_input_grad[0] else None
+        db = unbroadcast(self.xp, _binary(self, "mul", g, self.a), self.b.shape) if self.needs_input_grad[1] else None
         return da, db
 
 

@@ -25,6 +25,7 @@ import weakref
 
 import numpy as np
 
+from . import _elementwise_xp as _ew
 from ._backend import backend
 from ._device import CPU, canonical_device, device
 
@@ -324,13 +325,13 @@ def _calibrate_sole_slot_refs():
 
 
 _SOLE_SLOT_REFS = _calibrate_sole_slot_refs()
-_NATIVE_ADD_FROM = 32768  # elements: below, numpy's single-threaded add is as fast as the native call
 
 
 def _add_arrays(a, b, inplace):
     """a + b of two same-shape gradient arrays (a += b when inplace): the native threaded kernel
     for large float CPU arrays (csrc/elementwise.h), the array module otherwise."""
-    if a.size >= _NATIVE_ADD_FROM and type(a) is np.ndarray and type(b) is np.ndarray and a.dtype.kind == "f":
+    if (a.size >= _ew.NATIVE_BINARY_FROM and type(a) is np.ndarray and type(b) is np.ndarray
+            and a.dtype in _ew.NATIVE_DTYPES and b.dtype == a.dtype):
         return _native_binary()("add", a, b, inplace)
     if inplace:
         a += b

@@ -12,8 +12,8 @@ import pycnn
 from pycnn import _backend
 from helpers import gradcheck
 
-# around the CPU kernel's chunk (16384) and parallel threshold (32768), primes, 1, empty
-SIZES = [0, 1, 7, 16383, 16384, 16385, 32767, 32768, 32769, 100003]
+# around the CPU kernel's chunk (16384) and parallel threshold (131072), primes, 1, empty
+SIZES = [0, 1, 7, 16383, 16384, 16385, 100003, 131071, 131072, 131073]
 SPECIAL = np.array([-np.inf, -1000.0, -1.0, -0.0, 0.0, 1e-45, 2.0, 1000.0, np.inf, np.nan])
 ACTIVATIONS = ["relu", "leaky_relu", "sigmoid", "tanh"]
 SLOPES = [0.01, 0.0, -0.5, 2.0]  # torch allows any slope; <= 0 makes the output's sign uninformative
@@ -172,9 +172,9 @@ def test_binary_matches_the_reference_in_and_out_of_place(backend, op, n, dtype)
 
 
 def test_binary_inplace_aliasing_self():
-    a = np.arange(40000, dtype=np.float32)
+    a = np.arange(140000, dtype=np.float64)
     pycnn._C.binary("add", a, a, inplace=True)  # a += a: exact alias is fine (each element read first)
-    np.testing.assert_array_equal(a, 2 * np.arange(40000, dtype=np.float32))
+    np.testing.assert_array_equal(a, 2 * np.arange(140000, dtype=np.float64))
 
 
 def test_elementwise_bindings_reject_bad_arrays():
@@ -225,7 +225,7 @@ def test_activation_property_against_the_reference(act, dtype, shape, slope, see
 
 
 # ---- in-place gradient accumulation (pycnn/tensor.py: _accumulate, Tensor._accumulate_grad)
-@pytest.mark.parametrize("n", [5, 40000])  # below and above the native add's threshold
+@pytest.mark.parametrize("n", [5, 140000])  # below and above the native add's threshold
 def test_shared_gradients_accumulate_correctly(n):
     """A DAG where one node's gradient is summed from several consumers, and Add hands the same
     array to both its inputs: an in-place sum must not corrupt the array another input holds."""
@@ -247,7 +247,7 @@ def test_shared_gradients_accumulate_correctly(n):
 
 
 def test_accumulation_leaves_hooked_and_retained_gradients_alone():
-    n = 40000
+    n = 140000
     x = pycnn.tensor(np.random.default_rng(1).standard_normal(n), requires_grad=True)
     h = x * 1.5
     h.retain_grad()
@@ -262,7 +262,7 @@ def test_accumulation_leaves_hooked_and_retained_gradients_alone():
 
 def test_leaf_grad_accumulates_in_place_like_torch():
     """torch's AccumulateGrad adds into an existing .grad: a reference to it sees the sum."""
-    for n in (3, 40000):
+    for n in (3, 140000):
         p = pycnn.tensor(np.ones(n), requires_grad=True)
         (p * 2).sum().backward()
         held = p.grad

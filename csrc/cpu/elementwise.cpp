@@ -1,7 +1,8 @@
 // CPU elementwise kernels (see csrc/elementwise.h): chunks of kChunk elements over the OpenMP
 // threads (whole cache lines per thread, no false sharing), a vectorized loop inside.  Small
-// arrays run on the calling thread: a parallel region costs more than the work below ~32k
-// elements.  `out` may alias an input (the loops read element i before writing it).
+// arrays run on the calling thread: waking the passive OpenMP team costs about 15 us on the
+// 2-core machine, as much as one thread's pass over ~128k floats (measured: bench/README.md,
+// "Elementwise kernels").  `out` may alias an input (the loops read element i before writing it).
 #include <algorithm>
 
 #include "elementwise.h"
@@ -10,7 +11,7 @@ namespace pycnn {
 
 namespace {
 constexpr index_t kChunk = 16384;
-constexpr index_t kParallelFrom = 32768;
+constexpr index_t kParallelFrom = 131072;
 
 template <typename F>
 void for_each_chunk(index_t n, F&& f) {
