@@ -4,6 +4,8 @@ native kernels do not take (integers, float16).  The same formulas, special valu
 messages as the native kernels; tests/test_elementwise.py runs both against one reference."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh")
@@ -29,10 +31,10 @@ def check_same(op, ref, ref_name, other, other_name):
 
 def _quiet(fn):
     """numpy warns on inf*0 and exp overflow; the kernels (and torch, and CuPy) do not."""
+    @functools.wraps(fn)
     def wrapped(*args, **kwargs):
         with np.errstate(all="ignore"):
             return fn(*args, **kwargs)
-    wrapped.__name__, wrapped.__doc__ = fn.__name__, fn.__doc__
     return wrapped
 
 
