@@ -13,6 +13,8 @@
 //               (computed split by sign, e = e^-|x| <= 1: x >= 0 -> 1/(1+e), x < 0 -> e/(1+e),
 //                so exp never overflows and sigmoid(-1000) = 0, not 0/inf)
 //   tanh        y = tanh(x)                 dx = dy * (1 - y*y)         saved y
+// The formula templates are static: the CPU's ISA files (cpu/elementwise_loops.h) compile their own
+// copies with their own flags, and an internal copy cannot be merged into another unit's (simd.h).
 // Binary ops of two same-shape arrays (add, sub, mul); `out` may alias `a`, which is how the
 // autodiff engine accumulates a gradient in place (a += b).  Broadcasts stay on the array module.
 #pragma once
@@ -27,7 +29,7 @@ enum class Activation : int { relu = 0, leaky_relu = 1, sigmoid = 2, tanh = 3 };
 enum class BinaryOp : int { add = 0, sub = 1, mul = 2 };
 
 template <Activation A, typename T>
-PYCNN_HD T activation_value(T x, T alpha) {
+static PYCNN_HD T activation_value(T x, T alpha) {
   if constexpr (A == Activation::relu) {
     return x <= T(0) ? T(0) : x;
   } else if constexpr (A == Activation::leaky_relu) {
@@ -41,7 +43,7 @@ PYCNN_HD T activation_value(T x, T alpha) {
 }
 
 template <Activation A, typename T>
-PYCNN_HD T activation_grad(T dy, T saved, T alpha) {
+static PYCNN_HD T activation_grad(T dy, T saved, T alpha) {
   if constexpr (A == Activation::relu) {
     return saved <= T(0) ? T(0) : dy;
   } else if constexpr (A == Activation::leaky_relu) {
@@ -54,7 +56,7 @@ PYCNN_HD T activation_grad(T dy, T saved, T alpha) {
 }
 
 template <BinaryOp B, typename T>
-PYCNN_HD T binary_value(T a, T b) {
+static PYCNN_HD T binary_value(T a, T b) {
   if constexpr (B == BinaryOp::add) return a + b;
   else if constexpr (B == BinaryOp::sub) return a - b;
   else return a * b;

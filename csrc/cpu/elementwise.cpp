@@ -1,11 +1,13 @@
 // CPU elementwise kernels (see csrc/elementwise.h): chunks of kChunk elements over the OpenMP
-// threads (whole cache lines per thread, no false sharing), a vectorized loop inside.  Small
-// arrays run on the calling thread: waking the passive OpenMP team costs about 15 us on the
-// 2-core machine, as much as one thread's pass over ~128k floats (measured: bench/README.md,
-// "Elementwise kernels").  `out` may alias an input (the loops read element i before writing it).
+// threads (whole cache lines per thread, no false sharing), the active SIMD level's loop inside
+// (elementwise_loops.h).  Small arrays run on the calling thread: waking the passive OpenMP team
+// costs about 15 us on the 2-core machine, as much as one thread's pass over ~128k floats
+// (measured: bench/README.md, "Elementwise kernels").  `out` may alias an input (the loops read
+// element i before writing it).
 #include <algorithm>
 
-#include "elementwise.h"
+#include "elementwise_loops.h"
+#include "simd.h"
 
 namespace pycnn {
 
@@ -17,38 +19,52 @@ template <typename F>
 void for_each_chunk(index_t n, F&& f) {
   const index_t chunks = ceil_div(n, kChunk);
 #pragma omp parallel for schedule(static) if (n >= kParallelFrom)
-  for (index_t c = 0; c < chunks; ++c) f(c * kChunk, std::min(n, (c + 1) * kChunk));
+  for (index_t c = 0; c < chunks; ++c) {
+    const index_t lo = c * kChunk;
+    f(lo, std::min(n, lo + kChunk) - lo);
+  }
+}
+
+// The loops of the active SIMD level (the generic ones are this file's copy).
+constexpr ElementwiseLoops<float> kGenericLoopsF32 = elementwise_loop_table<float>();
+constexpr ElementwiseLoops<double> kGenericLoopsF64 = elementwise_loop_table<double>();
+
+template <typename T>
+const ElementwiseLoops<T>& active_loops();
+template <>
+const ElementwiseLoops<float>& active_loops<float>() {
+  switch (active_simd_level()) {
+    case kSimdAvx512: return elementwise_loops_f32_avx512;
+    case kSimdAvx2: return elementwise_loops_f32_avx2;
+    default: return kGenericLoopsF32;
+  }
+}
+template <>
+const ElementwiseLoops<double>& active_loops<double>() {
+  switch (active_simd_level()) {
+    case kSimdAvx512: return elementwise_loops_f64_avx512;
+    case kSimdAvx2: return elementwise_loops_f64_avx2;
+    default: return kGenericLoopsF64;
+  }
 }
 }  // namespace
 
 template <typename T>
 void activation_forward_cpu(Activation act, T* y, const T* x, index_t n, T alpha) {
-  with_activation(act, [&](auto a) {
-    for_each_chunk(n, [&](index_t lo, index_t hi) {
-#pragma omp simd
-      for (index_t i = lo; i < hi; ++i) y[i] = activation_value<decltype(a)::value>(x[i], alpha);
-    });
-  });
+  const auto run = active_loops<T>().activation_forward[int(act)];
+  for_each_chunk(n, [&](index_t lo, index_t len) { run(y + lo, x + lo, len, alpha); });
 }
 
 template <typename T>
 void activation_backward_cpu(Activation act, T* dx, const T* dy, const T* saved, index_t n, T alpha) {
-  with_activation(act, [&](auto a) {
-    for_each_chunk(n, [&](index_t lo, index_t hi) {
-#pragma omp simd
-      for (index_t i = lo; i < hi; ++i) dx[i] = activation_grad<decltype(a)::value>(dy[i], saved[i], alpha);
-    });
-  });
+  const auto run = active_loops<T>().activation_backward[int(act)];
+  for_each_chunk(n, [&](index_t lo, index_t len) { run(dx + lo, dy + lo, saved + lo, len, alpha); });
 }
 
 template <typename T>
 void binary_cpu(BinaryOp op, T* out, const T* a, const T* b, index_t n) {
-  with_binary(op, [&](auto o) {
-    for_each_chunk(n, [&](index_t lo, index_t hi) {
-#pragma omp simd
-      for (index_t i = lo; i < hi; ++i) out[i] = binary_value<decltype(o)::value>(a[i], b[i]);
-    });
-  });
+  const auto run = active_loops<T>().binary[int(op)];
+  for_each_chunk(n, [&](index_t lo, index_t len) { run(out + lo, a + lo, b + lo, len); });
 }
 
 #define PYCNN_INSTANTIATE(T)                                                                   \
