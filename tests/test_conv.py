@@ -100,15 +100,18 @@ def test_case_table_reaches_every_path():
         seen = {}
         for c in cases:
             seen.setdefault(table.paths(table.params(c, transposed)), []).append(c)
-        assert set(seen) == {"pointwise", "depthwise", "wide", "im2col", "phases2", "phases"}, set(seen)
+        assert set(seen) == {"pointwise", "depthwise", "wide", "padded-wide", "im2col", "phases2", "phases"}, set(seen)
         for path, cs in seen.items():
             planes = [c["N"] * c["C_in"] for c in cs]
             assert min(planes) < 6 <= max(planes), (transposed, path, planes)
             assert max(c["N"] for c in cs) >= 7, (transposed, path)
     wide = [table.params(c) for c in WIDE_CASES]
     assert all(table.paths(p) == "wide" for p in wide)
+    assert all(table.paths(table.params(c)) == "padded-wide" for c in table.PADDED_WIDE_CASES)
+    assert all(table.paths(table.params(c)) == "im2col" for c in table.NOT_WIDE_CASES)
     for threads in (2, 3):
-        got = set().union(*(table.splits(table.params(c), threads) for c in SPLIT_CASES + WIDE_CASES))
+        got = set().union(*(table.splits(table.params(c), threads)
+                            for c in SPLIT_CASES + WIDE_CASES + table.PADDED_WIDE_CASES))
         assert {"per-image", "parallel-gemm", "weight-partials", "weight-per-group", "weight-parallel",
                 "wide-blocks", "direct"} <= got, (threads, got)
         fused = set().union(*(table.splits(table.params(c, True), threads, True) for c in FUSED_CASES))
@@ -218,9 +221,11 @@ def _check_with_adjoint(backend, c, dtype):
 # parallel-GEMM path for small batches (which one runs depends on N*groups vs threads); wide:
 # stride-1 unpadded convs with a narrow output take the "wide" im2col path (one contiguous run
 # per kernel tap, blocks of images side by side, the last block short), N*groups below and above
-# the thread count.
+# the thread count; padded-wide: the same on a zero-bordered copy of each block.
 THREAD_CASES = [pytest.param(c, id=f"{kind}-{case_id(c)}")
-                for kind, cases in (("split", SPLIT_CASES), ("wide", WIDE_CASES)) for c in cases]
+                for kind, cases in (("split", SPLIT_CASES), ("wide", WIDE_CASES),
+                                    ("padded-wide", table.PADDED_WIDE_CASES)) for c in cases
+                if c["padding"] != "same"]  # (the adjoint check needs symmetric padding)
 
 
 @pytest.mark.parametrize("threads", [1, 2, 3])

@@ -10,8 +10,9 @@
 // gemm.  im2col/col2im copy whole runs: with stride_w > 1 through a copy of the plane split
 // into column phases.
 // 1x1 stride-1 unpadded convs use x[n,g] itself as col (no im2col, no col2im).
-// Stride-1 unpadded convs with narrow outputs use a "wide" im2col (one contiguous run per
-// tap, junk columns between output rows) on blocks of images side by side.
+// Stride-1 convs with narrow outputs use a "wide" im2col (one contiguous run per tap, junk
+// columns between output rows) on blocks of images side by side; padded ones on a
+// zero-bordered copy of the block's input (WideConv).
 // Depthwise convs (groups == C_in > 1, C_out = m * C_in) use direct loops over planes.
 // conv_transpose2d is the same three pieces swapped: forward = grad input, grad input =
 // forward, grad weight = grad weight with x and dy exchanged; its grad input and grad weight
@@ -173,21 +174,94 @@ bool use_wide(const Conv2dParams& p) {
 
 index_t wide_len(const Conv2dParams& p) { return (p.H_out - 1) * p.W + p.W_out; }
 
+// Padded stride-1 convs take the wide path too, on a zero-bordered copy of each block's input:
+// the conv on x with padding is the unpadded conv `q` on the copy, of H_out + dh*(kH-1) rows
+// and W_out + dw*(kW-1) columns (x at row pad_top, column pad_left).  The copy is about
+// (1 + 2p/H)(1 + 2p/W) times the input, the im2col it replaces kH*kW times the output in
+// short runs: for 16 -> 16 channels on 32 x 32 images (ResNet-8) im2col took 60 % of the
+// forward.  Its grad-input adjoint accumulates into the copy and crops it (bench/README.md,
+// bench_conv.py: the ResNet-8 rows).
+struct WideConv {
+  bool on = false, padded = false;
+  Conv2dParams q;  // the unpadded conv the wide loops run (p itself when not padded)
+  explicit WideConv(const Conv2dParams& p) : q(p) {
+    if (use_wide(p)) {
+      on = true;
+      return;
+    }
+    if (p.stride_h != 1 || p.stride_w != 1 || p.H_out <= 0 || p.W_out <= 0 || p.is_pointwise())
+      return;
+    q.H = p.H_out + p.dilation_h * (p.kH - 1);
+    q.W = p.W_out + p.dilation_w * (p.kW - 1);
+    q.pad_top = q.pad_left = q.pad_bottom = q.pad_right = 0;
+    // every input element must land inside the copy (a transposed conv's output_padding rows
+    // may not: those stay on the general path)
+    padded = on = p.pad_top >= 0 && p.pad_left >= 0 && p.pad_top + p.H <= q.H &&
+                  p.pad_left + p.W <= q.W && use_wide(q);
+  }
+  index_t padded_image(const Conv2dParams& p) const { return padded ? p.cin_g() * q.H * q.W : 0; }
+};
+
 // A wide job takes a block of B images side by side (matrices (rows, B*L), image b in
 // columns [b*L, (b+1)*L)): one GEMM with B times the columns, so fewer, wider calls.  B keeps
-// a job's scratch ((K + C_out/groups) x B*L) within about a third of a 1 MB L2, and leaves a
-// block per thread.
+// a job's scratch ((K + C_out/groups) x B*L, plus the padded copies) within about a third of
+// a 1 MB L2, and leaves a block per thread.
 struct WideBlocks {
-  index_t L, B, blocks;
-  WideBlocks(const Conv2dParams& p, index_t elem_bytes) : L(wide_len(p)) {
-    const index_t per_image = std::max<index_t>(1, (p.col_rows() + p.cout_g()) * L * elem_bytes);
+  index_t L, B, blocks, pad;
+  WideBlocks(const WideConv& wc, const Conv2dParams& p, index_t elem_bytes)
+      : L(wide_len(wc.q)), pad(wc.padded_image(p)) {
+    const index_t per_image = std::max<index_t>(1, ((p.col_rows() + p.cout_g()) * L + pad) * elem_bytes);
     B = std::max<index_t>(1, std::min<index_t>((index_t(384) << 10) / per_image,
                                                p.N / num_threads()));
     blocks = ceil_div(p.N, B);
   }
   index_t images(index_t block, index_t N) const { return std::min(B, N - block * B); }
-  index_t scratch(const Conv2dParams& p) const { return (p.col_rows() + p.cout_g()) * B * L; }
+  index_t scratch(const Conv2dParams& p) const { return ((p.col_rows() + p.cout_g()) * L + pad) * B; }
 };
+
+// xpad (nb, C, q.H, q.W) <- nb blocks of C planes (H, W) img_stride apart, at row pad_top and
+// column pad_left of zero planes.  Parallel over planes.
+template <typename T>
+void pad_planes(T* xpad, const T* x, index_t img_stride, index_t nb, index_t C,
+                const Conv2dParams& p, const Conv2dParams& q, bool parallel) {
+  const index_t plane = q.H * q.W;
+#pragma omp parallel for schedule(static) if (parallel)
+  for (index_t bc = 0; bc < nb * C; ++bc) {
+    T* dst = xpad + bc * plane;
+    const T* src = x + bc / C * img_stride + bc % C * p.H * p.W;
+    std::fill(dst, dst + p.pad_top * q.W, T(0));
+    for (index_t h = 0; h < p.H; ++h) {
+      T* row = dst + (p.pad_top + h) * q.W;
+      std::fill(row, row + p.pad_left, T(0));
+      std::copy_n(src + h * p.W, p.W, row + p.pad_left);
+      std::fill(row + p.pad_left + p.W, row + q.W, T(0));
+    }
+    std::fill(dst + (p.pad_top + p.H) * q.W, dst + plane, T(0));
+  }
+}
+
+// The adjoint: dx's nb blocks of C planes <- the (pad_top, pad_left) crop of xpad.
+template <typename T>
+void crop_planes(T* dx, index_t img_stride, const T* xpad, index_t nb, index_t C,
+                 const Conv2dParams& p, const Conv2dParams& q, bool parallel) {
+#pragma omp parallel for schedule(static) if (parallel)
+  for (index_t bc = 0; bc < nb * C; ++bc) {
+    const T* src = xpad + bc * q.H * q.W + p.pad_top * q.W + p.pad_left;
+    T* dst = dx + bc / C * img_stride + bc % C * p.H * p.W;
+    for (index_t h = 0; h < p.H; ++h) std::copy_n(src + h * q.W, p.W, dst + h * p.W);
+  }
+}
+
+// The input block of a wide job as im2col_wide reads it: x itself, or its padded copy in buf.
+template <typename T>
+const T* wide_input(const WideConv& wc, const Conv2dParams& p, const T* x, index_t nb, T* buf,
+                    index_t& img_stride, bool parallel) {
+  img_stride = p.C_in * p.H * p.W;
+  if (!wc.padded) return x;
+  pad_planes(buf, x, img_stride, nb, p.cin_g(), p, wc.q, parallel);
+  img_stride = p.cin_g() * wc.q.H * wc.q.W;
+  return buf;
+}
 
 // col (K, ld) <- nb image-groups x (C_in/groups, H, W) img_stride apart, rows ordered
 // (c, kh, kw), image b in columns [b*L, (b+1)*L).
@@ -376,16 +450,19 @@ void forward_gemm(T* y, const T* x, const T* w, const Conv2dParams& p) {
   const index_t hw = p.H * p.W, hwo = p.out_hw();
   const bool pw = p.is_pointwise();
   const ColRanges r(p);
-  if (use_wide(p)) {
+  const WideConv wc(p);
+  if (wc.on) {
     // col (K, nb*L) for a block of nb images, y_wide (cog, nb*L) = W_g @ col, narrowed into y.
-    const WideBlocks wb(p, sizeof(T));
+    const WideBlocks wb(wc, p, sizeof(T));
     run_jobs<T>(wb.blocks * G, wb.scratch(p), [&](index_t j, T* col, bool serial) {
       const index_t n = j / G * wb.B, g = j % G, nb = wb.images(j / G, p.N), ld = nb * wb.L;
       T* y_wide = col + K * ld;
-      im2col_wide(col, ld, x + (n * p.C_in + g * cig) * hw, p.C_in * hw, nb, p, !serial);
+      index_t stride;
+      const T* xb = wide_input(wc, p, x + (n * p.C_in + g * cig) * hw, nb, y_wide + cog * ld, stride, !serial);
+      im2col_wide(col, ld, xb, stride, nb, wc.q, !serial);
       gemm_for<T>(serial)(false, false, cog, ld, K, T(1), w + g * cog * K, K, col, ld, T(0),
                           y_wide, ld);
-      narrow_rows(y + (n * p.C_out + g * cog) * hwo, p.C_out * hwo, y_wide, ld, nb, cog, p);
+      narrow_rows(y + (n * p.C_out + g * cog) * hwo, p.C_out * hwo, y_wide, ld, nb, cog, wc.q);
     });
     return;
   }
@@ -404,16 +481,25 @@ void backward_input_gemm(T* dx, const T* dy, const T* w, const Conv2dParams& p) 
   const index_t hw = p.H * p.W, hwo = p.out_hw();
   const bool pw = p.is_pointwise();
   const ColRanges r(p);
-  if (use_wide(p)) {
-    // dy_wide (cog, nb*L) with zero junk columns, dcol = W_g^T @ dy_wide, col2im_wide.
-    const WideBlocks wb(p, sizeof(T));
+  const WideConv wc(p);
+  if (wc.on) {
+    // dy_wide (cog, nb*L) with zero junk columns, dcol = W_g^T @ dy_wide, col2im_wide (into
+    // the padded copy, then cropped, when padded).
+    const WideBlocks wb(wc, p, sizeof(T));
     run_jobs<T>(wb.blocks * G, wb.scratch(p), [&](index_t j, T* dcol, bool serial) {
       const index_t n = j / G * wb.B, g = j % G, nb = wb.images(j / G, p.N), ld = nb * wb.L;
       T* dy_wide = dcol + K * ld;
-      widen_rows(dy_wide, ld, dy + (n * p.C_out + g * cog) * hwo, p.C_out * hwo, nb, cog, p);
+      T* dxpad = dy_wide + cog * ld;
+      widen_rows(dy_wide, ld, dy + (n * p.C_out + g * cog) * hwo, p.C_out * hwo, nb, cog, wc.q);
       gemm_for<T>(serial)(true, false, K, ld, cog, T(1), w + g * cog * K, K, dy_wide, ld, T(0),
                           dcol, ld);
-      col2im_wide(dx + (n * p.C_in + g * cig) * hw, p.C_in * hw, dcol, ld, nb, p, !serial);
+      T* dxg = dx + (n * p.C_in + g * cig) * hw;
+      if (!wc.padded) {
+        col2im_wide(dxg, p.C_in * hw, dcol, ld, nb, p, !serial);
+        return;
+      }
+      col2im_wide(dxpad, cig * wc.q.H * wc.q.W, dcol, ld, nb, wc.q, !serial);
+      crop_planes(dxg, p.C_in * hw, dxpad, nb, cig, p, wc.q, !serial);
     });
     return;
   }
@@ -472,8 +558,10 @@ template <typename T>
 void backward_weight_gemm(T* dw, const T* dy, const T* x, const Conv2dParams& p) {
   const index_t G = p.groups, cig = p.cin_g(), cog = p.cout_g(), K = p.col_rows();
   const index_t hw = p.H * p.W, hwo = p.out_hw(), N = p.N, wsize = p.C_out * K;
-  const bool pw = p.is_pointwise(), wide = use_wide(p);
-  const WideBlocks wb(p, sizeof(T));
+  const bool pw = p.is_pointwise();
+  const WideConv wc(p);
+  const bool wide = wc.on;
+  const WideBlocks wb(wc, p, sizeof(T));
   // A job's unit is an image, or a block of wb.B images on the wide path.
   const index_t units = wide ? wb.blocks : N;
   const index_t scratch = wide ? wb.scratch(p) : pw ? 0 : K * hwo;
@@ -485,8 +573,10 @@ void backward_weight_gemm(T* dw, const T* dy, const T* x, const Conv2dParams& p)
     if (wide) {
       const index_t n = u * wb.B, nb = wb.images(u, N), ld = nb * wb.L;
       T* dy_wide = col + K * ld;
-      im2col_wide(col, ld, x + (n * p.C_in + g * cig) * hw, p.C_in * hw, nb, p, !serial);
-      widen_rows(dy_wide, ld, dy + (n * p.C_out + g * cog) * hwo, p.C_out * hwo, nb, cog, p);
+      index_t stride;
+      const T* xb = wide_input(wc, p, x + (n * p.C_in + g * cig) * hw, nb, dy_wide + cog * ld, stride, !serial);
+      im2col_wide(col, ld, xb, stride, nb, wc.q, !serial);
+      widen_rows(dy_wide, ld, dy + (n * p.C_out + g * cog) * hwo, p.C_out * hwo, nb, cog, wc.q);
       gemm_for<T>(serial)(false, true, cog, K, ld, T(1), dy_wide, ld, col, ld, beta, dwg, K);
       return;
     }
@@ -685,7 +775,7 @@ template <typename T>
 void conv_transpose2d_backward_cpu(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w,
                                    const Conv2dParams& p) {
   // Fused where the weight gradient is a sum of per-thread partials (one thread: one sum).
-  if (dx && dw && !p.is_depthwise() && !p.is_pointwise() && !use_wide(p) && p.N > 0 &&
+  if (dx && dw && !p.is_depthwise() && !p.is_pointwise() && !WideConv(p).on && p.N > 0 &&
       (weight_uses_partials(p, p.N) || num_threads() == 1)) {
     transpose_backward_fused(dx, dw, dy, x, w, p);
   } else {

@@ -13,6 +13,9 @@ each fast path of the CPU kernels (csrc/cpu/conv.cpp), each with few (< 6) and m
 * wide: stride-1 unpadded convs with narrow outputs (W_out <= 32, 2 W <= 3 W_out) take one
   contiguous im2col run per tap on blocks of images side by side (B = N / threads images, the
   last block short), plus the neighbours just outside its bounds;
+* padded-wide: stride-1 padded convs whose zero-bordered copy (H_out + d(kH-1), W_out + d(kW-1))
+  meets the wide bounds run the wide path on that copy (grad input: accumulated in it, cropped);
+  a transposed conv whose output_padding row falls outside the copy stays on im2col;
 * phases: stride_w > 1 im2col / col2im through column phases (stride 2 compiled, larger strides
   at run time, widths that stride does not divide);
 * the per-image split (whole jobs per thread) vs one job at a time on the parallel GEMM, and the
@@ -121,10 +124,19 @@ WIDE_CASES = [
     conv(11, 2, 3, 5, 4, (2, 2)),                 # many images: 22 planes, several blocks
     conv(2, 1, 1, 7, 9, (2, 2), d=(1, 3)),        # 2 W == 3 W_out: the narrowest ratio; 1 channel
 ]
+PADDED_WIDE_CASES = [  # stride-1 padded convs: the wide path on a zero-bordered copy
+    conv(9, 16, 16, 8, 8, (3, 3), p=(1, 1)),      # ResNet-8's 3x3 at 8x8: 144 planes, blocks of images
+    conv(1, 3, 4, 5, 7, (2, 3), p=(0, 1)),        # 3 planes, one image; padded in W only
+    conv(2, 4, 6, 7, 5, (3, 3), p=(2, 1), d=(2, 1), g=2),  # grouped, dilated, pad > kernel reach
+    conv(3, 2, 3, 6, 32, (3, 3), p=(1, 1)),       # W_out 32: the widest
+    conv(2, 5, 3, 9, 4, (4, 2), p="same"),        # asymmetric 'same' padding (top 1, bottom 2)
+    conv(11, 1, 2, 5, 6, (3, 3), p=(1, 1)),       # many images, 1 channel: several blocks, the last short
+]
 NOT_WIDE_CASES = [  # just outside the wide path's bounds: the plain im2col at stride 1
     conv(2, 2, 3, 6, 34, (2, 2)),                 # W_out 33
     conv(7, 1, 2, 7, 10, (2, 2), d=(1, 4)),       # 2 W > 3 W_out; many images
-    conv(1, 3, 4, 5, 7, (2, 3), p=(0, 1)),        # padded
+    conv(2, 3, 4, 5, 33, (3, 3), p=(1, 1)),       # padded, W_out 33
+    conv(8, 2, 3, 4, 2, (3, 3), p=(1, 1)),        # padded, 2 (W + 2) > 3 W_out; many images
 ]
 PHASE_CASES = [
     conv(1, 3, 4, 7, 13, (3, 3), (2, 2), (1, 1)),          # column stride 2 (compiled), odd W: 3 planes
@@ -135,7 +147,7 @@ PHASE_CASES = [
     conv(7, 2, 3, 6, 10, (3, 2), (1, 4), (1, 0), (1, 2)),  # many images, stride 4 > kernel
     conv(1, 1, 2, 3, 5, (2, 2), (1, 2)),                   # one channel, W 5
 ]
-FAST_CASES = POINTWISE_CASES + DEPTHWISE_CASES + WIDE_CASES + NOT_WIDE_CASES + PHASE_CASES
+FAST_CASES = POINTWISE_CASES + DEPTHWISE_CASES + WIDE_CASES + PADDED_WIDE_CASES + NOT_WIDE_CASES + PHASE_CASES
 
 CONV_CASES = WINDOW_CASES + SAME_CASES + FAST_CASES
 
@@ -159,6 +171,10 @@ def _transpose_cases():
     cases += [adjoint(c) for c in FAST_CASES if c["padding"] != "same"]
     # 1x1 with output_padding (allowed by dilation 2): rows the conv never reads, not the 1x1 path
     cases.append(dict(conv(2, 4, 6, 5, 3, (1, 1), d=(2, 2), g=2), output_padding=(1, 1)))
+    # stride 1, dilation 2: output_padding 1 <= padding keeps the padded wide path; with padding 0
+    # the extra row lies outside the padded copy, so the plain im2col runs
+    cases.append(dict(conv(7, 3, 2, 5, 6, (3, 3), p=(1, 1), d=(2, 2)), output_padding=(1, 1)))
+    cases.append(dict(conv(2, 2, 3, 5, 6, (3, 3), d=(2, 2)), output_padding=(1, 1)))
     return cases
 
 
@@ -216,23 +232,37 @@ def is_wide(p):
             and 2 * p.W <= 3 * p.W_out)
 
 
+def padded_wide(p):
+    """csrc/cpu/conv.cpp's WideConv for a padded conv: the (rows, columns) of the zero-bordered copy
+    the wide path runs on, or None."""
+    if p.stride_h != 1 or p.stride_w != 1 or p.H_out <= 0 or p.W_out <= 0 or p.is_pointwise or is_wide(p):
+        return None
+    Hq, Wq = p.H_out + p.dilation_h * (p.kH - 1), p.W_out + p.dilation_w * (p.kW - 1)
+    fits = p.pad_top >= 0 and p.pad_left >= 0 and p.pad_top + p.H <= Hq and p.pad_left + p.W <= Wq
+    return (Hq, Wq) if fits and p.W_out <= 32 and 2 * Wq <= 3 * p.W_out else None
+
+
 def wide_blocks(p, threads, itemsize=8):
     """(images per block, blocks) of the wide path: csrc/cpu/conv.cpp's WideBlocks."""
-    L = (p.H_out - 1) * p.W + p.W_out
-    per_image = max(1, (p.C_in // p.groups * p.kH * p.kW + p.C_out // p.groups) * L * itemsize)
+    q = padded_wide(p)
+    W, pad = (q[1], p.C_in // p.groups * q[0] * q[1]) if q else (p.W, 0)
+    L = (p.H_out - 1) * W + p.W_out
+    per_image = max(1, ((p.C_in // p.groups * p.kH * p.kW + p.C_out // p.groups) * L + pad) * itemsize)
     B = max(1, min((384 << 10) // per_image, p.N // threads))
     return B, -(-p.N // B)
 
 
 def paths(p):
-    """The kernel a params object runs on the CPU: depthwise, pointwise, wide, im2col (stride_w 1),
-    phases2 (stride_w 2, compiled) or phases (a larger stride_w)."""
+    """The kernel a params object runs on the CPU: depthwise, pointwise, wide, padded-wide, im2col
+    (stride_w 1), phases2 (stride_w 2, compiled) or phases (a larger stride_w)."""
     if p.is_depthwise:
         return "depthwise"
     if p.is_pointwise:
         return "pointwise"
     if is_wide(p):
         return "wide"
+    if padded_wide(p):
+        return "padded-wide"
     return "im2col" if p.stride_w == 1 else "phases2" if p.stride_w == 2 else "phases"
 
 
@@ -248,7 +278,7 @@ def splits(p, threads, transposed=False):
     'fused' or 'separate' backward."""
     if p.is_depthwise:
         return {"direct"}
-    wide = is_wide(p)
+    wide = is_wide(p) or padded_wide(p) is not None
     out = set()
     units = p.N
     if wide:
