@@ -37,6 +37,7 @@
 #include <optional>
 
 #include "common.h"
+#include "elementwise.h"
 
 namespace pycnn {
 
@@ -80,25 +81,38 @@ NormParams make_pixel_norm_params(const char* op, const Shape& x_shape, double e
 // training: statistics from the batch; running_* (may be null) become
 //   (1 - momentum) * running + momentum * batch, with the unbiased variance (n = N*S > 1).
 // !training: statistics are running_mean / running_var (both required).
+// relu (BatchNorm followed by ReLU, fused: nn.Sequential(..., BatchNorm, ReLU)): y = relu(affine)
+// with ReLU's definition (elementwise.h: relu(NaN) = NaN, never -0.0); one write of y.  Its
+// backward gets that y as relu_out and applies ReLU's select to dy first (dy' = y <= 0 ? 0 : dy,
+// read in the same sweeps as dy); relu_out null: the plain BatchNorm backward.
 template <typename T>
 void batch_norm_forward_ref(T* y, double* save_mean, double* save_rstd, T* running_mean,
                             T* running_var, const T* x, const T* gamma, const T* beta,
-                            const NormParams& p, bool training, double momentum);
+                            const NormParams& p, bool training, double momentum, bool relu);
 template <typename T>
 void batch_norm_forward_cpu(T* y, double* save_mean, double* save_rstd, T* running_mean,
                             T* running_var, const T* x, const T* gamma, const T* beta,
-                            const NormParams& p, bool training, double momentum);
+                            const NormParams& p, bool training, double momentum, bool relu);
 
 // dx (N, C, S); dgamma, dbeta (C,).  training selects the full closed form (statistics
 // depend on x) or dx = rstd * gamma * dy (eval).
 template <typename T>
 void batch_norm_backward_ref(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x,
                              const double* save_mean, const double* save_rstd, const T* gamma,
-                             const NormParams& p, bool training);
+                             const NormParams& p, bool training, const T* relu_out);
 template <typename T>
 void batch_norm_backward_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x,
                              const double* save_mean, const double* save_rstd, const T* gamma,
-                             const NormParams& p, bool training);
+                             const NormParams& p, bool training, const T* relu_out);
+
+// The fused ReLU's pieces, shared by every backend's batch norm kernels.
+template <typename T>
+static PYCNN_HD T bn_relu_value(T v) { return activation_value<Activation::relu>(v, T(0)); }
+// dy' of the fused pair: ReLU's backward from its output (dy itself without a fused ReLU).
+template <typename T>
+static PYCNN_HD T bn_relu_grad(T dy, const T* relu_out, index_t i) {
+  return relu_out ? activation_grad<Activation::relu>(dy, relu_out[i], T(0)) : dy;
+}
 
 // ---------------------------------------------------------------------------- group norm
 // x, y are (N, C, S); save_mean, save_rstd are (N, G); gamma, beta, dgamma, dbeta are (C,).
@@ -140,11 +154,11 @@ void pixel_norm_backward_cpu(T* dx, const T* dy, const T* x, const double* save_
 template <typename T>
 void batch_norm_forward_cuda(T* y, double* save_mean, double* save_rstd, T* running_mean, T* running_var, const T* x,
                              const T* gamma, const T* beta, const NormParams& p, bool training, double momentum,
-                             void* stream);
+                             bool relu, void* stream);
 template <typename T>
 void batch_norm_backward_cuda(T* dx, T* dgamma, T* dbeta, double* work, const T* dy, const T* x,
                               const double* save_mean, const double* save_rstd, const T* gamma, const NormParams& p,
-                              bool training, void* stream);
+                              bool training, const T* relu_out, void* stream);
 template <typename T>
 void group_norm_forward_cuda(T* y, double* save_mean, double* save_rstd, const T* x, const T* gamma, const T* beta,
                              const NormParams& p, void* stream);

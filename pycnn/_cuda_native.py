@@ -286,7 +286,7 @@ class CudaNative:
     def _affine(self, a, n, op, name, dtype):
         return None if a is None else self._input(a, (n,), op, name, dtype=dtype)
 
-    def batch_norm_forward(self, x, running_mean, running_var, weight, bias, p, training, momentum):
+    def batch_norm_forward(self, x, running_mean, running_var, weight, bias, p, training, momentum, relu=False):
         op, xp = "batch_norm", self.xp
         if x.size != p.N * p.C * p.S:
             raise ValueError(f"{op}: input {tuple(x.shape)} does not match its params' (N, C, S) view {p.view}")
@@ -305,19 +305,21 @@ class CudaNative:
             rstd[...] = 1.0 / xp.sqrt(rv.astype(np.float64) + p.eps)
         self.m.batch_norm_forward(self._ptr(y), self._ptr(mean), self._ptr(rstd), self._null(rm if training else None),
                                   self._null(rv if training else None), self._ptr(x), self._null(w), self._null(b),
-                                  x.dtype.name, p, training, float(momentum), self._stream())
+                                  x.dtype.name, p, training, float(momentum), bool(relu), self._stream())
         return y, mean, rstd
 
-    def batch_norm_backward(self, dy, x, mean, rstd, weight, p, training):
+    def batch_norm_backward(self, dy, x, mean, rstd, weight, p, training, relu_output=None):
         op = "batch_norm_backward"
         x = self.xp.ascontiguousarray(x)
         dy = self._input(dy, x.shape, op, "grad_output", dtype=x.dtype)
+        if relu_output is not None:
+            relu_output = self._input(relu_output, x.shape, op, "relu_output", dtype=x.dtype)
         w = self._affine(weight, p.C, op, "weight", x.dtype)
         dx, dw, db = self._empty(x.shape, x.dtype), self._empty((p.C,), x.dtype), self._empty((p.C,), x.dtype)
         work = self.xp.zeros((2 * p.C,), dtype=np.float64)  # stays 0 for an empty batch
         self.m.batch_norm_backward(self._ptr(dx), self._ptr(dw), self._ptr(db), self._ptr(work), self._ptr(dy),
                                    self._ptr(x), self._ptr(mean), self._ptr(rstd), self._null(w), x.dtype.name, p,
-                                   training, self._stream())
+                                   training, self._null(relu_output), self._stream())
         return dx, dw, db
 
     def group_norm_forward(self, x, weight, bias, p):

@@ -61,7 +61,7 @@ void check_same(const py::array& a, const py::array& b, const char* op, const ch
 template <typename T>
 py::tuple batch_norm_forward(const py::array& x_in, const py::object& running_mean, const py::object& running_var,
                              const py::object& weight, const py::object& bias, const NormParams& p, bool training,
-                             double momentum, bool reference) {
+                             double momentum, bool relu, bool reference) {
   const char* op = "batch_norm";
   check_view(x_in, p, op, "input");
   carray<T> x(x_in);
@@ -75,7 +75,7 @@ py::tuple batch_norm_forward(const py::array& x_in, const py::object& running_me
     py::gil_scoped_release nogil;
     auto f = reference ? &batch_norm_forward_ref<T> : &batch_norm_forward_cpu<T>;
     f(y.mutable_data(), mean.mutable_data(), rstd.mutable_data(), rm, rv, x.data(), g.ptr, b.ptr, p, training,
-      momentum);
+      momentum, relu);
   }
   return py::make_tuple(y, mean, rstd);
 }
@@ -83,11 +83,16 @@ py::tuple batch_norm_forward(const py::array& x_in, const py::object& running_me
 template <typename T>
 py::tuple batch_norm_backward(const py::array& dy_in, const py::array& x_in, const py::array& mean_in,
                               const py::array& rstd_in, const py::object& weight, const NormParams& p, bool training,
-                              bool reference) {
+                              const py::object& relu_output, bool reference) {
   const char* op = "batch_norm_backward";
   check_view(x_in, p, op, "input");
   check_same(dy_in, x_in, op, "grad_output", "input");
-  carray<T> dy(dy_in), x(x_in);
+  carray<T> dy(dy_in), x(x_in), relu_out;
+  if (!relu_output.is_none()) {
+    PYCNN_CHECK(py::isinstance<py::array>(relu_output), op, ": relu_output must be an array or None");
+    check_same(py::reinterpret_borrow<py::array>(relu_output), x_in, op, "relu_output", "input");
+    relu_out = carray<T>(relu_output);
+  }
   carray<double> mean(mean_in), rstd(rstd_in);
   PYCNN_CHECK(mean.size() == p.C && rstd.size() == p.C, op, ": save_mean / save_rstd must have ", p.C, " values");
   OptParam<T> g(weight, p.C, op, "weight");
@@ -97,7 +102,7 @@ py::tuple batch_norm_backward(const py::array& dy_in, const py::array& x_in, con
     py::gil_scoped_release nogil;
     auto f = reference ? &batch_norm_backward_ref<T> : &batch_norm_backward_cpu<T>;
     f(dx.mutable_data(), dgamma.mutable_data(), dbeta.mutable_data(), dy.data(), x.data(), mean.data(), rstd.data(),
-      g.ptr, p, training);
+      g.ptr, p, training, relu_output.is_none() ? nullptr : relu_out.data());
   }
   return py::make_tuple(dx, dgamma, dbeta);
 }
@@ -182,27 +187,31 @@ void bind_norm(py::module_& m) {
   m.def(
       "batch_norm_forward",
       [](const py::array& x, const py::object& running_mean, const py::object& running_var, const py::object& weight,
-         const py::object& bias, const NormParams& p, bool training, double momentum, bool reference) {
+         const py::object& bias, const NormParams& p, bool training, double momentum, bool relu, bool reference) {
         return float_dispatch(x, "batch_norm", "input", [&](auto t) {
           return batch_norm_forward<decltype(t)>(x, running_mean, running_var, weight, bias, p, training, momentum,
-                                                 reference);
+                                                 relu, reference);
         });
       },
       py::arg("input"), py::arg("running_mean"), py::arg("running_var"), py::arg("weight"), py::arg("bias"),
-      py::arg("params"), py::arg("training"), py::arg("momentum"), py::arg("reference") = false,
+      py::arg("params"), py::arg("training"), py::arg("momentum"), py::arg("relu") = false,
+      py::arg("reference") = false,
       "(y, save_mean, save_rstd): statistics per channel of the (N, C, S) view; updates running_* in place when "
-      "training; eval mode normalizes with running_*.  InstanceNorm runs it on its (1, N*C, S) view.");
+      "training; eval mode normalizes with running_*.  InstanceNorm runs it on its (1, N*C, S) view.  relu: "
+      "y = relu(batch_norm(x)) in the same sweep (BatchNorm fused with a following ReLU).");
   m.def(
       "batch_norm_backward",
       [](const py::array& dy, const py::array& x, const py::array& mean, const py::array& rstd,
-         const py::object& weight, const NormParams& p, bool training, bool reference) {
+         const py::object& weight, const NormParams& p, bool training, const py::object& relu_output,
+         bool reference) {
         return float_dispatch(x, "batch_norm_backward", "input", [&](auto t) {
-          return batch_norm_backward<decltype(t)>(dy, x, mean, rstd, weight, p, training, reference);
+          return batch_norm_backward<decltype(t)>(dy, x, mean, rstd, weight, p, training, relu_output, reference);
         });
       },
       py::arg("grad_output"), py::arg("input"), py::arg("save_mean"), py::arg("save_rstd"), py::arg("weight"),
-      py::arg("params"), py::arg("training"), py::arg("reference") = false,
-      "(dx, dweight, dbias) of batch_norm_forward.");
+      py::arg("params"), py::arg("training"), py::arg("relu_output") = py::none(), py::arg("reference") = false,
+      "(dx, dweight, dbias) of batch_norm_forward; relu_output: the fused forward's y (relu=True), whose "
+      "ReLU select is applied to grad_output first.");
   m.def(
       "group_norm_forward",
       [](const py::array& x, const py::object& weight, const py::object& bias, const NormParams& p, bool reference) {

@@ -221,21 +221,22 @@ void bind_conv(py::module_& m) {
 
 void bind_norm(py::module_& m) {
   m.def("batch_norm_forward", [](Ptr y, Ptr mean, Ptr rstd, Ptr rm, Ptr rv, Ptr x, Ptr g, Ptr b,
-                                 const std::string& dtype, const NormParams& p, bool training, double momentum, Ptr s) {
+                                 const std::string& dtype, const NormParams& p, bool training, double momentum,
+                                 bool relu, Ptr s) {
     float_dispatch(dtype, "batch_norm", [&](auto t) {
       using T = decltype(t);
       batch_norm_forward_cuda<T>(ptr<T>(y), ptr<double>(mean), ptr<double>(rstd), ptr<T>(rm), ptr<T>(rv),
-                                 ptr<const T>(x), ptr<const T>(g), ptr<const T>(b), p, training, momentum,
+                                 ptr<const T>(x), ptr<const T>(g), ptr<const T>(b), p, training, momentum, relu,
                                  stream_of(s));
     });
   });
   m.def("batch_norm_backward", [](Ptr dx, Ptr dg, Ptr db, Ptr work, Ptr dy, Ptr x, Ptr mean, Ptr rstd, Ptr g,
-                                  const std::string& dtype, const NormParams& p, bool training, Ptr s) {
+                                  const std::string& dtype, const NormParams& p, bool training, Ptr relu_out, Ptr s) {
     float_dispatch(dtype, "batch_norm_backward", [&](auto t) {
       using T = decltype(t);
       batch_norm_backward_cuda<T>(ptr<T>(dx), ptr<T>(dg), ptr<T>(db), ptr<double>(work), ptr<const T>(dy),
                                   ptr<const T>(x), ptr<const double>(mean), ptr<const double>(rstd), ptr<const T>(g),
-                                  p, training, stream_of(s));
+                                  p, training, ptr<const T>(relu_out), stream_of(s));
     });
   });
   m.def("group_norm_forward", [](Ptr y, Ptr mean, Ptr rstd, Ptr x, Ptr g, Ptr b, const std::string& dtype,

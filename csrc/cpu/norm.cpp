@@ -58,17 +58,18 @@ inline void shifted_moments(double K, double s1, double s2, double cnt, double& 
 // y = (x - mean) * scale + shift = (x - hi) * scale + (shift - lo * scale) over a run.
 template <typename T>
 inline void affine_run(const NormLoops<T>& L, T* y, const T* x, index_t n, SplitMean<T> m,
-                       T scale, T shift) {
-  L.affine_run(y, x, n, m.hi, scale, T(double(shift) - double(m.lo) * double(scale)));
+                       T scale, T shift, bool relu = false) {
+  L.affine_run(y, x, n, m.hi, scale, T(double(shift) - double(m.lo) * double(scale)), relu);
 }
 
 // a += sum dy, b += sum dy*(x-mean), from sum dy*(x-mean) = sum dy*(x-hi) - lo*sum dy (x - hi
 // is exact near the mean; one op less).  dx_k, when given, gets k1*dy_k in the same sweep.
 template <typename T>
 inline void dy_sums(const NormLoops<T>& L, const T* dy, const T* x, index_t n, SplitMean<T> m,
-                    double& a, double& b, T* dx = nullptr, T k1 = T(0)) {
+                    double& a, double& b, T* dx = nullptr, T k1 = T(0),
+                    const T* relu_out = nullptr) {
   double sa = 0, sb = 0;
-  L.dy_sums(dy, x, n, m.hi, &sa, &sb, dx, k1);
+  L.dy_sums(dy, x, n, m.hi, &sa, &sb, dx, k1, relu_out);
   a += sa;
   b += sb - double(m.lo) * sa;
 }
@@ -113,7 +114,7 @@ struct Affine {
 template <typename T>
 void batch_norm_forward_cpu(T* y, double* save_mean, double* save_rstd, T* running_mean,
                             T* running_var, const T* x, const T* gamma, const T* beta,
-                            const NormParams& p, bool training, double momentum) {
+                            const NormParams& p, bool training, double momentum, bool relu) {
   const index_t N = p.N, C = p.C, S = p.S;
   const double cnt = double(N * S);
   const Affine<T> af(gamma, beta, C);
@@ -141,7 +142,7 @@ void batch_norm_forward_cpu(T* y, double* save_mean, double* save_rstd, T* runni
     const SplitMean<T> m(mean);
     const T scale = T(double(af.gamma[c]) * rstd), shift = af.beta[c];
     for (index_t i = 0; i < N; ++i)  // read 2 + write: normalize
-      affine_run(L, y + (i * C + c) * S, x + (i * C + c) * S, S, m, scale, shift);
+      affine_run(L, y + (i * C + c) * S, x + (i * C + c) * S, S, m, scale, shift, relu);
   }
 }
 
@@ -158,7 +159,7 @@ constexpr index_t kChannelReuseBytes = index_t(64) << 10;
 template <typename T>
 void batch_norm_backward_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x,
                              const double* save_mean, const double* save_rstd, const T* gamma,
-                             const NormParams& p, bool training) {
+                             const NormParams& p, bool training, const T* relu_out) {
   const index_t N = p.N, C = p.C, S = p.S;
   const double cnt = double(N * S);
   const Affine<T> af(gamma, nullptr, C);
@@ -184,14 +185,15 @@ void batch_norm_backward_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x
           const index_t o = (i * C + c) * S;
           const T* dyr = dy + o;
           const T* xr = x + o;
+          const T* rr = relu_out ? relu_out + o : nullptr;
           const SplitMean<T> m(save_mean[c]);
           double& a = sdy[size_t(c - b0)];
           double& b = sdyx[size_t(c - b0)];
           if (training) {  // read 1
-            dy_sums(L, dyr, xr, S, m, a, b);
+            dy_sums(L, dyr, xr, S, m, a, b, static_cast<T*>(nullptr), T(0), rr);
           } else {  // the only read: dx = rstd*gamma*dy needs no statistics of dy
             const T k1 = T(save_rstd[c] * double(af.gamma[c]));
-            dy_sums(L, dyr, xr, S, m, a, b, dx + o, k1);
+            dy_sums(L, dyr, xr, S, m, a, b, dx + o, k1, rr);
           }
         }
       }
@@ -209,7 +211,7 @@ void batch_norm_backward_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x
           const T k1 = T(rstd * g), k2t = T(k2), hi = m.hi,
                   k3 = T(-g * rstd * sdy[size_t(c - b0)] / cnt - k2 * double(m.lo));
           const index_t o = (i * C + c) * S;
-          L.dx_run(dx + o, dy + o, x + o, S, k1, k2t, hi, k3);
+          L.dx_run(dx + o, dy + o, x + o, S, k1, k2t, hi, k3, relu_out ? relu_out + o : nullptr);
         }
       }
     }
@@ -394,7 +396,7 @@ void group_norm_backward_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x
       } else {
         for (index_t j = 0; j < Cg; ++j) {
           const index_t o = base + j * S;
-          L.dx_run(dx + o, dy + o, x + o, S, T(rstd * double(gm[j])), k2, hi, k3);
+          L.dx_run(dx + o, dy + o, x + o, S, T(rstd * double(gm[j])), k2, hi, k3, nullptr);
         }
       }
     }
@@ -484,9 +486,10 @@ void pixel_norm_backward_cpu(T* dx, const T* dy, const T* x, const double* save_
 
 #define PYCNN_INSTANTIATE(T)                                                                    \
   template void batch_norm_forward_cpu<T>(T*, double*, double*, T*, T*, const T*, const T*,     \
-                                          const T*, const NormParams&, bool, double);           \
+                                          const T*, const NormParams&, bool, double, bool);     \
   template void batch_norm_backward_cpu<T>(T*, T*, T*, const T*, const T*, const double*,       \
-                                           const double*, const T*, const NormParams&, bool);   \
+                                           const double*, const T*, const NormParams&, bool,    \
+                                           const T*);                                           \
   template void group_norm_forward_cpu<T>(T*, double*, double*, const T*, const T*, const T*,   \
                                           const NormParams&);                                   \
   template void group_norm_backward_cpu<T>(T*, T*, T*, const T*, const T*, const double*,       \

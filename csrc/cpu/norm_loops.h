@@ -10,6 +10,8 @@
 #pragma once
 #include <cstdint>
 
+#include "elementwise.h"  // ReLU's select, for BatchNorm fused with ReLU (static templates)
+
 namespace pycnn {
 
 using index_t = std::int64_t;
@@ -18,9 +20,11 @@ using index_t = std::int64_t;
 template <typename T>
 struct NormLoops {
   void (*shifted_sums)(const T* x, index_t n, T K, double* s1, double* s2);
-  void (*dy_sums)(const T* dy, const T* x, index_t n, T hi, double* a, double* b, T* dx, T k1);
-  void (*affine_run)(T* y, const T* x, index_t n, T hi, T scale, T c);
-  void (*dx_run)(T* dx, const T* dy, const T* x, index_t n, T k1, T k2, T hi, T k3);
+  void (*dy_sums)(const T* dy, const T* x, index_t n, T hi, double* a, double* b, T* dx, T k1,
+                  const T* relu_out);
+  void (*affine_run)(T* y, const T* x, index_t n, T hi, T scale, T c, bool relu);
+  void (*dx_run)(T* dx, const T* dy, const T* x, index_t n, T k1, T k2, T hi, T k3,
+                 const T* relu_out);
   void (*layer_norm_forward_row)(T* y, const T* x, const T* gamma, const T* beta, index_t n, T hi,
                                  T lo, T r);
   void (*layer_norm_row_sums)(const T* dy, const T* x, const T* gamma, index_t n, T hi, double* a,
@@ -79,36 +83,59 @@ void shifted_sums(const T* x, index_t n, T K, double* s1, double* s2) {
   });
 }
 
+// With relu_out (BatchNorm fused with ReLU, see norm.h) dy stands for ReLU's backward of it,
+// g = relu_out <= 0 ? 0 : dy, read in the same sweep; the branch is outside the loops.
+template <typename T, typename Body>
+inline void with_relu_grad(const T* dy, const T* relu_out, Body body) {
+  if (relu_out)
+    body([=](index_t k) { return activation_grad<Activation::relu>(dy[k], relu_out[k], T(0)); });
+  else
+    body([=](index_t k) { return dy[k]; });
+}
+
 // *a += sum dy, *b += sum dy*(x-hi) (the caller subtracts lo * sum dy); dx_k, when dx is
 // given, gets k1*dy_k in the same sweep.
 template <typename T>
-void dy_sums(const T* dy, const T* x, index_t n, T hi, double* a, double* b, T* dx, T k1) {
-  if (dx) {
-    lane_sums<T>(n, *a, *b, [=](index_t k, T& u, T& v) {
-      u += dy[k];
-      v += dy[k] * (x[k] - hi);
-      dx[k] = k1 * dy[k];
-    });
+void dy_sums(const T* dy, const T* x, index_t n, T hi, double* a, double* b, T* dx, T k1,
+             const T* relu_out) {
+  with_relu_grad(dy, relu_out, [&](auto g) {
+    if (dx) {
+      lane_sums<T>(n, *a, *b, [=](index_t k, T& u, T& v) {
+        const T d = g(k);
+        u += d;
+        v += d * (x[k] - hi);
+        dx[k] = k1 * d;
+      });
+    } else {
+      lane_sums<T>(n, *a, *b, [=](index_t k, T& u, T& v) {
+        const T d = g(k);
+        u += d;
+        v += d * (x[k] - hi);
+      });
+    }
+  });
+}
+
+// y = (x - hi) * scale + c, then relu(y) when fused with ReLU.
+template <typename T>
+void affine_run(T* y, const T* x, index_t n, T hi, T scale, T c, bool relu) {
+  if (relu) {
+#pragma omp simd
+    for (index_t k = 0; k < n; ++k)
+      y[k] = activation_value<Activation::relu>((x[k] - hi) * scale + c, T(0));
   } else {
-    lane_sums<T>(n, *a, *b, [=](index_t k, T& u, T& v) {
-      u += dy[k];
-      v += dy[k] * (x[k] - hi);
-    });
+#pragma omp simd
+    for (index_t k = 0; k < n; ++k) y[k] = (x[k] - hi) * scale + c;
   }
 }
 
-// y = (x - hi) * scale + c.
+// dx = k1*dy + k2*(x-hi) + k3 (dy: ReLU's backward of it, with relu_out).
 template <typename T>
-void affine_run(T* y, const T* x, index_t n, T hi, T scale, T c) {
+void dx_run(T* dx, const T* dy, const T* x, index_t n, T k1, T k2, T hi, T k3, const T* relu_out) {
+  with_relu_grad(dy, relu_out, [&](auto g) {
 #pragma omp simd
-  for (index_t k = 0; k < n; ++k) y[k] = (x[k] - hi) * scale + c;
-}
-
-// dx = k1*dy + k2*(x-hi) + k3.
-template <typename T>
-void dx_run(T* dx, const T* dy, const T* x, index_t n, T k1, T k2, T hi, T k3) {
-#pragma omp simd
-  for (index_t k = 0; k < n; ++k) dx[k] = k1 * dy[k] + k2 * (x[k] - hi) + k3;
+    for (index_t k = 0; k < n; ++k) dx[k] = k1 * g(k) + k2 * (x[k] - hi) + k3;
+  });
 }
 
 // LayerNorm row (a gamma, beta per element): y = ((x - hi) - lo) * r * gamma + beta.

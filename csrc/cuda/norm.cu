@@ -74,25 +74,27 @@ __global__ void moments_kernel(double* mean, double* rstd, T* running_mean, T* r
 
 template <typename T>
 __global__ void normalize_kernel(T* y, const T* x, const double* mean, const double* rstd, const T* gamma,
-                                 const T* beta, NormParams p, bool per_channel, index_t n) {
+                                 const T* beta, NormParams p, bool per_channel, bool relu, index_t n) {
   PYCNN_GRID_STRIDE(i, n) {
     const index_t c = channel_of(i, p), set = set_of(i, p, per_channel);
     const double xhat = (double(x[i]) - mean[set]) * rstd[set];
-    y[i] = T(xhat * (gamma ? double(gamma[c]) : 1.0) + (beta ? double(beta[c]) : 0.0));
+    const T v = T(xhat * (gamma ? double(gamma[c]) : 1.0) + (beta ? double(beta[c]) : 0.0));
+    y[i] = relu ? bn_relu_value(v) : v;  // BatchNorm fused with ReLU (norm.h)
   }
 }
 
-// Per set: a = sum dy g, b = sum dy g xhat (g = gamma[c] of each element, or 1).
+// Per set: a = sum dy g, b = sum dy g xhat (g = gamma[c] of each element, or 1); dy through the
+// fused ReLU's select when relu_out is given.
 template <typename T>
 __global__ void set_sums_kernel(double* a_out, double* b_out, const T* dy, const T* x, const double* mean,
-                                const double* rstd, const T* gamma, NormSets L, NormParams p) {
+                                const double* rstd, const T* gamma, const T* relu_out, NormSets L, NormParams p) {
   __shared__ double smem[cuda::kMaxWarps];
   const index_t set = blockIdx.x, n = L.size();
   const double m = mean[set], r = rstd[set];
   double a = 0, b = 0;
   for (index_t j = threadIdx.x; j < n; j += blockDim.x) {
     const index_t i = L.at(set, j);
-    const double g = double(dy[i]) * (gamma ? double(gamma[channel_of(i, p)]) : 1.0);
+    const double g = double(bn_relu_grad(dy[i], relu_out, i)) * (gamma ? double(gamma[channel_of(i, p)]) : 1.0);
     a += g;
     b += g * (double(x[i]) - m) * r;
   }
@@ -104,19 +106,20 @@ __global__ void set_sums_kernel(double* a_out, double* b_out, const T* dy, const
 template <typename T>
 __global__ void norm_dx_kernel(T* dx, const T* dy, const T* x, const double* mean, const double* rstd, const T* gamma,
                                const double* a, const double* b, NormParams p, bool per_channel, index_t set_size,
-                               bool training, index_t n) {
+                               bool training, const T* relu_out, index_t n) {
   PYCNN_GRID_STRIDE(i, n) {
     const index_t c = channel_of(i, p), set = set_of(i, p, per_channel);
     const double g = gamma ? double(gamma[c]) : 1.0, r = rstd[set];
+    const double d = double(bn_relu_grad(dy[i], relu_out, i));
     if (!training) {
-      dx[i] = T(r * g * double(dy[i]));
+      dx[i] = T(r * g * d);
       continue;
     }
     const double xhat = (double(x[i]) - mean[set]) * r, inv = 1.0 / double(set_size);
     if (per_channel)  // batch norm: g is constant over the set, a and b are its gamma-free sums
-      dx[i] = T(r * g * (double(dy[i]) - a[set] * inv - xhat * b[set] * inv));
+      dx[i] = T(r * g * (d - a[set] * inv - xhat * b[set] * inv));
     else
-      dx[i] = T(r * (double(dy[i]) * g - a[set] * inv - xhat * b[set] * inv));
+      dx[i] = T(r * (d * g - a[set] * inv - xhat * b[set] * inv));
   }
 }
 
@@ -209,10 +212,10 @@ void launch_moments(double* mean, double* rstd, T* rm, T* rv, const T* x, const 
 
 template <typename T>
 void launch_set_sums(double* a, double* b, const T* dy, const T* x, const double* mean, const double* rstd,
-                     const T* gamma, const NormSets& L, const NormParams& p, void* stream) {
+                     const T* gamma, const T* relu_out, const NormSets& L, const NormParams& p, void* stream) {
   if (L.sets <= 0 || L.size() <= 0) return;
   cuda::launch("set_sums_kernel", &set_sums_kernel<T>, dim3(unsigned(L.sets)), dim3(cuda::reduction_threads(L.size())),
-               0, stream, a, b, dy, x, mean, rstd, gamma, L, p);
+               0, stream, a, b, dy, x, mean, rstd, gamma, relu_out, L, p);
 }
 
 }  // namespace
@@ -221,20 +224,20 @@ void launch_set_sums(double* a, double* b, const T* dy, const T* x, const double
 template <typename T>
 void batch_norm_forward_cuda(T* y, double* save_mean, double* save_rstd, T* running_mean, T* running_var, const T* x,
                              const T* gamma, const T* beta, const NormParams& p, bool training, double momentum,
-                             void* stream) {
+                             bool relu, void* stream) {
   if (training) launch_moments(save_mean, save_rstd, running_mean, running_var, x, batch_sets(p), p.eps, momentum, stream);
   // eval: save_mean / save_rstd hold the running statistics (the caller fills them)
   cuda::launch_elementwise("normalize_kernel", &normalize_kernel<T>, p.numel(), stream, y, x, save_mean, save_rstd,
-                           gamma, beta, p, true, p.numel());
+                           gamma, beta, p, true, relu, p.numel());
 }
 
 template <typename T>
 void batch_norm_backward_cuda(T* dx, T* dgamma, T* dbeta, double* work, const T* dy, const T* x,
                               const double* save_mean, const double* save_rstd, const T* gamma, const NormParams& p,
-                              bool training, void* stream) {
+                              bool training, const T* relu_out, void* stream) {
   // work: 2C doubles: per channel sum dy and sum dy xhat (gamma left out: batch_affine_grads)
   double *sdy = work, *sdyx = work + p.C;
-  launch_set_sums<T>(sdy, sdyx, dy, x, save_mean, save_rstd, nullptr, batch_sets(p), p, stream);
+  launch_set_sums<T>(sdy, sdyx, dy, x, save_mean, save_rstd, nullptr, relu_out, batch_sets(p), p, stream);
   if (dgamma || dbeta)
     cuda::launch_elementwise("batch_affine_grads_kernel", &batch_affine_grads_kernel<T>, p.C, stream, dgamma, dbeta,
                              static_cast<const double*>(sdy), static_cast<const double*>(sdyx), p.C);
@@ -242,7 +245,7 @@ void batch_norm_backward_cuda(T* dx, T* dgamma, T* dbeta, double* work, const T*
   if (dx)
     cuda::launch_elementwise("norm_dx_kernel", &norm_dx_kernel<T>, p.numel(), stream, dx, dy, x, save_mean, save_rstd,
                              gamma, static_cast<const double*>(sdy), static_cast<const double*>(sdyx), p, true,
-                             p.N * p.S, training, p.numel());
+                             p.N * p.S, training, relu_out, p.numel());
 }
 
 template <typename T>
@@ -251,7 +254,7 @@ void group_norm_forward_cuda(T* y, double* save_mean, double* save_rstd, const T
   launch_moments<T>(save_mean, save_rstd, nullptr, nullptr, x, group_sets(p), p.eps, 0.0, stream);
   cuda::launch_elementwise("normalize_kernel", &normalize_kernel<T>, p.numel(), stream, y, x,
                            static_cast<const double*>(save_mean), static_cast<const double*>(save_rstd), gamma, beta, p,
-                           false, p.numel());
+                           false, false, p.numel());
 }
 
 template <typename T>
@@ -261,11 +264,12 @@ void group_norm_backward_cuda(T* dx, T* dgamma, T* dbeta, double* work, const T*
   // work: 2 N G doubles (a, b per set), then 2 N C (the per-(n, c) partials of dgamma, dbeta)
   double *a = work, *b = work + p.N * p.G, *pg = b + p.N * p.G, *pb = pg + p.N * p.C;
   if (dx) {
-    launch_set_sums<T>(a, b, dy, x, save_mean, save_rstd, gamma, group_sets(p), p, stream);
+    launch_set_sums<T>(a, b, dy, x, save_mean, save_rstd, gamma, static_cast<const T*>(nullptr), group_sets(p), p,
+                       stream);
     // the sums include gamma (it varies over a group's channels)
     cuda::launch_elementwise("norm_dx_kernel", &norm_dx_kernel<T>, p.numel(), stream, dx, dy, x, save_mean, save_rstd,
                              gamma, static_cast<const double*>(a), static_cast<const double*>(b), p, false,
-                             p.group_channels() * p.S, true, p.numel());
+                             p.group_channels() * p.S, true, static_cast<const T*>(nullptr), p.numel());
   }
   if (dgamma || dbeta) {
     if (p.S >= 32 && p.N * p.C > 0)
@@ -294,9 +298,9 @@ void pixel_norm_backward_cuda(T* dx, const T* dy, const T* x, const double* save
 
 #define PYCNN_INSTANTIATE(T)                                                                                        \
   template void batch_norm_forward_cuda<T>(T*, double*, double*, T*, T*, const T*, const T*, const T*,              \
-                                           const NormParams&, bool, double, void*);                                 \
+                                           const NormParams&, bool, double, bool, void*);                           \
   template void batch_norm_backward_cuda<T>(T*, T*, T*, double*, const T*, const T*, const double*, const double*,   \
-                                            const T*, const NormParams&, bool, void*);                              \
+                                            const T*, const NormParams&, bool, const T*, void*);                    \
   template void group_norm_forward_cuda<T>(T*, double*, double*, const T*, const T*, const T*, const NormParams&,    \
                                            void*);                                                                  \
   template void group_norm_backward_cuda<T>(T*, T*, T*, double*, const T*, const T*, const double*, const double*,   \

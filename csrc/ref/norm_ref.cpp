@@ -19,7 +19,7 @@ inline double param_or(const T* a, index_t c, double dflt) {
 template <typename T>
 void batch_norm_forward_ref(T* y, double* save_mean, double* save_rstd, T* running_mean,
                             T* running_var, const T* x, const T* gamma, const T* beta,
-                            const NormParams& p, bool training, double momentum) {
+                            const NormParams& p, bool training, double momentum, bool relu) {
   const index_t N = p.N, C = p.C, S = p.S;
   const double n = double(N * S);
   for (index_t c = 0; c < C; ++c) {
@@ -51,7 +51,8 @@ void batch_norm_forward_ref(T* y, double* save_mean, double* save_rstd, T* runni
     for (index_t i = 0; i < N; ++i)
       for (index_t s = 0; s < S; ++s) {
         const index_t k = (i * C + c) * S + s;
-        y[k] = T((double(x[k]) - mean) * rstd * g + b);
+        const T v = T((double(x[k]) - mean) * rstd * g + b);
+        y[k] = relu ? bn_relu_value(v) : v;
       }
   }
 }
@@ -59,7 +60,7 @@ void batch_norm_forward_ref(T* y, double* save_mean, double* save_rstd, T* runni
 template <typename T>
 void batch_norm_backward_ref(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x,
                              const double* save_mean, const double* save_rstd, const T* gamma,
-                             const NormParams& p, bool training) {
+                             const NormParams& p, bool training, const T* relu_out) {
   const index_t N = p.N, C = p.C, S = p.S;
   const double n = double(N * S);
   for (index_t c = 0; c < C; ++c) {
@@ -68,8 +69,9 @@ void batch_norm_backward_ref(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x
     for (index_t i = 0; i < N; ++i)
       for (index_t s = 0; s < S; ++s) {
         const index_t k = (i * C + c) * S + s;
-        sum_dy += double(dy[k]);
-        sum_dy_xhat += double(dy[k]) * (double(x[k]) - mean) * rstd;
+        const double d = double(bn_relu_grad(dy[k], relu_out, k));
+        sum_dy += d;
+        sum_dy_xhat += d * (double(x[k]) - mean) * rstd;
       }
     dgamma[c] = T(sum_dy_xhat);
     dbeta[c] = T(sum_dy);
@@ -77,10 +79,11 @@ void batch_norm_backward_ref(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x
       for (index_t s = 0; s < S; ++s) {
         const index_t k = (i * C + c) * S + s;
         const double xhat = (double(x[k]) - mean) * rstd;
+        const double d = double(bn_relu_grad(dy[k], relu_out, k));
         if (training)  // mean(dy*g) = g*mean(dy), mean(dy*g*xhat) = g*mean(dy*xhat)
-          dx[k] = T(rstd * (double(dy[k]) * g - g * sum_dy / n - xhat * g * sum_dy_xhat / n));
+          dx[k] = T(rstd * (d * g - g * sum_dy / n - xhat * g * sum_dy_xhat / n));
         else
-          dx[k] = T(rstd * g * double(dy[k]));
+          dx[k] = T(rstd * g * d);
       }
   }
 }
@@ -186,9 +189,10 @@ void pixel_norm_backward_ref(T* dx, const T* dy, const T* x, const double* save_
 
 #define PYCNN_INSTANTIATE(T)                                                                    \
   template void batch_norm_forward_ref<T>(T*, double*, double*, T*, T*, const T*, const T*,     \
-                                          const T*, const NormParams&, bool, double);           \
+                                          const T*, const NormParams&, bool, double, bool);     \
   template void batch_norm_backward_ref<T>(T*, T*, T*, const T*, const T*, const double*,       \
-                                           const double*, const T*, const NormParams&, bool);   \
+                                           const double*, const T*, const NormParams&, bool,    \
+                                           const T*);                                           \
   template void group_norm_forward_ref<T>(T*, double*, double*, const T*, const T*, const T*,   \
                                           const NormParams&);                                   \
   template void group_norm_backward_ref<T>(T*, T*, T*, const T*, const T*, const double*,       \

@@ -31,6 +31,8 @@ def _shape(a):
 class BatchNorm(Function):
     """y = (x - mean_c) rstd_c w_c + b_c; running stats (in place) with the unbiased variance."""
 
+    relu = False  # BatchNormRelu: relu(y) from the same kernels
+
     def forward(self, x, running_mean, running_var, weight, bias, op, training, momentum, eps):
         nat = self.backend.native
         self.p = nat.batch_norm_params(op, x.shape, _shape(weight), _shape(bias), _shape(running_mean),
@@ -40,8 +42,9 @@ class BatchNorm(Function):
             self.C, self.dtype = x.shape[1], x.dtype
             return self.xp.empty(x.shape, x.dtype)
         y, self.mean, self.rstd = nat.batch_norm_forward(x, running_mean, running_var, weight, bias, self.p,
-                                                         training, momentum)
+                                                         training, momentum, relu=self.relu)
         self.x, self.weight, self.training = x, weight, training
+        self.y = y if self.relu else None
         return y
 
     def backward(self, g):
@@ -49,9 +52,19 @@ class BatchNorm(Function):
             dx, dw, db = g, self.xp.zeros(self.C, self.dtype), self.xp.zeros(self.C, self.dtype)
         else:
             dx, dw, db = self.backend.native.batch_norm_backward(g, self.x, self.mean, self.rstd, self.weight,
-                                                                 self.p, self.training)
+                                                                 self.p, self.training, relu_output=self.y)
         need = self.needs_input_grad
         return dx if need[0] else None, None, None, dw if need[3] else None, db if need[4] else None
+
+
+class BatchNormRelu(BatchNorm):
+    """relu(batch_norm(x)) as one forward and one backward kernel (csrc/norm.h: the ReLU is applied
+    in the normalizing sweep, its select to dy in the backward's sweeps): what nn.Sequential runs for
+    a BatchNorm module followed by a ReLU.  The same numbers as the two ops; the backward reads the
+    output (ReLU's mask), so an in-place change of it before backward raises."""
+
+    relu = True
+    saves_output = True
 
 
 class InstanceNorm(Function):
@@ -173,11 +186,16 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     """Normalizes each channel of input (N, C, *) over (N, *).  training: batch statistics
     (biased variance) and, when given, running = (1 - momentum) running + momentum batch with the
     unbiased variance, in place; otherwise the running statistics."""
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps, relu=False):
+    """batch_norm, or with relu relu(batch_norm(...)) fused (BatchNormRelu; nn.Sequential's pair)."""
     op = "batch_norm"
     _check_tensors(op, input, running_mean=running_mean, running_var=running_var, weight=weight, bias=bias)
-    return BatchNorm.apply(input, running_mean, running_var, weight, bias, op=op,
-                           training=as_bool(training, op, "training"), momentum=_momentum(op, momentum),
-                           eps=_eps(op, eps))
+    return (BatchNormRelu if relu else BatchNorm).apply(
+        input, running_mean, running_var, weight, bias, op=op, training=as_bool(training, op, "training"),
+        momentum=_momentum(op, momentum), eps=_eps(op, eps))
 
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,

@@ -66,6 +66,16 @@ class _IndexedModules(Module):
         return module
 
 
+def _batch_norm_then_relu(m, nxt):
+    """Whether Sequential may run the pair (m, nxt) as BatchNorm fused with ReLU: a pycnn BatchNorm
+    and a ReLU, neither with its forward replaced (a subclass's or an instance's own forward runs
+    as written).  ReLU(inplace=True) fuses too: the output is the same tensor values."""
+    from .layers import ReLU
+    from .norm import _BatchNorm
+    return (isinstance(m, _BatchNorm) and type(m).forward is _BatchNorm.forward and "forward" not in m.__dict__
+            and isinstance(nxt, ReLU) and type(nxt).forward is ReLU.forward and "forward" not in nxt.__dict__)
+
+
 class Sequential(_IndexedModules):
     def __init__(self, *modules):
         super().__init__()
@@ -77,8 +87,16 @@ class Sequential(_IndexedModules):
                 self.add_module(str(i), m)
 
     def forward(self, x):
-        for m in self._modules.values():
-            x = m(x)
+        mods = tuple(self._modules.values())
+        i, n = 0, len(mods)
+        while i < n:
+            m = mods[i]
+            if i + 1 < n and _batch_norm_then_relu(m, mods[i + 1]):
+                x = m._normalize(x, relu=True)  # one fused kernel pair, the same numbers
+                i += 2
+            else:
+                x = m(x)
+                i += 1
         return x
 
     def __getitem__(self, i):

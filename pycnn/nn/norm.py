@@ -24,6 +24,7 @@ from __future__ import annotations
 import warnings
 
 from .. import functional as F
+from ..functional._norm import _batch_norm
 from .._args import as_flag, as_float, as_int, as_positive_int, check_tensor
 from ..creation import ones, tensor, zeros
 from ..tensor import no_grad
@@ -86,6 +87,11 @@ class _BatchNorm(_NormBase):
         raise NotImplementedError
 
     def forward(self, input):
+        return self._normalize(input)
+
+    def _normalize(self, input, relu=False):
+        """forward, or with relu relu(forward(input)) on the fused kernels (nn.Sequential calls it
+        for a BatchNorm followed by a ReLU: container.py)."""
         check_tensor(input, type(self).__name__, "input")
         self._check_input_dim(input)
         factor = 0.0 if self.momentum is None else self.momentum
@@ -97,9 +103,9 @@ class _BatchNorm(_NormBase):
         # eval without running stats (track_running_stats=False) still uses batch statistics
         use_batch = self.training or (self.running_mean is None and self.running_var is None)
         track = not self.training or self.track_running_stats
-        return F.batch_norm(input, self.running_mean if track else None,
-                            self.running_var if track else None, self.weight, self.bias,
-                            use_batch, factor, self.eps)
+        return _batch_norm(input, self.running_mean if track else None,
+                           self.running_var if track else None, self.weight, self.bias,
+                           use_batch, factor, self.eps, relu)
 
 
 class BatchNorm1d(_BatchNorm):
