@@ -96,8 +96,11 @@ Conv2dParams make_conv_transpose2d_params(const OpInfo& op, const std::array<ind
 
 // ------------------------------------------------------------------ reference (csrc/ref)
 // Plain loops: the executable spec, and a fallback.
+// relu: y = relu(conv2d(x, w) + b) (elementwise.h's ReLU), the inference-time fusion of a conv and
+// the ReLU after it (nn.Sequential without autograd); the same numbers as the two ops.
 template <typename T>
-void conv2d_forward_ref(T* y, const T* x, const T* w, const T* b, const Conv2dParams& p);
+void conv2d_forward_ref(T* y, const T* x, const T* w, const T* b, const Conv2dParams& p,
+                        bool relu = false);
 // dx = d(loss)/dx, dw, db (each may be null) from dy = d(loss)/dy.
 template <typename T>
 void conv2d_backward_ref(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w,
@@ -116,7 +119,8 @@ void conv_transpose2d_backward_ref(T* dx, T* dw, T* db, const T* dy, const T* x,
 // there are fewer images*groups than threads); 1x1 stride-1 unpadded convs skip im2col;
 // depthwise (groups == C_in > 1) uses a direct kernel.
 template <typename T>
-void conv2d_forward_cpu(T* y, const T* x, const T* w, const T* b, const Conv2dParams& p);
+void conv2d_forward_cpu(T* y, const T* x, const T* w, const T* b, const Conv2dParams& p,
+                        bool relu = false);
 template <typename T>
 void conv2d_backward_cpu(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w,
                          const Conv2dParams& p);

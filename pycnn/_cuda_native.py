@@ -241,14 +241,16 @@ class CudaNative:
             y += b.reshape(1, -1, 1, 1)
         return y
 
-    def conv2d_forward(self, x, w, b, p):
+    def conv2d_forward(self, x, w, b, p, relu=False):
         x, w, b = self._conv_arrays("conv2d", x, p.in_shape, w, p, b, p.C_out)
         if p.is_depthwise:
             y = self._empty(p.out_shape, x.dtype)
             self.m.depthwise_conv2d_forward(self._ptr(y), self._ptr(x), self._ptr(w), self._null(b), x.dtype.name, p,
                                             self._stream())
-            return y
-        return self._plus_bias(self._conv_y(x, w, p), b)
+        else:
+            y = self._plus_bias(self._conv_y(x, w, p), b)
+        # the inference-time conv + ReLU: on CUDA the ReLU is the glue formula after the conv, not fused
+        return _ew.activation_forward(self.xp, y, "relu") if relu else y
 
     def conv2d_backward(self, dy, x, w, p, input_grad=True, weight_grad=True, bias_grad=True):
         x, w, _ = self._conv_arrays("conv2d", x, p.in_shape, w, p)

@@ -42,8 +42,9 @@ void check_arrays(const Kernels& k, const Conv2dParams& p, const py::array& x, c
 
 template <typename T>
 py::array forward(const Kernels& k, const Conv2dParams& p, const py::array& x_in, const py::array& w_in,
-                  const py::object& b_in, bool reference) {
+                  const py::object& b_in, bool relu, bool reference) {
   check_arrays(k, p, x_in, w_in);
+  PYCNN_CHECK(!relu || !k.transposed, k.op, ": relu=True is only fused into conv2d's forward");
   carray<T> x(x_in), w(w_in);
   std::optional<carray<T>> b;
   if (!b_in.is_none()) {
@@ -63,7 +64,7 @@ py::array forward(const Kernels& k, const Conv2dParams& p, const py::array& x_in
     if (k.transposed)
       (reference ? conv_transpose2d_forward_ref<T> : conv_transpose2d_forward_cpu<T>)(Y, X, Wt, B, p);
     else
-      (reference ? conv2d_forward_ref<T> : conv2d_forward_cpu<T>)(Y, X, Wt, B, p);
+      (reference ? conv2d_forward_ref<T> : conv2d_forward_cpu<T>)(Y, X, Wt, B, p, relu);
   }
   return y;
 }
@@ -109,13 +110,16 @@ py::tuple backward(const Kernels& k, const Conv2dParams& p, const py::array& dy_
 void bind_pair(py::module_& m, const Kernels& k) {
   m.def(
       (std::string(k.op) + "_forward").c_str(),
-      [&k](const py::array& x, const py::array& w, const py::object& bias, const Conv2dParams& p, bool reference) {
+      [&k](const py::array& x, const py::array& w, const py::object& bias, const Conv2dParams& p, bool relu,
+           bool reference) {
         return float_dispatch(x, k.op, "input",
-                              [&](auto t) { return forward<decltype(t)>(k, p, x, w, bias, reference); });
+                              [&](auto t) { return forward<decltype(t)>(k, p, x, w, bias, relu, reference); });
       },
-      py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("params"), py::arg("reference") = false,
+      py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("params"), py::arg("relu") = false,
+      py::arg("reference") = false,
       k.transposed ? "Transposed conv2d (the input-gradient of conv2d) for w (C_in, C_out/groups, kH, kW)."
-                   : "y = conv2d(x, w) + b for x (N, C_in, H, W), w (C_out, C_in/groups, kH, kW).");
+                   : "y = conv2d(x, w) + b for x (N, C_in, H, W), w (C_out, C_in/groups, kH, kW); relu: "
+                     "relu(y) in the bias pass (inference-time fusion with a following ReLU).");
   m.def(
       (std::string(k.op) + "_backward").c_str(),
       [&k](const py::array& dy, const py::array& x, const py::array& w, const Conv2dParams& p, bool input_grad,

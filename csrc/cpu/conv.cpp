@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "conv.h"
+#include "elementwise.h"
 #include "gemm.h"
 #include "omp_guard.h"
 
@@ -390,13 +391,25 @@ class Scratch {
   T* ptr_ = nullptr;
 };
 
+// y += b per channel (b may be null), then relu(y) with relu: one pass, the same roundings as the
+// separate bias add and ReLU.
 template <typename T>
-void add_channel_bias(T* y, const T* b, index_t N, index_t C, index_t HW) {
+void channel_epilogue(T* y, const T* b, bool relu, index_t N, index_t C, index_t HW) {
+  if (!b && !relu) return;
 #pragma omp parallel for schedule(static)
   for (index_t nc = 0; nc < N * C; ++nc) {
-    const T v = b[nc % C];
+    const T v = b ? b[nc % C] : T(0);
     T* row = y + nc * HW;
-    for (index_t i = 0; i < HW; ++i) row[i] += v;
+    if (!relu) {
+#pragma omp simd
+      for (index_t i = 0; i < HW; ++i) row[i] += v;
+    } else if (b) {
+#pragma omp simd
+      for (index_t i = 0; i < HW; ++i) row[i] = activation_value<Activation::relu>(row[i] + v, T(0));
+    } else {
+#pragma omp simd
+      for (index_t i = 0; i < HW; ++i) row[i] = activation_value<Activation::relu>(row[i], T(0));
+    }
   }
 }
 
@@ -747,13 +760,14 @@ void backward_weight(T* dw, const T* dy, const T* x, const Conv2dParams& p) {
 }  // namespace
 
 template <typename T>
-void conv2d_forward_cpu(T* y, const T* x, const T* w, const T* b, const Conv2dParams& p) {
+void conv2d_forward_cpu(T* y, const T* x, const T* w, const T* b, const Conv2dParams& p, bool relu) {
   if (p.is_depthwise()) {
     depthwise_forward(y, x, w, b, p);  // bias fused into the first write
+    channel_epilogue(y, static_cast<const T*>(nullptr), relu, p.N, p.C_out, p.out_hw());
     return;
   }
   forward_gemm(y, x, w, p);
-  if (b) add_channel_bias(y, b, p.N, p.C_out, p.out_hw());
+  channel_epilogue(y, b, relu, p.N, p.C_out, p.out_hw());
 }
 
 template <typename T>
@@ -768,7 +782,7 @@ template <typename T>
 void conv_transpose2d_forward_cpu(T* y, const T* x, const T* w, const T* b,
                                   const Conv2dParams& p) {
   backward_input(y, x, w, p);
-  if (b) add_channel_bias(y, b, p.N, p.C_in, p.H * p.W);
+  channel_epilogue(y, b, false, p.N, p.C_in, p.H * p.W);
 }
 
 template <typename T>
@@ -786,7 +800,8 @@ void conv_transpose2d_backward_cpu(T* dx, T* dw, T* db, const T* dy, const T* x,
 }
 
 #define PYCNN_INSTANTIATE(T)                                                                    \
-  template void conv2d_forward_cpu<T>(T*, const T*, const T*, const T*, const Conv2dParams&);   \
+  template void conv2d_forward_cpu<T>(T*, const T*, const T*, const T*, const Conv2dParams&,    \
+                                      bool);                                                    \
   template void conv2d_backward_cpu<T>(T*, T*, T*, const T*, const T*, const T*,                \
                                        const Conv2dParams&);                                    \
   template void conv_transpose2d_forward_cpu<T>(T*, const T*, const T*, const T*,               \

@@ -1,5 +1,6 @@
 // Plain-loop conv2d / conv_transpose2d: the executable spec of csrc/conv.h (no pragmas).
 #include "conv.h"
+#include "elementwise.h"
 
 namespace pycnn {
 
@@ -53,12 +54,14 @@ void channel_sums(T* s, const T* a, index_t N, index_t C, index_t HW) {
 }  // namespace
 
 template <typename T>
-void conv2d_forward_ref(T* y, const T* x, const T* w, const T* b, const Conv2dParams& p) {
+void conv2d_forward_ref(T* y, const T* x, const T* w, const T* b, const Conv2dParams& p, bool relu) {
   const index_t hw = p.out_hw();
   for (index_t n = 0; n < p.N; ++n)
     for (index_t co = 0; co < p.C_out; ++co)
       fill(y + (n * p.C_out + co) * hw, hw, b ? b[co] : T(0));
   for_each_tap(p, [&](index_t yi, index_t xi, index_t wi) { y[yi] += w[wi] * x[xi]; });
+  if (relu)
+    for (index_t i = 0; i < p.N * p.C_out * hw; ++i) y[i] = activation_value<Activation::relu>(y[i], T(0));
 }
 
 template <typename T>
@@ -98,7 +101,8 @@ void conv_transpose2d_backward_ref(T* dx, T* dw, T* db, const T* dy, const T* x,
 }
 
 #define PYCNN_INSTANTIATE(T)                                                                    \
-  template void conv2d_forward_ref<T>(T*, const T*, const T*, const T*, const Conv2dParams&);   \
+  template void conv2d_forward_ref<T>(T*, const T*, const T*, const T*, const Conv2dParams&,    \
+                                      bool);                                                    \
   template void conv2d_backward_ref<T>(T*, T*, T*, const T*, const T*, const T*,                \
                                        const Conv2dParams&);                                    \
   template void conv_transpose2d_forward_ref<T>(T*, const T*, const T*, const T*,               \

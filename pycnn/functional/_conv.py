@@ -21,7 +21,7 @@ class ConvNd(Function):
     """conv1d/conv2d (and, with transposed=True, conv_transpose1d/2d) on the native kernels."""
 
     def forward(self, x, weight, bias, op, spatial, transposed, stride, padding, dilation, groups,
-                output_padding=(0, 0)):
+                output_padding=(0, 0), relu=False):
         nat = self.backend.native
         self.x_shape, self.w_shape, self.spatial = x.shape, weight.shape, spatial
         self.x, self.w = x.reshape(lift4(x.shape, spatial)), weight.reshape(lift4(weight.shape, spatial))
@@ -35,7 +35,9 @@ class ConvNd(Function):
             self.p = nat.conv2d_params(op, spatial, self.x.shape, self.w.shape, bias_shape, stride, padding,
                                        dilation, groups)
             self.kernels = nat.conv2d_forward, nat.conv2d_backward
-        y = self.kernels[0](self.x, self.w, bias, self.p)
+        # relu: relu(conv(x) + b) in the bias pass; only without autograd (see conv2d_relu_inference)
+        y = self.kernels[0](self.x, self.w, bias, self.p, relu=True) if relu else self.kernels[0](self.x, self.w,
+                                                                                                   bias, self.p)
         self.y4_shape = y.shape
         return y.reshape(unlift(y.shape, spatial, len(self.x_shape)))
 
@@ -71,7 +73,7 @@ def _check_tensors(op, spatial, input, weight, bias, weight_layout):
         raise ValueError(f"{op}: weight must be {spatial + 2}-D {weight_layout}, got shape {weight.shape}")
 
 
-def _conv(op, spatial, input, weight, bias, stride, padding, dilation, groups):
+def _conv(op, spatial, input, weight, bias, stride, padding, dilation, groups, relu=False):
     _check_tensors(op, spatial, input, weight, bias, f"(C_out, C_in/groups, {_KERNEL_NAMES[spatial]})")
     groups = as_int(groups, op, "groups")
     stride, dilation = ntuple(stride, spatial, op, "stride"), ntuple(dilation, spatial, op, "dilation")
@@ -82,7 +84,7 @@ def _conv(op, spatial, input, weight, bias, stride, padding, dilation, groups):
     with allocation_errors(op, input.shape):
         return ConvNd.apply(input, weight, bias, op=op, spatial=spatial, transposed=False,
                             stride=lift_pair(stride, spatial, 1), padding=padding4,
-                            dilation=lift_pair(dilation, spatial, 1), groups=groups)
+                            dilation=lift_pair(dilation, spatial, 1), groups=groups, relu=relu)
 
 
 def _conv_transpose(op, spatial, input, weight, bias, stride, padding, output_padding, groups, dilation):

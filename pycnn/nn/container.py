@@ -76,6 +76,25 @@ def _batch_norm_then_relu(m, nxt):
             and isinstance(nxt, ReLU) and type(nxt).forward is ReLU.forward and "forward" not in nxt.__dict__)
 
 
+def _plain_relu(m):
+    from .layers import ReLU
+    return isinstance(m, ReLU) and type(m).forward is ReLU.forward and "forward" not in m.__dict__
+
+
+def _conv_then_relu_without_graph(m, nxt, x):
+    """Whether Sequential may run (m, nxt) as conv1d/conv2d with the ReLU fused into its bias pass:
+    a zero-padded pycnn Conv1d/Conv2d and a ReLU, neither with its forward replaced, and no autograd
+    graph being recorded (no_grad, or neither the input nor the conv's parameters require grad:
+    inference, whatever train()/eval() says)."""
+    from ..tensor import Tensor, is_grad_enabled
+    from .conv import _Conv
+    if not (isinstance(m, _Conv) and type(m).forward is _Conv.forward and "forward" not in m.__dict__
+            and m.padding_mode == "zeros" and _plain_relu(nxt) and isinstance(x, Tensor)):
+        return False
+    return not is_grad_enabled() or not (x.requires_grad or any(p is not None and p.requires_grad
+                                                                for p in (m.weight, m.bias)))
+
+
 class Sequential(_IndexedModules):
     def __init__(self, *modules):
         super().__init__()
@@ -93,6 +112,9 @@ class Sequential(_IndexedModules):
             m = mods[i]
             if i + 1 < n and _batch_norm_then_relu(m, mods[i + 1]):
                 x = m._normalize(x, relu=True)  # one fused kernel pair, the same numbers
+                i += 2
+            elif i + 1 < n and _conv_then_relu_without_graph(m, mods[i + 1], x):
+                x = m._forward_relu(x)  # the ReLU in the conv's bias pass, the same numbers
                 i += 2
             else:
                 x = m(x)

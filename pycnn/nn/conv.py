@@ -9,6 +9,7 @@ Each conv module's num_parameters() is C_out * (C_in/groups * prod(k) + 1) with 
 from __future__ import annotations
 
 from .. import functional as F
+from ..functional._conv import _conv as _conv_impl
 from ..creation import zeros
 from .._args import as_flag, as_int, as_positive_int, ntuple, same_padding
 from . import init
@@ -124,6 +125,14 @@ class _Conv(_ConvNd):
             padded = pad_mode(input, self._reversed_padding_repeated_twice, self.padding_mode)
             return conv(padded, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
         return conv(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def _forward_relu(self, input):
+        """relu(forward(input)) with the ReLU in the conv's bias pass (csrc/conv.h): what
+        nn.Sequential runs for this conv and a following ReLU when no graph is recorded (the fused
+        forward keeps nothing for a backward).  Zero padding only (the caller checks)."""
+        op = "conv1d" if self._spatial == 1 else "conv2d"
+        return _conv_impl(op, self._spatial, input, self.weight, self.bias, self.stride, self.padding,
+                          self.dilation, self.groups, relu=True)
 
 
 class Conv1d(_Conv, spatial=1, conv=F.conv1d):

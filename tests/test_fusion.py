@@ -1,13 +1,19 @@
-"""BatchNorm fused with a following ReLU (csrc/norm.h: batch_norm_forward relu=True, the backward's
-relu_output; pycnn.functional._norm.BatchNormRelu; nn.Sequential's recognized pair).
+"""The fusions of eager mode (issue 13): BatchNorm with a following ReLU, and conv with a following
+ReLU at inference.
 
-The fused pair must give the same numbers as the two ops: on every backend (the CPU kernels, the
-plain-loop spec, the emulated CUDA device) the output, dx, dweight, dbias and the running statistics
-are compared bit for bit with BatchNorm then F.relu on the same backend, over the norm family's case
-table (every fast path of the CPU kernel: serial, parallel, channel-at-a-time and sample-major
-sweeps), training and eval, with and without affine; the CPU kernels again at every SIMD level on 1
-and 2 threads; and against the float64 reference.  Then the Sequential rule (which pairs fuse, which
-do not), the in-place check on the saved output, a float64 gradcheck and PyTorch itself."""
+BatchNorm + ReLU (csrc/norm.h: batch_norm_forward relu=True, the backward's relu_output;
+pycnn.functional._norm.BatchNormRelu; nn.Sequential's recognized pair) must give the same numbers
+as the two ops: on every backend (the CPU kernels, the plain-loop spec, the emulated CUDA device)
+the output, dx, dweight, dbias and the running statistics are compared bit for bit with BatchNorm
+then F.relu on the same backend, over the norm family's case table (every fast path of the CPU
+kernel: serial, parallel, channel-at-a-time and sample-major sweeps), training and eval, with and
+without affine; the CPU kernels again at every SIMD level on 1 and 2 threads; and against the
+float64 reference.  Then the Sequential rule (which pairs fuse, which do not), the in-place check on
+the saved output, a float64 gradcheck and PyTorch itself.
+
+Conv + ReLU (csrc/conv.h: conv2d_forward relu=True, the ReLU in the bias pass) runs only where no
+graph is recorded; it is compared bit for bit with conv then relu on every backend over the conv
+family's fast paths, and the Sequential rule is checked."""
 import numpy as np
 import pytest
 
@@ -213,3 +219,74 @@ def test_fused_pair_matches_torch():
         np.testing.assert_allclose(ours[1].running_var.numpy(), theirs[1].running_var.numpy(), rtol=1e-5)
         for m in (*ours.parameters(), *theirs.parameters()):
             m.grad = None
+
+
+# ----------------------------------------------------------------------------- conv + ReLU, inference
+def _conv_relu_cases():
+    from cases.conv import FAST_CASES
+    return [c for c in FAST_CASES if c["padding"] != "same"]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("c", _conv_relu_cases(), ids=lambda c: __import__("cases.conv", fromlist=["x"]).case_id(c))
+def test_conv_relu_equals_conv_then_relu(backend, c, dtype):
+    """Every CPU fast path (pointwise, depthwise, wide, padded-wide, im2col, phases), with and
+    without bias, through the backend's native conv2d_forward."""
+    from pycnn import _backend
+    from cases.conv import params
+    g = np.random.default_rng(len(str(c)))
+    x0 = g.standard_normal((c["N"], c["C_in"], c["H"], c["W"])).astype(dtype)
+    w0 = g.standard_normal((c["C_out"], c["C_in"] // c["groups"], *c["k"])).astype(dtype)
+    b0 = g.standard_normal(c["C_out"]).astype(dtype)
+    p = params(c)
+    with backend.active():
+        nat = _backend.backend(backend.device).native
+        x, w, b = (backend.tensor(a)._array for a in (x0, w0, b0))
+        for bias in (b, None):
+            fused = nat.conv2d_forward(x, w, bias, p, relu=True)
+            plain = nat.activation_forward(nat.conv2d_forward(x, w, bias, p), "relu")
+            to_np = (lambda a: backend.numpy(pycnn.Tensor._wrap(a, backend.device)))
+            got, want = to_np(fused), to_np(plain)
+            assert want.size < 16 or 0 < (want > 0).mean() < 1  # the ReLU cuts somewhere
+            np.testing.assert_array_equal(got, want)
+
+
+def test_sequential_fuses_conv_then_relu_without_a_graph(monkeypatch):
+    from pycnn.nn.conv import _Conv
+    calls = []
+    real = _Conv._forward_relu
+    monkeypatch.setattr(_Conv, "_forward_relu", lambda self, x: calls.append(type(self).__name__) or real(self, x))
+    g = np.random.default_rng(3)
+    x = pycnn.tensor(g.standard_normal((2, 3, 8, 8)).astype(np.float32))
+    seq = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 1), nn.ReLU(inplace=True))
+    with pycnn.no_grad():
+        fused = seq(x).numpy()
+    assert calls == ["Conv2d", "Conv2d"]
+    unfused = F.relu(seq[2](F.relu(seq[0](x)))).detach().numpy()
+    np.testing.assert_array_equal(fused, unfused)
+    # a graph is recorded (parameters require grad): the ops as written, so backward works
+    y = seq(x)
+    assert calls == ["Conv2d", "Conv2d"] and type(y.grad_fn).__name__ == "Relu"
+    # nothing requires grad: no graph even with grad mode on
+    for prm in seq.parameters():
+        prm.requires_grad_(False)
+    np.testing.assert_array_equal(seq(x).numpy(), fused)
+    assert len(calls) == 4
+    # conv1d too; not for reflect padding, a transposed conv or a ReLU subclass
+    x1 = pycnn.tensor(g.standard_normal((2, 3, 11)).astype(np.float32))
+    with pycnn.no_grad():
+        nn.Sequential(nn.Conv1d(3, 2, 3), nn.ReLU())(x1)
+        assert calls[-1] == "Conv1d"
+        n = len(calls)
+        nn.Sequential(nn.Conv2d(3, 2, 3, padding=1, padding_mode="reflect"), nn.ReLU())(x)
+        nn.Sequential(nn.ConvTranspose2d(3, 2, 3), nn.ReLU())(x)
+        nn.Sequential(nn.Conv2d(3, 2, 3), type("MyReLU", (nn.ReLU,), {"forward": lambda self, t: t})())(x)
+        assert len(calls) == n
+
+
+def test_conv_relu_binding_refuses_a_transposed_conv():
+    from pycnn import _C
+    x, w = np.ones((1, 2, 3, 3), np.float32), np.ones((2, 2, 2, 2), np.float32)
+    p = _C.conv_transpose2d_params("conv_transpose2d", 2, x.shape, w.shape, None, (1, 1), (0, 0), (0, 0), 1, (1, 1))
+    with pytest.raises(ValueError, match="conv_transpose2d: relu=True is only fused into conv2d's forward"):
+        _C.conv_transpose2d_forward(x, w, None, p, relu=True)
