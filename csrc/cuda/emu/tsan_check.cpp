@@ -55,16 +55,16 @@ void norm_checks() {
     // batch norm, training
     std::vector<double> y(n), yr(n), m(p.C), r(p.C), mr(p.C), rr(p.C), rm(p.C, 0.1), rv(p.C, 1.0), rm2 = rm, rv2 = rv;
     batch_norm_forward_cuda(y.data(), m.data(), r.data(), rm.data(), rv.data(), x.data(), gamma.data(), beta.data(), p,
-                            true, 0.1, nullptr);
+                            true, 0.1, false, nullptr);
     batch_norm_forward_ref(yr.data(), mr.data(), rr.data(), rm2.data(), rv2.data(), x.data(), gamma.data(),
-                           beta.data(), p, true, 0.1);
+                           beta.data(), p, true, 0.1, false);
     expect_close("batch_norm y", y, yr);
     expect_close("batch_norm running_var", rv, rv2);
     std::vector<double> dx(n), dxr(n), dg(p.C), dgr(p.C), db(p.C), dbr(p.C), work(2 * p.C);
     batch_norm_backward_cuda(dx.data(), dg.data(), db.data(), work.data(), dy.data(), x.data(), m.data(), r.data(),
-                             gamma.data(), p, true, nullptr);
+                             gamma.data(), p, true, static_cast<const double*>(nullptr), nullptr);
     batch_norm_backward_ref(dxr.data(), dgr.data(), dbr.data(), dy.data(), x.data(), mr.data(), rr.data(),
-                            gamma.data(), p, true);
+                            gamma.data(), p, true, static_cast<const double*>(nullptr));
     expect_close("batch_norm dx", dx, dxr, 1e-8);
     expect_close("batch_norm dgamma", dg, dgr, 1e-8);
     // group norm with groups of every channel count dividing C (LayerNorm is G = 1)
