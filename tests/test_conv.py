@@ -18,7 +18,8 @@ from cases import DTYPES
 from cases import conv as table
 from cases.conv import (CONV1D_CASES, CONV_CASES, FUSED_CASES, SPLIT_CASES, TRANSPOSE_CASES, WIDE_CASES,
                         case1d_id, case_id, pads4)
-from helpers import assert_close, gradcheck, num_threads, randn
+from backends import BACKENDS
+from helpers import assert_close, cpu_simd_levels, gradcheck, num_threads, randn, simd
 from reference import conv as ref
 
 GRADS = ("grad input", "grad weight", "grad bias")
@@ -74,8 +75,25 @@ def _check(backend, op, x, w, b, kw, want, backward, dtype, alone=False, atol=No
     return dy, grads
 
 
+# Winograd F(2x2, 3x3) in float32: |y - y_exact| <= WINOGRAD_F32_BOUND * eps32 * (|w| conv |x|), the
+# sum of the terms' magnitudes.  Measured on random normal data (test_winograd_float32_error's
+# cases): forward at most 1.4 eps32 times that scale, grad input 1.0, grad weight 0.7 -- the im2col
+# path's, on the same data: 2.1, 0.9, 0.9; the bound leaves 5x headroom.  Against the case table's
+# fixed float32 atol (2e-5) the grad weight, a sum over every tile of the batch, can miss by 2x
+# where its terms are large and cancel, so the table's Winograd cases run at WINOGRAD_F32_ATOL.
+WINOGRAD_F32_BOUND = 8
+WINOGRAD_F32_ATOL = 1e-4
+
+
+def _winograd_atol(c, dtype, transposed=False):
+    """The float32 atol of a case the CPU runs as Winograd (see WINOGRAD_F32_ATOL), else None."""
+    wino = np.dtype(dtype) == np.float32 and table.paths(table.params(c, transposed)) == "winograd"
+    return WINOGRAD_F32_ATOL if wino else None
+
+
 def _check_conv2d(backend, c, dtype, alone=False, atol=None):
     x, w, b = _arrays(c, dtype)
+    atol = _winograd_atol(c, dtype) if atol is None else atol
     args = _ref_args(c)
     return _check(backend, F.conv2d, x, w, b, _kw(c), ref.conv2d(x, w, b, *args),
                   lambda dy: ref.conv2d_backward(dy, x, w, *args), dtype, alone, atol)
@@ -86,7 +104,8 @@ def _check_conv_transpose2d(backend, c, dtype, alone=False, x=None, w=None):
     x, w = x0 if x is None else x, w0 if w is None else w
     args = _tref_args(c)
     return _check(backend, F.conv_transpose2d, x, w, b, _tkw(c), ref.conv_transpose2d(x, w, b, *args),
-                  lambda dy: ref.conv_transpose2d_backward(dy, x, w, *args), dtype, alone)
+                  lambda dy: ref.conv_transpose2d_backward(dy, x, w, *args), dtype, alone,
+                  _winograd_atol(c, dtype, transposed=True))
 
 
 def test_case_table_reaches_every_path():
@@ -100,15 +119,26 @@ def test_case_table_reaches_every_path():
         seen = {}
         for c in cases:
             seen.setdefault(table.paths(table.params(c, transposed)), []).append(c)
-        assert set(seen) == {"pointwise", "depthwise", "wide", "padded-wide", "im2col", "phases2", "phases"}, set(seen)
+        assert set(seen) == {"pointwise", "depthwise", "winograd", "wide", "padded-wide", "im2col", "phases2",
+                             "phases"}, set(seen)
         for path, cs in seen.items():
             planes = [c["N"] * c["C_in"] for c in cs]
-            assert min(planes) < 6 <= max(planes), (transposed, path, planes)
+            if path == "winograd":  # >= 16 channels: few planes means one image
+                assert min(c["N"] for c in cs) == 1, (transposed, path)
+            else:
+                assert min(planes) < 6 <= max(planes), (transposed, path, planes)
             assert max(c["N"] for c in cs) >= 7, (transposed, path)
     wide = [table.params(c) for c in WIDE_CASES]
     assert all(table.paths(p) == "wide" for p in wide)
     assert all(table.paths(table.params(c)) == "padded-wide" for c in table.PADDED_WIDE_CASES)
     assert all(table.paths(table.params(c)) == "im2col" for c in table.NOT_WIDE_CASES)
+    assert all(table.paths(table.params(c)) == "winograd" for c in table.WINOGRAD_CASES)
+    assert all(table.paths(table.params(c)) != "winograd" for c in table.NOT_WINOGRAD_CASES)
+    assert {"im2col", "padded-wide", "phases2"} <= {table.paths(table.params(c)) for c in table.NOT_WINOGRAD_CASES}
+    # odd output sizes (a cut last tile), padding 0 to 3, groups
+    wino = [table.params(c) for c in table.WINOGRAD_CASES]
+    assert {p.H_out % 2 for p in wino} == {0, 1} and {p.W_out % 2 for p in wino} == {0, 1}
+    assert {p.pad_top for p in wino} >= {0, 1, 2, 3} and any(p.groups > 1 for p in wino)
     for threads in (2, 3):
         got = set().union(*(table.splits(table.params(c), threads)
                             for c in SPLIT_CASES + WIDE_CASES + table.PADDED_WIDE_CASES))
@@ -221,10 +251,12 @@ def _check_with_adjoint(backend, c, dtype):
 # parallel-GEMM path for small batches (which one runs depends on N*groups vs threads); wide:
 # stride-1 unpadded convs with a narrow output take the "wide" im2col path (one contiguous run
 # per kernel tap, blocks of images side by side, the last block short), N*groups below and above
-# the thread count; padded-wide: the same on a zero-bordered copy of each block.
+# the thread count; padded-wide: the same on a zero-bordered copy of each block; winograd: jobs
+# of tile rows (fewer or more than the threads), the weight gradient's per-thread partials.
 THREAD_CASES = [pytest.param(c, id=f"{kind}-{case_id(c)}")
                 for kind, cases in (("split", SPLIT_CASES), ("wide", WIDE_CASES),
-                                    ("padded-wide", table.PADDED_WIDE_CASES)) for c in cases
+                                    ("padded-wide", table.PADDED_WIDE_CASES),
+                                    ("winograd", table.WINOGRAD_CASES)) for c in cases
                 if c["padding"] != "same"]  # (the adjoint check needs symmetric padding)
 
 
@@ -253,6 +285,46 @@ def test_transpose_backward_with_both_grads_matches_reference(backend, c, dtype,
             F.conv_transpose2d(xt, wt, **_tkw(c)).backward(backend.tensor(dy))
             again.append((backend.numpy(xt.grad), backend.numpy(wt.grad)))
         assert all(np.array_equal(a, b) for a, b in zip(*again))
+
+
+@pytest.mark.parametrize("level", cpu_simd_levels())
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("c", table.WINOGRAD_CASES, ids=case_id)
+def test_winograd_every_simd_level(c, dtype, level):
+    """The Winograd tile transforms (csrc/cpu/winograd_loops.h) at every SIMD level this CPU runs,
+    on 1 and 2 threads: the conv and its adjoint, forward and both grads, against the reference."""
+    CPU = BACKENDS[0]
+    for threads in (1, 2):
+        with simd(level), num_threads(threads):
+            _check_conv2d(CPU, c, dtype, alone=True)
+            if c["padding"] != "same":
+                _check_conv_transpose2d(CPU, table.adjoint(c), dtype, alone=True)
+
+
+
+
+@pytest.mark.parametrize("c", [table.conv(4, 64, 64, 16, 16, (3, 3), p=(1, 1)),
+                               table.conv(2, 16, 32, 33, 9, (3, 3), p=(2, 1))], ids=case_id)
+def test_winograd_float32_error(c):
+    """The float32 Winograd conv's error against the float64 result on the same float32 inputs,
+    relative to the sum of the terms' magnitudes, forward, grad input and grad weight."""
+    CPU = BACKENDS[0]
+    p = table.params(c)
+    assert table.paths(p) == "winograd"
+    x, w, _ = _arrays(c, "float32")
+    args = _ref_args(c)
+    xt, wt = CPU.tensor(x, requires_grad=True), CPU.tensor(w, requires_grad=True)
+    y = F.conv2d(xt, wt, **_kw(c))
+    dy = randn(*y.shape, dtype="float32")
+    y.backward(CPU.tensor(dy))
+    x64, w64, dy64 = (a.astype(np.float64) for a in (x, w, dy))
+    exact = (ref.conv2d(x64, w64, None, *args),) + ref.conv2d_backward(dy64, x64, w64, *args)[:2]
+    scale = (ref.conv2d(abs(x64), abs(w64), None, *args),) + ref.conv2d_backward(abs(dy64), abs(x64), abs(w64),
+                                                                                  *args)[:2]
+    eps = np.finfo(np.float32).eps
+    for got, want, mag, what in zip((y, xt.grad, wt.grad), exact, scale, ("forward", "grad input", "grad weight")):
+        err = np.abs(CPU.numpy(got.detach()).astype(np.float64) - want) / (mag * eps)
+        assert err.max() <= WINOGRAD_F32_BOUND, (what, err.max())
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -342,6 +414,7 @@ GRADCHECKS = [  # name, fn, input shape, weight shape, bias size
     ("conv2d-depthwise-x2", lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1, groups=2),
      (1, 2, 5, 5), (4, 1, 3, 3), 4),
     ("conv2d-1x1", lambda x, w, b: F.conv2d(x, w, b), (2, 3, 3, 4), (2, 3, 1, 1), 2),
+    ("conv2d-winograd", lambda x, w, b: F.conv2d(x, w, b, padding=1), (1, 16, 4, 5), (16, 16, 3, 3), 16),
     ("conv2d-same-even", lambda x, w, b: F.conv2d(x, w, b, padding="same"), (1, 2, 4, 5), (2, 2, 2, 4), 2),
     ("conv_transpose1d", lambda x, w, b: F.conv_transpose1d(x, w, b, stride=2, padding=1, output_padding=1,
                                                             groups=2, dilation=2), (1, 4, 5), (4, 1, 3), 2),

@@ -212,11 +212,17 @@ def conv_cases(draw, spatial):
     g, cg, og = draw(conv_layouts())
     dims = []
     # half the cases anywhere, the others steered to the CPU kernels' pointwise (1x1 stride 1
-    # unpadded) and unit-stride unpadded ("wide" im2col) paths
-    kind = draw(st.sampled_from(("any", "any", "pointwise", "unit stride")))
-    form = "valid" if kind != "any" else draw(st.sampled_from(("int", "tuple", "same", "valid")))
+    # unpadded), unit-stride unpadded ("wide" im2col) and (2-D) Winograd (3x3 stride 1, >= 16
+    # channels per group, output >= 4 x 4) paths
+    kinds = ("any", "any", "pointwise", "unit stride") + (("winograd",) if spatial == 2 else ())
+    kind = draw(st.sampled_from(kinds))
+    if kind == "winograd":
+        g, cg, og = draw(st.sampled_from((1, 1, 2))), draw(st.sampled_from((16, 17))), draw(st.sampled_from((16, 19)))
+    form = (draw(st.sampled_from(("int", "tuple", "same", "valid"))) if kind in ("any", "winograd")
+            else "valid")
     for _ in range(spatial):
-        k, d = (1, 1) if kind == "pointwise" else (draw(st.integers(1, 4)), draw(st.integers(1, 3)))
+        k, d = ((1, 1) if kind == "pointwise" else (3, 1) if kind == "winograd"
+                else (draw(st.integers(1, 4)), draw(st.integers(1, 3))))
         s = 1 if form == "same" or kind != "any" else draw(st.integers(1, 4))
         if form == "same":
             tot = d * (k - 1)
@@ -231,6 +237,8 @@ def conv_cases(draw, spatial):
             dm["pb"] = dm["pe"] = dims[0]["pb"]
     for a, dm in enumerate(dims):
         need = dm["d"] * (dm["k"] - 1) + 1 - dm["pb"] - dm["pe"]
+        if kind == "winograd":  # an input and an output of at least 4
+            need = max(4, need + 3)
         dm["L"] = draw(st.sampled_from(valid_sizes(dim_sizes(spatial, a), lambda L: L >= need) or [need]))
     padding = {"int": dims[0]["pb"], "tuple": tuple(dm["pb"] for dm in dims), "same": "same",
                "valid": "valid"}[form]

@@ -14,12 +14,16 @@
 // columns between output rows) on blocks of images side by side; padded ones on a
 // zero-bordered copy of the block's input (WideConv).
 // Depthwise convs (groups == C_in > 1, C_out = m * C_in) use direct loops over planes.
+// Stride-1 undilated 3x3 convs with enough channels use Winograd F(2x2, 3x3) (use_winograd:
+// 16 GEMMs over tiles instead of one over im2col's 9x copy, 2.25x fewer multiplies).
+// The choice between these is made in one place: forward / backward_input / backward_weight.
 // conv_transpose2d is the same three pieces swapped: forward = grad input, grad input =
 // forward, grad weight = grad weight with x and dy exchanged; its grad input and grad weight
 // share one im2col of dy per image.
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -27,6 +31,8 @@
 #include "elementwise.h"
 #include "gemm.h"
 #include "omp_guard.h"
+#include "simd.h"
+#include "winograd_loops.h"
 
 namespace pycnn {
 
@@ -732,11 +738,240 @@ void depthwise_backward_weight(T* dw, const T* dy, const T* x, const Conv2dParam
   }
 }
 
+// ------------------------------------------------------------------ Winograd F(2x2, 3x3)
+// Stride-1, undilated 3x3 convs (any padding, any groups but depthwise) with enough channels.
+// A 2x2 output tile Y at (2i, 2j) reads the 4x4 input tile d at (2i - pt, 2j - pl) (zero
+// outside the plane), and per (c_out, c_in) pair
+//   Y = A^T [ (G g G^T) (.) (B^T d B) ] A,      (.) the elementwise product of 4x4 matrices,
+//   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1],
+//   A^T = [1 1 1 0; 0 1 -1 -1]
+// (Lavin & Gray 2016).  Summed over c_in, each of the 16 elements k of the transformed tile is
+// one GEMM over the tiles: M_k (C_out, tiles) = U_k (C_out, C_in) @ V_k (C_in, tiles), with
+// U = G g G^T and V = B^T d B: 16 multiplies per (c_out, c_in, tile) instead of 36.
+// Grad input is the same pass on dy with the rotated, transposed weight
+// (w'[ci, co] = w[co, ci] flipped in both axes) and offsets 2 - pt, 2 - pl.  Grad weight is the
+// adjoint in g: dW = G^T [ sum over tiles (A dY A^T) (.) (B^T d B) ] G, the tile sum one GEMM
+// per k, (C_out, tiles) @ (tiles, C_in).
+// The transforms only add, subtract and halve; the float32 error is a few times the direct
+// sum's (tests/test_conv.py: test_winograd_float32_error states and checks the bound).
+// Jobs are whole tile rows (row i of tiles of an image), as many as keep a job's transformed
+// tiles within about 384 KB (L2); the row transforms (winograd_loops.h, per SIMD level) are
+// vectorized over a row's tiles.  The rule (use_winograd) is measured (bench/README.md,
+// "Winograd"): against im2col + GEMM it wins from 16 channels on 16 x 16 and larger images (1.2-1.6x)
+// and about breaks even on 8 x 8 ones (4 tiles a row).  16 channels is the smallest count
+// measured (ResNet-8's first stage); at fewer the transforms' share only grows.
+bool use_winograd(const Conv2dParams& p) {
+  return p.kH == 3 && p.kW == 3 && p.stride_h == 1 && p.stride_w == 1 && p.dilation_h == 1 &&
+         p.dilation_w == 1 && !p.is_depthwise() && p.cin_g() >= 16 && p.cout_g() >= 16 &&
+         p.H_out >= 4 && p.W_out >= 4 && p.H >= 4 && p.W >= 4;
+}
+
+constexpr WinogradLoops<float> kGenericWinogradF32 = winograd_loop_table<float>();
+constexpr WinogradLoops<double> kGenericWinogradF64 = winograd_loop_table<double>();
+
+template <typename T>
+const WinogradLoops<T>& active_winograd_loops();
+template <>
+const WinogradLoops<float>& active_winograd_loops<float>() {
+  switch (active_simd_level()) {
+    case kSimdAvx512: return winograd_loops_f32_avx512;
+    case kSimdAvx2: return winograd_loops_f32_avx2;
+    default: return kGenericWinogradF32;
+  }
+}
+template <>
+const WinogradLoops<double>& active_winograd_loops<double>() {
+  switch (active_simd_level()) {
+    case kSimdAvx512: return winograd_loops_f64_avx512;
+    case kSimdAvx2: return winograd_loops_f64_avx2;
+    default: return kGenericWinogradF64;
+  }
+}
+
+// One pass: N images of G groups of `planes`.
+struct WinogradPass {
+  index_t N, G;
+  WinogradPlanes s;
+  index_t th() const { return ceil_div(s.Ho, 2); }
+  index_t tile_rows() const { return N * th(); }
+  // tile rows per job: transformed tiles (16 (ci + co) values per tile) within ~384 KB, and a
+  // job per thread at least
+  index_t rows_per_job(index_t elem_bytes) const {
+    const index_t per_row = std::max<index_t>(1, 16 * (s.ci + s.co) * s.tw * elem_bytes);
+    const index_t by_cache = std::max<index_t>(1, (index_t(384) << 10) / per_row);
+    return std::max<index_t>(1, std::min(by_cache, ceil_div(tile_rows(), num_threads())));
+  }
+  index_t jobs(index_t rows) const { return ceil_div(tile_rows(), rows) * G; }
+  // V (16, ci, ld) and M or Z (16, co, ld): a channel's tiles are ld >= rows * tw apart (whole
+  // cache lines), the 16 element planes vst and mst apart, 64 elements more than a plane, so
+  // that they never sit a multiple of 4 KB apart (winograd_loops.h)
+  index_t ld(index_t rows) const { return ceil_div(rows * s.tw, 16) * 16; }
+  index_t vst(index_t rows) const { return s.ci * ld(rows) + 64; }
+  index_t mst(index_t rows) const { return s.co * ld(rows) + 64; }
+  // a job's scratch: V, M or Z, and the row transforms' buffer
+  index_t scratch(index_t rows) const { return 16 * (vst(rows) + mst(rows)) + winograd_row_scratch(s.tw); }
+};
+
+WinogradPass forward_pass(const Conv2dParams& p) {
+  return {p.N, p.groups, {p.cin_g(), p.cout_g(), p.H, p.W, p.H_out, p.W_out, p.pad_top, p.pad_left, ceil_div(p.W_out, 2)}};
+}
+
+// grad input: dy's planes (H_out, W_out) -> dx's (H, W), offsets 2 - pt, 2 - pl
+WinogradPass input_grad_pass(const Conv2dParams& p) {
+  return {p.N, p.groups, {p.cout_g(), p.cin_g(), p.H_out, p.W_out, p.H, p.W, 2 - p.pad_top, 2 - p.pad_left, ceil_div(p.W, 2)}};
+}
+
+// p rounded up to a 64-byte boundary (p has 64 elements to spare): transformed tiles are
+// written in whole cache lines.
+template <typename T>
+T* align64(T* p) {
+  return reinterpret_cast<T*>((reinterpret_cast<std::uintptr_t>(p) + 63) & ~std::uintptr_t(63));
+}
+
+// U (G, 16, co, ci) = G g G^T for the pass's co x ci weights g: w[g*co + o, i] (the conv's
+// weight), or, rotated, w[g*ci + i, o] flipped in both axes (the grad-input pass, whose co / ci
+// are the conv's C_in / C_out per group).
+template <typename T>
+std::vector<T> winograd_weights(const T* w, const WinogradPass& pass, bool rotated) {
+  const index_t G = pass.G, co = pass.s.co, ci = pass.s.ci;
+  std::vector<T> U(G * 16 * co * ci);
+  const T h = T(0.5);
+  for (index_t g = 0; g < G; ++g)
+    for (index_t o = 0; o < co; ++o)
+      for (index_t i = 0; i < ci; ++i) {
+        T k[3][3];
+        for (int a = 0; a < 3; ++a)
+          for (int b = 0; b < 3; ++b)
+            k[a][b] = rotated ? w[((g * ci + i) * co + o) * 9 + (2 - a) * 3 + (2 - b)]
+                              : w[((g * co + o) * ci + i) * 9 + a * 3 + b];
+        T gk[4][3];  // G k: rows k0, (k0 + k1 + k2)/2, (k0 - k1 + k2)/2, k2
+        for (int b = 0; b < 3; ++b) {
+          gk[0][b] = k[0][b];
+          gk[1][b] = h * (k[0][b] + k[1][b] + k[2][b]);
+          gk[2][b] = h * (k[0][b] - k[1][b] + k[2][b]);
+          gk[3][b] = k[2][b];
+        }
+        T* u = U.data() + (g * 16 * co + o) * ci + i;  // element 4r + c at u[(4r + c) co ci]
+        for (int r = 0; r < 4; ++r) {  // (G k) G^T, the same on each row
+          const T v[4] = {gk[r][0], h * (gk[r][0] + gk[r][1] + gk[r][2]), h * (gk[r][0] - gk[r][1] + gk[r][2]),
+                          gk[r][2]};
+          for (int c = 0; c < 4; ++c) u[(r * 4 + c) * co * ci] = v[c];
+        }
+      }
+  return U;
+}
+
+// y = the pass on x with U (winograd_weights of the same pass): per job, transform its tile
+// rows, 16 GEMMs, transform back.
+template <typename T>
+void winograd_run(T* y, const T* x, const std::vector<T>& U, const WinogradPass& pass) {
+  const WinogradPlanes& s = pass.s;
+  const WinogradLoops<T>& loops = active_winograd_loops<T>();
+  const index_t rows = pass.rows_per_job(sizeof(T)), th = pass.th(), cap = pass.ld(rows), G = pass.G;
+  run_jobs<T>(pass.jobs(rows), pass.scratch(rows) + 64, [&](index_t j, T* V, bool serial) {
+    V = align64(V);
+    const index_t g = j % G, r0 = j / G * rows, r1 = std::min(r0 + rows, pass.tile_rows());
+    const index_t vst = pass.vst(rows), mst = pass.mst(rows);
+    T* M = V + 16 * vst;
+    T* buf = M + 16 * mst;
+    for (index_t r = r0; r < r1; ++r)
+      loops.input_row(V, cap, vst, (r - r0) * s.tw, x + (r / th * G + g) * s.ci * s.H * s.W, s, r % th, buf);
+    const index_t tiles = (r1 - r0) * s.tw;
+    for (int k = 0; k < 16; ++k)
+      gemm_for<T>(serial)(false, false, s.co, tiles, s.ci, T(1), U.data() + (g * 16 + k) * s.co * s.ci, s.ci,
+                          V + k * vst, cap, T(0), M + k * mst, cap);
+    for (index_t r = r0; r < r1; ++r)
+      loops.output_row(y + (r / th * G + g) * s.co * s.Ho * s.Wo, M, cap, mst, (r - r0) * s.tw, s, r % th, buf);
+  });
+}
+
+template <typename T>
+void winograd_forward(T* y, const T* x, const T* w, const Conv2dParams& p) {
+  const WinogradPass pass = forward_pass(p);
+  winograd_run(y, x, winograd_weights(w, pass, false), pass);
+}
+
+template <typename T>
+void winograd_backward_input(T* dx, const T* dy, const T* w, const Conv2dParams& p) {
+  const WinogradPass pass = input_grad_pass(p);
+  winograd_run(dx, dy, winograd_weights(w, pass, true), pass);
+}
+
+// dw (G*co, ci, 3, 3) = G^T [ sum over tiles Z_k V_k^T ] G, the tile sums in per-thread
+// partials (static schedule: the same sums every run for a thread count), then one reduction
+// and the transform back.
+template <typename T>
+void winograd_backward_weight(T* dw, const T* dy, const T* x, const Conv2dParams& p) {
+  const WinogradPass pass = forward_pass(p);
+  const WinogradPlanes& s = pass.s;
+  const WinogradLoops<T>& loops = active_winograd_loops<T>();
+  const index_t rows = pass.rows_per_job(sizeof(T)), th = pass.th(), cap = pass.ld(rows), G = pass.G;
+  const index_t jobs = pass.jobs(rows), msize = G * 16 * s.co * s.ci;
+  const int nt = num_threads();
+  std::vector<std::vector<T>> partial(nt);
+  OmpGuard guard;
+#pragma omp parallel num_threads(nt)
+  {
+    std::vector<T>& mine = partial[omp_get_thread_num()];
+    std::unique_ptr<Scratch<T>> scratch;
+    guard.run([&] {
+      mine.assign(msize, T(0));
+      scratch = std::make_unique<Scratch<T>>(pass.scratch(rows) + 64);
+    });
+#pragma omp for schedule(static)
+    for (index_t j = 0; j < jobs; ++j)
+      guard.run([&] {
+        const index_t g = j % G, r0 = j / G * rows, r1 = std::min(r0 + rows, pass.tile_rows());
+        const index_t vst = pass.vst(rows), mst = pass.mst(rows);
+        T* V = align64(scratch->get());
+        T* Z = V + 16 * vst;
+        T* buf = Z + 16 * mst;
+        for (index_t r = r0; r < r1; ++r) {
+          const index_t n = r / th, t = (r - r0) * s.tw;
+          loops.input_row(V, cap, vst, t, x + (n * G + g) * s.ci * s.H * s.W, s, r % th, buf);
+          loops.dy_row(Z, cap, mst, t, dy + (n * G + g) * s.co * s.Ho * s.Wo, s, r % th, buf);
+        }
+        const index_t tiles = (r1 - r0) * s.tw;
+        for (int k = 0; k < 16; ++k)
+          gemm_serial<T>(false, true, s.co, s.ci, tiles, T(1), Z + k * mst, cap, V + k * vst, cap,
+                         T(1), mine.data() + (g * 16 + k) * s.co * s.ci, s.ci);
+      });
+  }
+  guard.rethrow();
+  const T h = T(0.5);
+  const index_t pairs = s.co * s.ci;
+#pragma omp parallel for schedule(static)
+  for (index_t goi = 0; goi < G * pairs; ++goi) {
+    const index_t g = goi / pairs, oi = goi % pairs;
+    T m[4][4];
+    for (int k = 0; k < 16; ++k) {
+      T acc = 0;
+      for (const auto& part : partial)
+        if (!part.empty()) acc += part[(g * 16 + k) * pairs + oi];
+      m[k / 4][k % 4] = acc;
+    }
+    T gm[3][4];  // G^T m: rows m0 + (m1 + m2)/2, (m1 - m2)/2, (m1 + m2)/2 + m3; then m G likewise
+    for (int c = 0; c < 4; ++c) {
+      gm[0][c] = m[0][c] + h * (m[1][c] + m[2][c]);
+      gm[1][c] = h * (m[1][c] - m[2][c]);
+      gm[2][c] = h * (m[1][c] + m[2][c]) + m[3][c];
+    }
+    T* out = dw + goi * 9;
+    for (int a = 0; a < 3; ++a) {
+      out[a * 3 + 0] = gm[a][0] + h * (gm[a][1] + gm[a][2]);
+      out[a * 3 + 1] = h * (gm[a][1] - gm[a][2]);
+      out[a * 3 + 2] = h * (gm[a][1] + gm[a][2]) + gm[a][3];
+    }
+  }
+}
+
 // ------------------------------------------------------------------ the three pieces
 template <typename T>
 void forward(T* y, const T* x, const T* w, const Conv2dParams& p) {
   if (p.is_depthwise())
     depthwise_forward(y, x, w, static_cast<const T*>(nullptr), p);
+  else if (use_winograd(p))
+    winograd_forward(y, x, w, p);
   else
     forward_gemm(y, x, w, p);
 }
@@ -745,6 +980,8 @@ template <typename T>
 void backward_input(T* dx, const T* dy, const T* w, const Conv2dParams& p) {
   if (p.is_depthwise())
     depthwise_backward_input(dx, dy, w, p);
+  else if (use_winograd(p))
+    winograd_backward_input(dx, dy, w, p);
   else
     backward_input_gemm(dx, dy, w, p);
 }
@@ -753,6 +990,8 @@ template <typename T>
 void backward_weight(T* dw, const T* dy, const T* x, const Conv2dParams& p) {
   if (p.is_depthwise())
     depthwise_backward_weight(dw, dy, x, p);
+  else if (use_winograd(p))
+    winograd_backward_weight(dw, dy, x, p);
   else
     backward_weight_gemm(dw, dy, x, p);
 }
@@ -766,7 +1005,7 @@ void conv2d_forward_cpu(T* y, const T* x, const T* w, const T* b, const Conv2dPa
     channel_epilogue(y, static_cast<const T*>(nullptr), relu, p.N, p.C_out, p.out_hw());
     return;
   }
-  forward_gemm(y, x, w, p);
+  forward(y, x, w, p);
   channel_epilogue(y, b, relu, p.N, p.C_out, p.out_hw());
 }
 
@@ -789,7 +1028,7 @@ template <typename T>
 void conv_transpose2d_backward_cpu(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w,
                                    const Conv2dParams& p) {
   // Fused where the weight gradient is a sum of per-thread partials (one thread: one sum).
-  if (dx && dw && !p.is_depthwise() && !p.is_pointwise() && !WideConv(p).on && p.N > 0 &&
+  if (dx && dw && !p.is_depthwise() && !p.is_pointwise() && !WideConv(p).on && !use_winograd(p) && p.N > 0 &&
       (weight_uses_partials(p, p.N) || num_threads() == 1)) {
     transpose_backward_fused(dx, dw, dy, x, w, p);
   } else {

@@ -16,6 +16,10 @@ each fast path of the CPU kernels (csrc/cpu/conv.cpp), each with few (< 6) and m
 * padded-wide: stride-1 padded convs whose zero-bordered copy (H_out + d(kH-1), W_out + d(kW-1))
   meets the wide bounds run the wide path on that copy (grad input: accumulated in it, cropped);
   a transposed conv whose output_padding row falls outside the copy stays on im2col;
+* winograd: stride-1 undilated 3x3 convs with at least 16 input and output channels per group
+  and outputs of at least 4 x 4 run Winograd F(2x2, 3x3) on jobs of tile rows (any padding: the
+  grad input's offset 2 - p goes negative past padding 2; odd output sizes cut the last tile),
+  plus the neighbours just outside its bounds; "few planes" there means one image;
 * phases: stride_w > 1 im2col / col2im through column phases (stride 2 compiled, larger strides
   at run time, widths that stride does not divide);
 * the per-image split (whole jobs per thread) vs one job at a time on the parallel GEMM, and the
@@ -125,7 +129,7 @@ WIDE_CASES = [
     conv(2, 1, 1, 7, 9, (2, 2), d=(1, 3)),        # 2 W == 3 W_out: the narrowest ratio; 1 channel
 ]
 PADDED_WIDE_CASES = [  # stride-1 padded convs: the wide path on a zero-bordered copy
-    conv(9, 16, 16, 8, 8, (3, 3), p=(1, 1)),      # ResNet-8's 3x3 at 8x8: 144 planes, blocks of images
+    conv(9, 8, 16, 8, 8, (3, 3), p=(1, 1)),       # a 3x3 at 8x8 below Winograd's 16 channels: blocks of images
     conv(1, 3, 4, 5, 7, (2, 3), p=(0, 1)),        # 3 planes, one image; padded in W only
     conv(2, 4, 6, 7, 5, (3, 3), p=(2, 1), d=(2, 1), g=2),  # grouped, dilated, pad > kernel reach
     conv(3, 2, 3, 6, 32, (3, 3), p=(1, 1)),       # W_out 32: the widest
@@ -138,6 +142,24 @@ NOT_WIDE_CASES = [  # just outside the wide path's bounds: the plain im2col at s
     conv(2, 3, 4, 5, 33, (3, 3), p=(1, 1)),       # padded, W_out 33
     conv(8, 2, 3, 4, 2, (3, 3), p=(1, 1)),        # padded, 2 (W + 2) > 3 W_out; many images
 ]
+WINOGRAD_CASES = [  # stride-1 undilated 3x3, >= 16 channels per group, outputs >= 4 x 4
+    conv(1, 16, 16, 6, 6, (3, 3)),                # unpadded, one image: the 4 x 4 output, jobs of single tile rows
+    conv(7, 16, 17, 9, 11, (3, 3), p=(1, 1)),     # many images, odd output sizes (the last tile cut), C_out 17
+    conv(2, 19, 16, 8, 33, (3, 3), p=(1, 1)),     # W 33, C_in 19
+    conv(3, 32, 32, 5, 4, (3, 3), p=(2, 2), g=2),  # grouped (16 per group), padding 2: grad input offset 0
+    conv(2, 16, 16, 7, 6, (3, 3), p="same"),      # 'same'
+    conv(1, 16, 24, 13, 7, (3, 3), p=(3, 0)),     # padding 3 > the kernel's reach (offset -1), W unpadded
+    conv(2, 17, 16, 4, 4, (3, 3), p=(1, 1)),      # the smallest input, 4 x 4
+]
+NOT_WINOGRAD_CASES = [  # just outside Winograd's bounds
+    conv(2, 15, 16, 8, 8, (3, 3), p=(1, 1)),      # 15 input channels
+    conv(2, 16, 15, 8, 8, (3, 3), p=(1, 1)),      # 15 output channels
+    conv(2, 16, 16, 5, 5, (3, 3)),                # 3 x 3 output
+    conv(1, 16, 16, 9, 9, (3, 3), (2, 2), (1, 1)),  # stride 2
+    conv(2, 16, 16, 9, 9, (3, 3), p=(2, 2), d=(2, 2)),  # dilation 2
+    conv(1, 32, 32, 6, 6, (3, 3), p=(1, 1), g=4),  # 8 channels per group
+    conv(2, 16, 16, 8, 8, (3, 2), p=(1, 1)),      # 3 x 2 kernel
+]
 PHASE_CASES = [
     conv(1, 3, 4, 7, 13, (3, 3), (2, 2), (1, 1)),          # column stride 2 (compiled), odd W: 3 planes
     conv(3, 5, 6, 9, 11, (3, 3), (2, 2), (1, 1)),          # 15 planes
@@ -147,7 +169,8 @@ PHASE_CASES = [
     conv(7, 2, 3, 6, 10, (3, 2), (1, 4), (1, 0), (1, 2)),  # many images, stride 4 > kernel
     conv(1, 1, 2, 3, 5, (2, 2), (1, 2)),                   # one channel, W 5
 ]
-FAST_CASES = POINTWISE_CASES + DEPTHWISE_CASES + WIDE_CASES + PADDED_WIDE_CASES + NOT_WIDE_CASES + PHASE_CASES
+FAST_CASES = (POINTWISE_CASES + DEPTHWISE_CASES + WIDE_CASES + PADDED_WIDE_CASES + NOT_WIDE_CASES + WINOGRAD_CASES
+              + NOT_WINOGRAD_CASES + PHASE_CASES)
 
 CONV_CASES = WINDOW_CASES + SAME_CASES + FAST_CASES
 
@@ -224,6 +247,13 @@ def params(c, transposed=False):
     return pycnn._C.conv2d_params("conv2d", 2, x, w, None, c["stride"], pads4(c), c["dilation"], c["groups"])
 
 
+def is_winograd(p):
+    """csrc/cpu/conv.cpp's use_winograd."""
+    return (p.kH == 3 and p.kW == 3 and p.stride_h == 1 and p.stride_w == 1 and p.dilation_h == 1
+            and p.dilation_w == 1 and not p.is_depthwise and p.C_in // p.groups >= 16
+            and p.C_out // p.groups >= 16 and min(p.H_out, p.W_out, p.H, p.W) >= 4)
+
+
 def is_wide(p):
     """csrc/cpu/conv.cpp's use_wide."""
     return (p.stride_h == 1 and p.stride_w == 1 and p.pad_top == 0 and p.pad_left == 0 and p.H_out > 0
@@ -253,12 +283,14 @@ def wide_blocks(p, threads, itemsize=8):
 
 
 def paths(p):
-    """The kernel a params object runs on the CPU: depthwise, pointwise, wide, padded-wide, im2col
-    (stride_w 1), phases2 (stride_w 2, compiled) or phases (a larger stride_w)."""
+    """The kernel a params object runs on the CPU: depthwise, pointwise, winograd, wide, padded-wide,
+    im2col (stride_w 1), phases2 (stride_w 2, compiled) or phases (a larger stride_w)."""
     if p.is_depthwise:
         return "depthwise"
     if p.is_pointwise:
         return "pointwise"
+    if is_winograd(p):
+        return "winograd"
     if is_wide(p):
         return "wide"
     if padded_wide(p):
@@ -278,6 +310,8 @@ def splits(p, threads, transposed=False):
     'fused' or 'separate' backward."""
     if p.is_depthwise:
         return {"direct"}
+    if is_winograd(p):  # jobs of tile rows, the weight gradient from per-thread partials
+        return {"winograd-rows"}
     wide = is_wide(p) or padded_wide(p) is not None
     out = set()
     units = p.N
