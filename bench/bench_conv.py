@@ -5,9 +5,11 @@ layers, plus conv1d, conv_transpose2d, depthwise 3x3 and pointwise 1x1.  GFLOP/s
 2 * MACs of the direct convolution (the backward does twice the forward's work).
 "x torch" is torch's time over pycnn's for the same CPU op (aten.convolution /
 aten.convolution_backward) measured in the same run with the same thread count
-(> 1: pycnn is faster); "-" when torch is not importable.
+(> 1: pycnn is faster); "-" when torch is not importable.  With --winograd-ab, layers the CPU
+runs as Winograd F(2x2, 3x3) are also timed with that path switched off (_C.set_conv_winograd),
+in turn with the Winograd timing: "x im2col" is that time over the Winograd one.
 
-    python bench/bench_conv.py [--quick] [--threads N] [--only SUBSTRING]
+    python bench/bench_conv.py [--quick] [--threads N] [--only SUBSTRING] [--winograd-ab]
 """
 from __future__ import annotations
 
@@ -61,14 +63,18 @@ def flops(xs, ws, stride, padding, groups, transposed):
 
 
 def main():
-    args = bench_arguments(__doc__.splitlines()[0], lambda ap: ap.add_argument(
-        "--only", default=None, help="only the layers whose name contains this"))
+    def configure(ap):
+        ap.add_argument("--only", default=None, help="only the layers whose name contains this")
+        ap.add_argument("--winograd-ab", action="store_true",
+                        help="also time Winograd layers with the Winograd path off")
+    args = bench_arguments(__doc__.splitlines()[0], configure)
     repeat = 3 if args.quick else 10
     rng = np.random.default_rng(0)
     print(f"pycnn {pycnn.build_info()['version']}, threads={pycnn.get_num_threads()}, "
           f"simd={pycnn.build_info()['simd']}, torch={torch.__version__ if torch else 'not importable'}\n")
-    print("| layer | input | pass | median ms | GFLOP/s | x torch |")
-    print("|---|---|---|---|---|---|")
+    ab = args.winograd_ab
+    print("| layer | input | pass | median ms | GFLOP/s | x torch |" + (" x im2col |" if ab else ""))
+    print("|---|---|---|---|---|---|" + ("---|" if ab else ""))
     for name, xs, ws, stride, padding, groups, transposed in LAYERS:
         if (args.quick and name not in QUICK) or (args.only and args.only not in name):
             continue
@@ -97,6 +103,7 @@ def main():
                 peers["forward"] = lambda: conv(tx, tw, tb, *cargs)  # noqa: E731
                 peers["backward"] = lambda: torch.ops.aten.convolution_backward(  # noqa: E731
                     tdy, tx, tw, [c_out], *cargs, [True, True, True])
+        winograd = ws[2:] == (3, 3) and stride == 1 and not transposed and groups == 1 and min(xs[1], ws[0]) >= 16
         for pass_, fn, work in (("forward", fwd, f), ("backward", bwd, 2 * f)):
             ms = median_ms(fn, repeat=repeat)
             ratio = "-"
@@ -104,7 +111,18 @@ def main():
                 with torch.no_grad():
                     ratio = f"{median_ms(peers[pass_], repeat=repeat) / ms:.2f}"
             shape = "x".join(map(str, xs if xs[2] != 1 else xs[:2] + xs[3:]))
-            print(f"| {name} | {shape} | {pass_} | {ms:.2f} | {work / ms / 1e6:.1f} | {ratio} |")
+            row = f"| {name} | {shape} | {pass_} | {ms:.2f} | {work / ms / 1e6:.1f} | {ratio} |"
+            if ab:
+                other = "-"
+                if winograd:  # the same op with the path off, then on again (in turn: a slow spell hits both)
+                    _C.set_conv_winograd(False)
+                    try:
+                        off = median_ms(fn, repeat=repeat)
+                    finally:
+                        _C.set_conv_winograd(True)
+                    other = f"{off / min(ms, median_ms(fn, repeat=repeat)):.2f}"
+                row += f" {other} |"
+            print(row)
             sys.stdout.flush()
 
 

@@ -123,6 +123,11 @@ void conv_transpose2d_backward_ref(T* dx, T* dw, T* db, const T* dy, const T* x,
 template <typename T>
 void conv2d_forward_cpu(T* y, const T* x, const T* w, const T* b, const Conv2dParams& p,
                         bool relu = false);
+// Whether the CPU kernels may take the Winograd path (default on): off, every conv runs on the
+// other paths (an escape hatch, and the A/B switch of bench/bench_conv.py --winograd-ab).
+// Process-wide; a relaxed atomic read per call.
+void set_conv_winograd(bool enabled);
+bool conv_winograd();
 template <typename T>
 void conv2d_backward_cpu(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w,
                          const Conv2dParams& p);

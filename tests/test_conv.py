@@ -75,6 +75,22 @@ def _check(backend, op, x, w, b, kw, want, backward, dtype, alone=False, atol=No
     return dy, grads
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("c", table.WINOGRAD_CASES, ids=case_id)
+def test_winograd_switched_off(c, dtype):
+    """_C.set_conv_winograd(False) sends the Winograd cases to the other paths (the table's rule
+    follows it), which match the reference too; it is restored on (the default) after."""
+    CPU = BACKENDS[0]
+    assert _C.conv_winograd()
+    _C.set_conv_winograd(False)
+    try:
+        assert table.paths(table.params(c)) != "winograd"
+        _check_conv2d(CPU, c, dtype, alone=True)
+    finally:
+        _C.set_conv_winograd(True)
+    assert table.paths(table.params(c)) == "winograd"
+
+
 # Winograd F(2x2, 3x3) in float32: |y - y_exact| <= WINOGRAD_F32_BOUND * eps32 * (|w| conv |x|), the
 # sum of the terms' magnitudes.  Measured on random normal data (test_winograd_float32_error's
 # cases): forward at most 1.4 eps32 times that scale, grad input 1.0, grad weight 0.7 -- the im2col

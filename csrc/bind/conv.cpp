@@ -138,4 +138,7 @@ void bind_pair(py::module_& m, const Kernels& k) {
 void bind_conv(py::module_& m) {
   bind_pair(m, kConv);
   bind_pair(m, kTranspose);
+  m.def("set_conv_winograd", &pycnn::set_conv_winograd, py::arg("enabled"),
+        "Allow (True, the default) or forbid the CPU conv's Winograd F(2x2, 3x3) path, process-wide.");
+  m.def("conv_winograd", &pycnn::conv_winograd, "Whether the CPU conv may take the Winograd path.");
 }

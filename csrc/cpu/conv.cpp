@@ -23,6 +23,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -760,8 +761,10 @@ void depthwise_backward_weight(T* dw, const T* dy, const T* x, const Conv2dParam
 // "Winograd"): against im2col + GEMM it wins from 16 channels on 16 x 16 and larger images (1.2-1.6x)
 // and about breaks even on 8 x 8 ones (4 tiles a row).  16 channels is the smallest count
 // measured (ResNet-8's first stage); at fewer the transforms' share only grows.
+std::atomic<bool> g_winograd{true};
+
 bool use_winograd(const Conv2dParams& p) {
-  return p.kH == 3 && p.kW == 3 && p.stride_h == 1 && p.stride_w == 1 && p.dilation_h == 1 &&
+  return g_winograd.load(std::memory_order_relaxed) && p.kH == 3 && p.kW == 3 && p.stride_h == 1 && p.stride_w == 1 && p.dilation_h == 1 &&
          p.dilation_w == 1 && !p.is_depthwise() && p.cin_g() >= 16 && p.cout_g() >= 16 &&
          p.H_out >= 4 && p.W_out >= 4 && p.H >= 4 && p.W >= 4;
 }
@@ -997,6 +1000,9 @@ void backward_weight(T* dw, const T* dy, const T* x, const Conv2dParams& p) {
 }
 
 }  // namespace
+
+void set_conv_winograd(bool enabled) { g_winograd.store(enabled, std::memory_order_relaxed); }
+bool conv_winograd() { return g_winograd.load(std::memory_order_relaxed); }
 
 template <typename T>
 void conv2d_forward_cpu(T* y, const T* x, const T* w, const T* b, const Conv2dParams& p, bool relu) {
