@@ -540,31 +540,39 @@ bool weight_uses_partials(const Conv2dParams& p, index_t images) {
   return images > 0 && p.groups < nt && images * p.groups >= nt;
 }
 
-// dw (C_out, K) = the sum over jobs j < images*groups (images: or blocks) of job(j, dW_g
-// partial, col scratch), with
-// one zeroed partial per thread and one parallel reduction.  static schedule: each thread's
-// set of jobs, hence its partial sum, is the same every run, so the weight gradient (and
-// training) is reproducible for a given thread count.
+// Runs job(j, partial, scratch) for j < jobs on every thread, each with its own zeroed partial
+// of psize elements and a scratch of scratch_size; returns the partials (one per thread).  static
+// schedule: each thread's set of jobs, hence its partial sum, is the same every run, so weight
+// gradients (and training) are reproducible for a given thread count.
 template <typename T, typename Job>
-void weight_partials(T* dw, const Conv2dParams& p, index_t images, index_t scratch, Job&& job) {
+std::vector<std::vector<T>> thread_partials(index_t jobs, index_t psize, index_t scratch_size, Job&& job) {
   const int nt = num_threads();
-  const index_t jobs = images * p.groups, wsize = p.C_out * p.col_rows();
-  const index_t gsize = p.cout_g() * p.col_rows();
   std::vector<std::vector<T>> partial(nt);
   OmpGuard guard;
 #pragma omp parallel num_threads(nt)
   {
     std::vector<T>& mine = partial[omp_get_thread_num()];
-    std::unique_ptr<Scratch<T>> col;
+    std::unique_ptr<Scratch<T>> scratch;
     guard.run([&] {
-      mine.assign(wsize, T(0));
-      col = std::make_unique<Scratch<T>>(scratch);
+      mine.assign(psize, T(0));
+      scratch = std::make_unique<Scratch<T>>(scratch_size);
     });
 #pragma omp for schedule(static)
-    for (index_t j = 0; j < jobs; ++j)
-      guard.run([&] { job(j, mine.data() + j % p.groups * gsize, col->get()); });
+    for (index_t j = 0; j < jobs; ++j) guard.run([&] { job(j, mine.data(), scratch->get()); });
   }
   guard.rethrow();
+  return partial;
+}
+
+// dw (C_out, K) = the sum over jobs j < images*groups (images: or blocks) of job(j, dW_g
+// partial, col scratch): thread_partials, then one parallel reduction.
+template <typename T, typename Job>
+void weight_partials(T* dw, const Conv2dParams& p, index_t images, index_t scratch, Job&& job) {
+  const index_t jobs = images * p.groups, wsize = p.C_out * p.col_rows();
+  const index_t gsize = p.cout_g() * p.col_rows();
+  const auto partial = thread_partials<T>(jobs, wsize, scratch, [&](index_t j, T* mine, T* col) {
+    job(j, mine + j % p.groups * gsize, col);
+  });
 #pragma omp parallel for schedule(static)
   for (index_t i = 0; i < wsize; ++i) {
     T s = 0;
@@ -764,7 +772,8 @@ void depthwise_backward_weight(T* dw, const T* dy, const T* x, const Conv2dParam
 std::atomic<bool> g_winograd{true};
 
 bool use_winograd(const Conv2dParams& p) {
-  return g_winograd.load(std::memory_order_relaxed) && p.kH == 3 && p.kW == 3 && p.stride_h == 1 && p.stride_w == 1 && p.dilation_h == 1 &&
+  return g_winograd.load(std::memory_order_relaxed) && p.kH == 3 && p.kW == 3 && p.stride_h == 1 &&
+         p.stride_w == 1 && p.dilation_h == 1 &&
          p.dilation_w == 1 && !p.is_depthwise() && p.cin_g() >= 16 && p.cout_g() >= 16 &&
          p.H_out >= 4 && p.W_out >= 4 && p.H >= 4 && p.W >= 4;
 }
@@ -776,19 +785,11 @@ template <typename T>
 const WinogradLoops<T>& active_winograd_loops();
 template <>
 const WinogradLoops<float>& active_winograd_loops<float>() {
-  switch (active_simd_level()) {
-    case kSimdAvx512: return winograd_loops_f32_avx512;
-    case kSimdAvx2: return winograd_loops_f32_avx2;
-    default: return kGenericWinogradF32;
-  }
+  return active_table(kGenericWinogradF32, winograd_loops_f32_avx2, winograd_loops_f32_avx512);
 }
 template <>
 const WinogradLoops<double>& active_winograd_loops<double>() {
-  switch (active_simd_level()) {
-    case kSimdAvx512: return winograd_loops_f64_avx512;
-    case kSimdAvx2: return winograd_loops_f64_avx2;
-    default: return kGenericWinogradF64;
-  }
+  return active_table(kGenericWinogradF64, winograd_loops_f64_avx2, winograd_loops_f64_avx512);
 }
 
 // One pass: N images of G groups of `planes`.
@@ -816,12 +817,14 @@ struct WinogradPass {
 };
 
 WinogradPass forward_pass(const Conv2dParams& p) {
-  return {p.N, p.groups, {p.cin_g(), p.cout_g(), p.H, p.W, p.H_out, p.W_out, p.pad_top, p.pad_left, ceil_div(p.W_out, 2)}};
+  return {p.N, p.groups,
+          {p.cin_g(), p.cout_g(), p.H, p.W, p.H_out, p.W_out, p.pad_top, p.pad_left, ceil_div(p.W_out, 2)}};
 }
 
 // grad input: dy's planes (H_out, W_out) -> dx's (H, W), offsets 2 - pt, 2 - pl
 WinogradPass input_grad_pass(const Conv2dParams& p) {
-  return {p.N, p.groups, {p.cout_g(), p.cin_g(), p.H_out, p.W_out, p.H, p.W, 2 - p.pad_top, 2 - p.pad_left, ceil_div(p.W, 2)}};
+  return {p.N, p.groups,
+          {p.cout_g(), p.cin_g(), p.H_out, p.W_out, p.H, p.W, 2 - p.pad_top, 2 - p.pad_left, ceil_div(p.W, 2)}};
 }
 
 // p rounded up to a 64-byte boundary (p has 64 elements to spare): transformed tiles are
@@ -909,38 +912,24 @@ void winograd_backward_weight(T* dw, const T* dy, const T* x, const Conv2dParams
   const WinogradPlanes& s = pass.s;
   const WinogradLoops<T>& loops = active_winograd_loops<T>();
   const index_t rows = pass.rows_per_job(sizeof(T)), th = pass.th(), cap = pass.ld(rows), G = pass.G;
-  const index_t jobs = pass.jobs(rows), msize = G * 16 * s.co * s.ci;
-  const int nt = num_threads();
-  std::vector<std::vector<T>> partial(nt);
-  OmpGuard guard;
-#pragma omp parallel num_threads(nt)
-  {
-    std::vector<T>& mine = partial[omp_get_thread_num()];
-    std::unique_ptr<Scratch<T>> scratch;
-    guard.run([&] {
-      mine.assign(msize, T(0));
-      scratch = std::make_unique<Scratch<T>>(pass.scratch(rows) + 64);
-    });
-#pragma omp for schedule(static)
-    for (index_t j = 0; j < jobs; ++j)
-      guard.run([&] {
-        const index_t g = j % G, r0 = j / G * rows, r1 = std::min(r0 + rows, pass.tile_rows());
-        const index_t vst = pass.vst(rows), mst = pass.mst(rows);
-        T* V = align64(scratch->get());
-        T* Z = V + 16 * vst;
-        T* buf = Z + 16 * mst;
-        for (index_t r = r0; r < r1; ++r) {
-          const index_t n = r / th, t = (r - r0) * s.tw;
-          loops.input_row(V, cap, vst, t, x + (n * G + g) * s.ci * s.H * s.W, s, r % th, buf);
-          loops.dy_row(Z, cap, mst, t, dy + (n * G + g) * s.co * s.Ho * s.Wo, s, r % th, buf);
-        }
-        const index_t tiles = (r1 - r0) * s.tw;
-        for (int k = 0; k < 16; ++k)
-          gemm_serial<T>(false, true, s.co, s.ci, tiles, T(1), Z + k * mst, cap, V + k * vst, cap,
-                         T(1), mine.data() + (g * 16 + k) * s.co * s.ci, s.ci);
-      });
-  }
-  guard.rethrow();
+  const index_t msize = G * 16 * s.co * s.ci;
+  const index_t scratch = pass.scratch(rows) + 64;
+  const auto partial = thread_partials<T>(pass.jobs(rows), msize, scratch, [&](index_t j, T* mine, T* buf) {
+    const index_t g = j % G, r0 = j / G * rows, r1 = std::min(r0 + rows, pass.tile_rows());
+    const index_t vst = pass.vst(rows), mst = pass.mst(rows);
+    T* V = align64(buf);
+    T* Z = V + 16 * vst;
+    T* row_buf = Z + 16 * mst;
+    for (index_t r = r0; r < r1; ++r) {
+      const index_t n = r / th, t = (r - r0) * s.tw;
+      loops.input_row(V, cap, vst, t, x + (n * G + g) * s.ci * s.H * s.W, s, r % th, row_buf);
+      loops.dy_row(Z, cap, mst, t, dy + (n * G + g) * s.co * s.Ho * s.Wo, s, r % th, row_buf);
+    }
+    const index_t tiles = (r1 - r0) * s.tw;
+    for (int k = 0; k < 16; ++k)
+      gemm_serial<T>(false, true, s.co, s.ci, tiles, T(1), Z + k * mst, cap, V + k * vst, cap, T(1),
+                     mine + (g * 16 + k) * s.co * s.ci, s.ci);
+  });
   const T h = T(0.5);
   const index_t pairs = s.co * s.ci;
 #pragma omp parallel for schedule(static)

@@ -33,19 +33,11 @@ template <typename T>
 const ElementwiseLoops<T>& active_loops();
 template <>
 const ElementwiseLoops<float>& active_loops<float>() {
-  switch (active_simd_level()) {
-    case kSimdAvx512: return elementwise_loops_f32_avx512;
-    case kSimdAvx2: return elementwise_loops_f32_avx2;
-    default: return kGenericLoopsF32;
-  }
+  return active_table(kGenericLoopsF32, elementwise_loops_f32_avx2, elementwise_loops_f32_avx512);
 }
 template <>
 const ElementwiseLoops<double>& active_loops<double>() {
-  switch (active_simd_level()) {
-    case kSimdAvx512: return elementwise_loops_f64_avx512;
-    case kSimdAvx2: return elementwise_loops_f64_avx2;
-    default: return kGenericLoopsF64;
-  }
+  return active_table(kGenericLoopsF64, elementwise_loops_f64_avx2, elementwise_loops_f64_avx512);
 }
 }  // namespace
 

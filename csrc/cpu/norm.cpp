@@ -82,19 +82,11 @@ template <typename T>
 const NormLoops<T>& active_loops();
 template <>
 const NormLoops<float>& active_loops<float>() {
-  switch (active_simd_level()) {
-    case kSimdAvx512: return norm_loops_f32_avx512;
-    case kSimdAvx2: return norm_loops_f32_avx2;
-    default: return kGenericLoopsF32;
-  }
+  return active_table(kGenericLoopsF32, norm_loops_f32_avx2, norm_loops_f32_avx512);
 }
 template <>
 const NormLoops<double>& active_loops<double>() {
-  switch (active_simd_level()) {
-    case kSimdAvx512: return norm_loops_f64_avx512;
-    case kSimdAvx2: return norm_loops_f64_avx2;
-    default: return kGenericLoopsF64;
-  }
+  return active_table(kGenericLoopsF64, norm_loops_f64_avx2, norm_loops_f64_avx512);
 }
 
 // gamma / beta, or ones / zeros when the layer has no affine.

@@ -26,4 +26,16 @@ const char* simd_level();
 // PYCNN_SIMD); throws std::invalid_argument for an unknown or unsupported one.
 void set_simd_level(const std::string& level);
 
+// A family's table for the level in force, of its three (the generic one the baseline file's own
+// copy).  Baseline files only: no ISA file includes this header, so this template is never
+// compiled with ISA flags (the merge hazard above).
+template <typename Table>
+const Table& active_table(const Table& generic, const Table& avx2, const Table& avx512) {
+  switch (active_simd_level()) {
+    case kSimdAvx512: return avx512;
+    case kSimdAvx2: return avx2;
+    default: return generic;
+  }
+}
+
 }  // namespace pycnn

@@ -117,7 +117,8 @@ void winograd_input_row(T* V, index_t ld, index_t kst, index_t t, const T* x, co
 }
 
 template <typename T>
-void winograd_output_row(T* y, const T* M, index_t ld, index_t kst, index_t t, const WinogradPlanes& s, index_t i, T* buf) {
+void winograd_output_row(T* y, const T* M, index_t ld, index_t kst, index_t t, const WinogradPlanes& s, index_t i,
+                         T* buf) {
   const index_t tw = s.tw;
   const bool second = 2 * i + 1 < s.Ho, even = s.Wo == 2 * tw;
   for (index_t c = 0; c < s.co; ++c) {

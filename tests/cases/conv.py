@@ -250,8 +250,8 @@ def params(c, transposed=False):
 def is_winograd(p):
     """csrc/cpu/conv.cpp's use_winograd (the path allowed: pycnn._C.set_conv_winograd)."""
     import pycnn
-    return (pycnn._C.conv_winograd() and p.kH == 3 and p.kW == 3 and p.stride_h == 1 and p.stride_w == 1 and p.dilation_h == 1
-            and p.dilation_w == 1 and not p.is_depthwise and p.C_in // p.groups >= 16
+    return (pycnn._C.conv_winograd() and p.kH == 3 and p.kW == 3 and p.stride_h == 1 and p.stride_w == 1
+            and p.dilation_h == 1 and p.dilation_w == 1 and not p.is_depthwise and p.C_in // p.groups >= 16
             and p.C_out // p.groups >= 16 and min(p.H_out, p.W_out, p.H, p.W) >= 4)
 
 
