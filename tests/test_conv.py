@@ -317,8 +317,6 @@ def test_winograd_every_simd_level(c, dtype, level):
                 _check_conv_transpose2d(CPU, table.adjoint(c), dtype, alone=True)
 
 
-
-
 @pytest.mark.parametrize("c", [table.conv(4, 64, 64, 16, 16, (3, 3), p=(1, 1)),
                                table.conv(2, 16, 32, 33, 9, (3, 3), p=(2, 1))], ids=case_id)
 def test_winograd_float32_error(c):

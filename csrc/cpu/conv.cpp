@@ -766,7 +766,7 @@ void depthwise_backward_weight(T* dw, const T* dy, const T* x, const Conv2dParam
 // Jobs are whole tile rows (row i of tiles of an image), as many as keep a job's transformed
 // tiles within about 384 KB (L2); the row transforms (winograd_loops.h, per SIMD level) are
 // vectorized over a row's tiles.  The rule (use_winograd) is measured (bench/README.md,
-// "Winograd"): against im2col + GEMM it wins from 16 channels on 16 x 16 and larger images (1.2-1.6x)
+// "Winograd"): against im2col + GEMM it wins from 16 channels on 16 x 16 and larger images (1.1-2.3x)
 // and about breaks even on 8 x 8 ones (4 tiles a row).  16 channels is the smallest count
 // measured (ResNet-8's first stage); at fewer the transforms' share only grows.
 std::atomic<bool> g_winograd{true};
