@@ -761,8 +761,8 @@ void depthwise_backward_weight(T* dw, const T* dy, const T* x, const Conv2dParam
 // (w'[ci, co] = w[co, ci] flipped in both axes) and offsets 2 - pt, 2 - pl.  Grad weight is the
 // adjoint in g: dW = G^T [ sum over tiles (A dY A^T) (.) (B^T d B) ] G, the tile sum one GEMM
 // per k, (C_out, tiles) @ (tiles, C_in).
-// The transforms only add, subtract and halve; the float32 error is a few times the direct
-// sum's (tests/test_conv.py: test_winograd_float32_error states and checks the bound).
+// The transforms only add, subtract and halve; the float32 error is about the direct sum's
+// (tests/test_conv.py: test_winograd_float32_error states and checks the bound).
 // Jobs are whole tile rows (row i of tiles of an image), as many as keep a job's transformed
 // tiles within about 384 KB (L2); the row transforms (winograd_loops.h, per SIMD level) are
 // vectorized over a row's tiles.  The rule (use_winograd) is measured (bench/README.md,
@@ -773,9 +773,8 @@ std::atomic<bool> g_winograd{true};
 
 bool use_winograd(const Conv2dParams& p) {
   return g_winograd.load(std::memory_order_relaxed) && p.kH == 3 && p.kW == 3 && p.stride_h == 1 &&
-         p.stride_w == 1 && p.dilation_h == 1 &&
-         p.dilation_w == 1 && !p.is_depthwise() && p.cin_g() >= 16 && p.cout_g() >= 16 &&
-         p.H_out >= 4 && p.W_out >= 4 && p.H >= 4 && p.W >= 4;
+         p.stride_w == 1 && p.dilation_h == 1 && p.dilation_w == 1 && !p.is_depthwise() &&
+         p.cin_g() >= 16 && p.cout_g() >= 16 && p.H_out >= 4 && p.W_out >= 4 && p.H >= 4 && p.W >= 4;
 }
 
 constexpr WinogradLoops<float> kGenericWinogradF32 = winograd_loop_table<float>();
@@ -791,6 +790,20 @@ template <>
 const WinogradLoops<double>& active_winograd_loops<double>() {
   return active_table(kGenericWinogradF64, winograd_loops_f64_avx2, winograd_loops_f64_avx512);
 }
+
+// p rounded up to a 64-byte boundary (p has 64 elements to spare): transformed tiles are
+// written in whole cache lines.
+template <typename T>
+T* align64(T* p) {
+  return reinterpret_cast<T*>((reinterpret_cast<std::uintptr_t>(p) + 63) & ~std::uintptr_t(63));
+}
+
+// A job's buffers, carved from its scratch: the input tiles V, the tiles M (or Z) the 16 GEMMs
+// write (or, for the weight gradient, read), the row transforms' buffer.
+template <typename T>
+struct WinogradBuffers {
+  T *V, *M, *rows;
+};
 
 // One pass: N images of G groups of `planes`.
 struct WinogradPass {
@@ -812,8 +825,13 @@ struct WinogradPass {
   index_t ld(index_t rows) const { return ceil_div(rows * s.tw, 16) * 16; }
   index_t vst(index_t rows) const { return s.ci * ld(rows) + 64; }
   index_t mst(index_t rows) const { return s.co * ld(rows) + 64; }
-  // a job's scratch: V, M or Z, and the row transforms' buffer
-  index_t scratch(index_t rows) const { return 16 * (vst(rows) + mst(rows)) + winograd_row_scratch(s.tw); }
+  // a job's scratch: V, M or Z, the row transforms' buffer, and 64 elements to align V
+  index_t scratch(index_t rows) const { return 16 * (vst(rows) + mst(rows)) + winograd_row_scratch(s.tw) + 64; }
+  template <typename T>
+  WinogradBuffers<T> buffers(T* scratch, index_t rows) const {
+    T* V = align64(scratch);
+    return {V, V + 16 * vst(rows), V + 16 * (vst(rows) + mst(rows))};
+  }
 };
 
 WinogradPass forward_pass(const Conv2dParams& p) {
@@ -825,13 +843,6 @@ WinogradPass forward_pass(const Conv2dParams& p) {
 WinogradPass input_grad_pass(const Conv2dParams& p) {
   return {p.N, p.groups,
           {p.cout_g(), p.cin_g(), p.H_out, p.W_out, p.H, p.W, 2 - p.pad_top, 2 - p.pad_left, ceil_div(p.W, 2)}};
-}
-
-// p rounded up to a 64-byte boundary (p has 64 elements to spare): transformed tiles are
-// written in whole cache lines.
-template <typename T>
-T* align64(T* p) {
-  return reinterpret_cast<T*>((reinterpret_cast<std::uintptr_t>(p) + 63) & ~std::uintptr_t(63));
 }
 
 // U (G, 16, co, ci) = G g G^T for the pass's co x ci weights g: w[g*co + o, i] (the conv's
@@ -874,12 +885,10 @@ void winograd_run(T* y, const T* x, const std::vector<T>& U, const WinogradPass&
   const WinogradPlanes& s = pass.s;
   const WinogradLoops<T>& loops = active_winograd_loops<T>();
   const index_t rows = pass.rows_per_job(sizeof(T)), th = pass.th(), cap = pass.ld(rows), G = pass.G;
-  run_jobs<T>(pass.jobs(rows), pass.scratch(rows) + 64, [&](index_t j, T* V, bool serial) {
-    V = align64(V);
+  const index_t vst = pass.vst(rows), mst = pass.mst(rows);
+  run_jobs<T>(pass.jobs(rows), pass.scratch(rows), [&](index_t j, T* scratch, bool serial) {
+    const auto [V, M, buf] = pass.buffers(scratch, rows);
     const index_t g = j % G, r0 = j / G * rows, r1 = std::min(r0 + rows, pass.tile_rows());
-    const index_t vst = pass.vst(rows), mst = pass.mst(rows);
-    T* M = V + 16 * vst;
-    T* buf = M + 16 * mst;
     for (index_t r = r0; r < r1; ++r)
       loops.input_row(V, cap, vst, (r - r0) * s.tw, x + (r / th * G + g) * s.ci * s.H * s.W, s, r % th, buf);
     const index_t tiles = (r1 - r0) * s.tw;
@@ -913,13 +922,10 @@ void winograd_backward_weight(T* dw, const T* dy, const T* x, const Conv2dParams
   const WinogradLoops<T>& loops = active_winograd_loops<T>();
   const index_t rows = pass.rows_per_job(sizeof(T)), th = pass.th(), cap = pass.ld(rows), G = pass.G;
   const index_t msize = G * 16 * s.co * s.ci;
-  const index_t scratch = pass.scratch(rows) + 64;
-  const auto partial = thread_partials<T>(pass.jobs(rows), msize, scratch, [&](index_t j, T* mine, T* buf) {
+  const index_t vst = pass.vst(rows), mst = pass.mst(rows);
+  auto job = [&](index_t j, T* mine, T* scratch) {
+    const auto [V, Z, row_buf] = pass.buffers(scratch, rows);
     const index_t g = j % G, r0 = j / G * rows, r1 = std::min(r0 + rows, pass.tile_rows());
-    const index_t vst = pass.vst(rows), mst = pass.mst(rows);
-    T* V = align64(buf);
-    T* Z = V + 16 * vst;
-    T* row_buf = Z + 16 * mst;
     for (index_t r = r0; r < r1; ++r) {
       const index_t n = r / th, t = (r - r0) * s.tw;
       loops.input_row(V, cap, vst, t, x + (n * G + g) * s.ci * s.H * s.W, s, r % th, row_buf);
@@ -929,7 +935,8 @@ void winograd_backward_weight(T* dw, const T* dy, const T* x, const Conv2dParams
     for (int k = 0; k < 16; ++k)
       gemm_serial<T>(false, true, s.co, s.ci, tiles, T(1), Z + k * mst, cap, V + k * vst, cap, T(1),
                      mine + (g * 16 + k) * s.co * s.ci, s.ci);
-  });
+  };
+  const auto partial = thread_partials<T>(pass.jobs(rows), msize, pass.scratch(rows), job);
   const T h = T(0.5);
   const index_t pairs = s.co * s.ci;
 #pragma omp parallel for schedule(static)

@@ -36,8 +36,7 @@ class ConvNd(Function):
                                        dilation, groups)
             self.kernels = nat.conv2d_forward, nat.conv2d_backward
         # relu: relu(conv(x) + b) in the bias pass; only without autograd (see conv2d_relu_inference)
-        y = self.kernels[0](self.x, self.w, bias, self.p, relu=True) if relu else self.kernels[0](self.x, self.w,
-                                                                                                   bias, self.p)
+        y = self.kernels[0](self.x, self.w, bias, self.p, **({"relu": True} if relu else {}))
         self.y4_shape = y.shape
         return y.reshape(unlift(y.shape, spatial, len(self.x_shape)))
 

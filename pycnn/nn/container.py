@@ -66,19 +66,19 @@ class _IndexedModules(Module):
         return module
 
 
+def _unpatched(m, cls):
+    """m is a cls (or a subclass) whose forward is cls's own: neither a subclass's nor an instance's
+    replacement, which must run as written."""
+    return isinstance(m, cls) and type(m).forward is cls.forward and "forward" not in m.__dict__
+
+
 def _batch_norm_then_relu(m, nxt):
     """Whether Sequential may run the pair (m, nxt) as BatchNorm fused with ReLU: a pycnn BatchNorm
-    and a ReLU, neither with its forward replaced (a subclass's or an instance's own forward runs
-    as written).  ReLU(inplace=True) fuses too: the output is the same tensor values."""
+    and a ReLU, neither with its forward replaced.  ReLU(inplace=True) fuses too: the output is the
+    same tensor values."""
     from .layers import ReLU
     from .norm import _BatchNorm
-    return (isinstance(m, _BatchNorm) and type(m).forward is _BatchNorm.forward and "forward" not in m.__dict__
-            and isinstance(nxt, ReLU) and type(nxt).forward is ReLU.forward and "forward" not in nxt.__dict__)
-
-
-def _plain_relu(m):
-    from .layers import ReLU
-    return isinstance(m, ReLU) and type(m).forward is ReLU.forward and "forward" not in m.__dict__
+    return _unpatched(m, _BatchNorm) and _unpatched(nxt, ReLU)
 
 
 def _conv_then_relu_without_graph(m, nxt, x):
@@ -88,8 +88,8 @@ def _conv_then_relu_without_graph(m, nxt, x):
     inference, whatever train()/eval() says)."""
     from ..tensor import Tensor, is_grad_enabled
     from .conv import _Conv
-    if not (isinstance(m, _Conv) and type(m).forward is _Conv.forward and "forward" not in m.__dict__
-            and m.padding_mode == "zeros" and _plain_relu(nxt) and isinstance(x, Tensor)):
+    from .layers import ReLU
+    if not (_unpatched(m, _Conv) and m.padding_mode == "zeros" and _unpatched(nxt, ReLU) and isinstance(x, Tensor)):
         return False
     return not is_grad_enabled() or not (x.requires_grad or any(p is not None and p.requires_grad
                                                                 for p in (m.weight, m.bias)))
