@@ -22,8 +22,17 @@ def assert_close(actual, expected, dtype="float64", rtol=None, atol=None, what="
     from cases import TOLERANCE
     r, a = TOLERANCE[str(np.dtype(dtype))]
     actual = actual.detach().cpu().numpy() if isinstance(actual, pycnn.Tensor) else np.asarray(actual)
-    np.testing.assert_allclose(actual, expected, rtol=rtol if rtol is not None else r,
-                               atol=atol if atol is not None else a, err_msg=what)
+    rtol, atol = rtol if rtol is not None else r, atol if atol is not None else a
+    if np.ndim(atol) == 0:
+        np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol, err_msg=what)
+        return
+    # a per-element atol (an error bound that follows the terms' sizes): numpy's message cannot print it
+    assert actual.shape == np.shape(expected), (what, actual.shape, np.shape(expected))
+    ok = np.isclose(actual, expected, rtol=rtol, atol=atol, equal_nan=True)
+    if not ok.all():
+        i = np.unravel_index(np.argmin(ok), ok.shape)
+        raise AssertionError(f"{what}: {(~ok).sum()} of {ok.size} elements off; at {i}: {actual[i]} vs "
+                             f"{np.asarray(expected)[i]}, atol there {np.broadcast_to(atol, ok.shape)[i]:.3g}")
 
 
 def check(actual, expected, dtype, scale=1.0, what=""):

@@ -13,7 +13,8 @@
 // Stride-1 convs with narrow outputs use a "wide" im2col (one contiguous run per tap, junk
 // columns between output rows) on blocks of images side by side; padded ones on a
 // zero-bordered copy of the block's input (WideConv).
-// Depthwise convs (groups == C_in > 1, C_out = m * C_in) use direct loops over planes.
+// Depthwise convs (groups == C_in > 1, C_out = m * C_in) use a flat form per plane: each tap a
+// shift of a padded (strided: phase-split) copy, vectorized over the whole plane.
 // Stride-1 undilated 3x3 convs with enough channels use Winograd F(2x2, 3x3) (use_winograd:
 // 16 GEMMs over tiles instead of one over im2col's 9x copy, 2.25x fewer multiplies).
 // The choice between these is made in one place: forward / backward_input / backward_weight.
@@ -24,11 +25,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <vector>
 
 #include "conv.h"
+#include "depthwise_loops.h"
 #include "elementwise.h"
 #include "gemm.h"
 #include "omp_guard.h"
@@ -647,10 +650,13 @@ void transpose_backward_fused(T* dx, T* dw, const T* dy, const T* x, const T* w,
   });
 }
 
-// ------------------------------------------------------------------ depthwise (direct)
+// ------------------------------------------------------------------ depthwise
 // Output channel co reads input channel co / m, m = C_out / C_in (the depth multiplier).
+//
+// The direct loops: the fallback where the flat form's planes would be much larger than the
+// image (padding or dilation far beyond the kernel's reach), and the weight gradient's recheck.
 template <typename T>
-void depthwise_forward(T* y, const T* x, const T* w, const T* b, const Conv2dParams& p) {
+void depthwise_forward_direct(T* y, const T* x, const T* w, const T* b, const Conv2dParams& p) {
   const index_t m = p.C_out / p.C_in, hw = p.H * p.W, Wo = p.W_out, sw = p.stride_w;
   const ColRanges r(p);
 #pragma omp parallel for schedule(static)
@@ -681,7 +687,7 @@ void depthwise_forward(T* y, const T* x, const T* w, const T* b, const Conv2dPar
 
 // dx[n, ci] = sum over its m output channels of the scatter of w * dy (one plane per task).
 template <typename T>
-void depthwise_backward_input(T* dx, const T* dy, const T* w, const Conv2dParams& p) {
+void depthwise_backward_input_direct(T* dx, const T* dy, const T* w, const Conv2dParams& p) {
   const index_t m = p.C_out / p.C_in, hw = p.H * p.W, Wo = p.W_out, sw = p.stride_w;
   const ColRanges r(p);
 #pragma omp parallel for schedule(static)
@@ -711,39 +717,238 @@ void depthwise_backward_input(T* dx, const T* dy, const T* w, const Conv2dParams
   }
 }
 
-// dw[co, kh, kw] = sum over n, oh, ow of dy[n, co] * x[n, co/m] at the tap (one co per task).
+// dw[co, kh, kw] = sum over n, oh, ow of dy[n, co] * x[n, co/m] at the tap, for one co.
 template <typename T>
-void depthwise_backward_weight(T* dw, const T* dy, const T* x, const Conv2dParams& p) {
+void depthwise_weight_channel_direct(T* acc, index_t co, const T* dy, const T* x, const Conv2dParams& p,
+                                     const ColRanges& r) {
   const index_t m = p.C_out / p.C_in, hw = p.H * p.W, Wo = p.W_out, sw = p.stride_w;
   const index_t kk = p.kH * p.kW;
+  std::fill(acc, acc + kk, T(0));
+  for (index_t n = 0; n < p.N; ++n) {
+    const T* xp = x + (n * p.C_in + co / m) * hw;
+    const T* drow = dy + (n * p.C_out + co) * p.out_hw();
+    for (index_t oh = 0; oh < p.H_out; ++oh, drow += Wo)
+      for (index_t kh = 0; kh < p.kH; ++kh) {
+        const index_t ih = oh * p.stride_h - p.pad_top + kh * p.dilation_h;
+        if (ih < 0 || ih >= p.H) continue;
+        for (index_t kw = 0; kw < p.kW; ++kw) {
+          const T* src = xp + ih * p.W + r.first[kw];
+          const T* d = drow + r.lo[kw];
+          const index_t cnt = r.hi[kw] - r.lo[kw];
+          // simd reduction: lane-wise partial sums (a fixed order, so still deterministic)
+          T s = 0;
+          if (sw == 1) {
+#pragma omp simd reduction(+ : s)
+            for (index_t i = 0; i < cnt; ++i) s += d[i] * src[i];
+          } else {
+            for (index_t i = 0; i < cnt; ++i) s += d[i] * src[i * sw];
+          }
+          acc[kh * p.kW + kw] += s;
+        }
+      }
+  }
+}
+
+// One co per task: each writes its own slice of dw (no allocation inside the region).
+template <typename T>
+void depthwise_backward_weight_direct(T* dw, const T* dy, const T* x, const Conv2dParams& p) {
+  const ColRanges r(p);
+#pragma omp parallel for schedule(static)
+  for (index_t co = 0; co < p.C_out; ++co) depthwise_weight_channel_direct(dw + co * p.kH * p.kW, co, dy, x, p, r);
+}
+
+// The flat form (DepthwiseFlat; its loops, per ISA, in depthwise_loops.h).  A correlation
+//   y[oh][ow] = sum over (kh, kw) of w[kh][kw] * xpad[oh*sh + kh*dh][ow*sw + kw*dw]
+// splits each tap's reach into an offset and a phase, kh*dh = rowoff*sh + rph (kw likewise), so
+// tap (kh, kw) reads plane (rph, cph), Q[r][j] = xpad[r*sh + rph][j*sw + cph], at
+// (oh + rowoff, ow + coloff).  Stored with row stride ld = Wo + the largest coloff, that is flat
+// index oh*ld + ow plus one offset per tap, rowoff*ld + coloff: every tap is a shift of the
+// whole plane, and an output plane is kH*kW fused multiply-adds per vector over Ho*ld outputs
+// (the ld - Wo junk columns a row are computed and dropped).  Stride 1 has one plane, the padded
+// input itself; stride 2 has four, a quarter of it each.
+//   grad input:  the stride-1 flat form of the zero-stuffed dy (dy[oh][ow] at (oh*sh, ow*sw)),
+//                padded by (k - 1)*d - p, with the kernel rotated 180 degrees;
+//   grad weight: dw[t] = a dot of the forward's planes at tap t's offset with dy in the flat
+//                layout (junk columns zero).  0 * an input's inf in a junk column would make a
+//                finite gradient NaN, so a channel whose dots are not all finite is redone by
+//                the direct loops (finite dots hold only finite terms: exact there).
+struct DepthwiseFlat {
+  index_t ld = 0, rows = 0;  // the planes' row stride and rows
+  index_t n = 0;             // outputs computed: Ho*ld rounded up to the loops' block
+  index_t plane = 0;         // a plane's stride: rows*ld, then zeros the last block's reads reach
+  std::vector<index_t> rph, cph;  // the planes' phases: plane q is (rph[q / cph.size()], cph[q % cph.size()])
+  std::vector<index_t> off;       // per tap, in kernel order: where it reads output 0
+
+  DepthwiseFlat(index_t kH, index_t kW, index_t sh, index_t sw, index_t dh, index_t dw, index_t Ho, index_t Wo,
+                index_t block) {
+    std::vector<index_t> rq, roff, cq, coff;
+    split(kH, dh, sh, rph, rq, roff);
+    split(kW, dw, sw, cph, cq, coff);
+    ld = Wo + coff.back();  // offsets grow with the tap
+    rows = Ho + roff.back();
+    n = ceil_div(Ho * ld, block) * block;
+    plane = rows * ld + ld + block;  // tap reads end before off + n <= rows*ld + ld + block
+    for (index_t kh = 0; kh < kH; ++kh)
+      for (index_t kw = 0; kw < kW; ++kw)
+        off.push_back((rq[kh] * index_t(cph.size()) + cq[kw]) * plane + roff[kh] * ld + coff[kw]);
+  }
+  index_t planes() const { return index_t(rph.size() * cph.size()); }
+  index_t src_size() const { return planes() * plane; }
+  // Whether the planes stay near the image's size (not with padding or dilation far past the
+  // kernel's reach, where the direct loops are the better choice).
+  bool fits(index_t image) const { return src_size() + n <= 4 * image + 16384; }
+
+ private:
+  // Tap i of k reaches i*d = offs[i]*s + phases[which[i]].
+  static void split(index_t k, index_t d, index_t s, std::vector<index_t>& phases, std::vector<index_t>& which,
+                    std::vector<index_t>& offs) {
+    for (index_t i = 0; i < k; ++i) {
+      const index_t ph = i * d % s;
+      const auto at = std::find(phases.begin(), phases.end(), ph);
+      which.push_back(index_t(at - phases.begin()));
+      if (at == phases.end()) phases.push_back(ph);
+      offs.push_back(i * d / s);
+    }
+  }
+};
+
+constexpr DepthwiseLoops<float> kGenericDepthwiseF32 = depthwise_loop_table<float>();
+constexpr DepthwiseLoops<double> kGenericDepthwiseF64 = depthwise_loop_table<double>();
+
+template <typename T>
+const DepthwiseLoops<T>& active_depthwise_loops();
+template <>
+const DepthwiseLoops<float>& active_depthwise_loops<float>() {
+  return active_table(kGenericDepthwiseF32, depthwise_loops_f32_avx2, depthwise_loops_f32_avx512);
+}
+template <>
+const DepthwiseLoops<double>& active_depthwise_loops<double>() {
+  return active_table(kGenericDepthwiseF64, depthwise_loops_f64_avx2, depthwise_loops_f64_avx512);
+}
+
+template <typename T>
+DepthwiseFlat forward_flat(const Conv2dParams& p) {
+  return DepthwiseFlat(p.kH, p.kW, p.stride_h, p.stride_w, p.dilation_h, p.dilation_w, p.H_out, p.W_out,
+                       kDepthwiseBlock<T>);
+}
+
+// Q <- the planes of f for one input plane x (H, W): Q_q[r][j] = x[r*sh + rph - pt][j*sw + cph - pl],
+// zero outside x, and zero past the rows.
+// d[0, n) = s[0, n), n short (a plane row): an inline loop, where std::copy calls memmove.
+template <typename T>
+inline void copy_run(T* d, const T* s, index_t n) {
+#pragma omp simd
+  for (index_t j = 0; j < n; ++j) d[j] = s[j];
+}
+
+template <typename T>
+void fill_planes(T* Q, const T* x, const DepthwiseFlat& f, const Conv2dParams& p) {
+  const index_t nc = index_t(f.cph.size()), sw = p.stride_w, ld = f.ld;
+  std::fill(Q, Q + f.src_size(), T(0));
+  for (index_t q = 0; q < f.planes(); ++q) {
+    index_t r_lo, r_hi, j_lo, j_hi;
+    const index_t r0 = f.rph[q / nc] - p.pad_top, c0 = f.cph[q % nc] - p.pad_left;
+    tap_range(p.H, p.stride_h, r0, f.rows, r_lo, r_hi);
+    tap_range(p.W, sw, c0, ld, j_lo, j_hi);
+    for (index_t r = r_lo; r < r_hi; ++r) {
+      T* row = Q + q * f.plane + r * ld;
+      const T* src = x + (r * p.stride_h + r0) * p.W + c0;
+      if (sw == 1)
+        copy_run(row + j_lo, src + j_lo, j_hi - j_lo);
+      else if (sw == 2)  // the common stride, known here: a vectorized deinterleave
+        for (index_t j = j_lo; j < j_hi; ++j) row[j] = src[2 * j];
+      else
+        for (index_t j = j_lo; j < j_hi; ++j) row[j] = src[j * sw];
+    }
+  }
+}
+
+template <typename T>
+void depthwise_forward(T* y, const T* x, const T* w, const T* b, const Conv2dParams& p) {
+  const DepthwiseFlat f = forward_flat<T>(p);
+  const index_t m = p.C_out / p.C_in, hw = p.H * p.W, hwo = p.out_hw(), kk = p.kH * p.kW;
+  if (!f.fits(hw + hwo)) return depthwise_forward_direct(y, x, w, b, p);
+  const DepthwiseLoops<T>& loops = active_depthwise_loops<T>();
+  run_jobs<T>(p.N * p.C_in, f.src_size() + f.n, [&](index_t j, T* buf, bool) {
+    const index_t n = j / p.C_in, ci = j % p.C_in;
+    T* out = buf + f.src_size();
+    fill_planes(buf, x + j * hw, f, p);
+    for (index_t co = ci * m; co < (ci + 1) * m; ++co) {
+      loops.taps(out, buf, f.off.data(), w + co * kk, kk, f.n, false);
+      const T bias = b ? b[co] : T(0);
+      T* yp = y + (n * p.C_out + co) * hwo;
+      for (index_t oh = 0; oh < p.H_out; ++oh)
+        for (index_t ow = 0; ow < p.W_out; ++ow) yp[oh * p.W_out + ow] = out[oh * f.ld + ow] + bias;
+    }
+  });
+}
+
+// dx[n, ci] = the sum over its m output channels of the rotated-kernel correlation of the
+// stuffed, padded dy plane (one (n, ci) per task).
+template <typename T>
+void depthwise_backward_input(T* dx, const T* dy, const T* w, const Conv2dParams& p) {
+  const DepthwiseFlat f(p.kH, p.kW, 1, 1, p.dilation_h, p.dilation_w, p.H, p.W, kDepthwiseBlock<T>);
+  const index_t m = p.C_out / p.C_in, hw = p.H * p.W, hwo = p.out_hw(), kk = p.kH * p.kW;
+  if (!f.fits(hw + hwo)) return depthwise_backward_input_direct(dx, dy, w, p);
+  // dy[oh][ow] sits at plane (oh*sh + pt', ow*sw + pl'), pt' = (kH - 1)*dh - pt (may be < 0)
+  const index_t pt = (p.kH - 1) * p.dilation_h - p.pad_top, pl = (p.kW - 1) * p.dilation_w - p.pad_left;
+  index_t oh_lo, oh_hi, ow_lo, ow_hi;
+  tap_range(f.rows, p.stride_h, pt, p.H_out, oh_lo, oh_hi);
+  tap_range(f.ld, p.stride_w, pl, p.W_out, ow_lo, ow_hi);
+  std::vector<T> rotated(p.C_out * kk);
+  for (index_t co = 0; co < p.C_out; ++co)
+    std::reverse_copy(w + co * kk, w + (co + 1) * kk, rotated.begin() + co * kk);
+  const DepthwiseLoops<T>& loops = active_depthwise_loops<T>();
+  run_jobs<T>(p.N * p.C_in, f.plane + f.n, [&](index_t j, T* buf, bool) {
+    const index_t n = j / p.C_in, ci = j % p.C_in;
+    T* out = buf + f.plane;
+    for (index_t co = ci * m; co < (ci + 1) * m; ++co) {
+      std::fill(buf, buf + f.plane, T(0));
+      const T* dp = dy + (n * p.C_out + co) * hwo;
+      for (index_t oh = oh_lo; oh < oh_hi; ++oh) {
+        T* row = buf + (oh * p.stride_h + pt) * f.ld + pl;
+        for (index_t ow = ow_lo; ow < ow_hi; ++ow) row[ow * p.stride_w] = dp[oh * p.W_out + ow];
+      }
+      loops.taps(out, buf, f.off.data(), rotated.data() + co * kk, kk, f.n, co > ci * m);
+    }
+    T* plane = dx + j * hw;
+    for (index_t ih = 0; ih < p.H; ++ih) copy_run(plane + ih * p.W, out + ih * f.ld, p.W);
+  });
+}
+
+// dw = the sum over images of the tap dots: per-thread partials over images (static schedule:
+// reproducible for a given thread count), each image's planes in memory order.
+template <typename T>
+void depthwise_backward_weight(T* dw, const T* dy, const T* x, const Conv2dParams& p) {
+  const DepthwiseFlat f = forward_flat<T>(p);
+  const index_t m = p.C_out / p.C_in, hw = p.H * p.W, hwo = p.out_hw(), kk = p.kH * p.kW;
+  const index_t wsize = p.C_out * kk;
+  if (!f.fits(hw + hwo) || p.N == 0) return depthwise_backward_weight_direct(dw, dy, x, p);
+  const DepthwiseLoops<T>& loops = active_depthwise_loops<T>();
+  const auto partial = thread_partials<T>(p.N, wsize, f.src_size() + f.n, [&](index_t n, T* mine, T* buf) {
+    T* dflat = buf + f.src_size();
+    std::fill(dflat, dflat + f.n, T(0));  // junk columns stay zero: each row rewrites only its Wo
+    for (index_t ci = 0; ci < p.C_in; ++ci) {
+      fill_planes(buf, x + (n * p.C_in + ci) * hw, f, p);
+      for (index_t co = ci * m; co < (ci + 1) * m; ++co) {
+        const T* dp = dy + (n * p.C_out + co) * hwo;
+        for (index_t oh = 0; oh < p.H_out; ++oh) copy_run(dflat + oh * f.ld, dp + oh * p.W_out, p.W_out);
+        loops.tap_dots(mine + co * kk, dflat, buf, f.off.data(), kk, f.n);
+      }
+    }
+  });
   const ColRanges r(p);
 #pragma omp parallel for schedule(static)
   for (index_t co = 0; co < p.C_out; ++co) {
-    T* acc = dw + co * kk;  // this task's own slice of dw: no allocation inside the region
-    std::fill(acc, acc + kk, T(0));
-    for (index_t n = 0; n < p.N; ++n) {
-      const T* xp = x + (n * p.C_in + co / m) * hw;
-      const T* drow = dy + (n * p.C_out + co) * p.out_hw();
-      for (index_t oh = 0; oh < p.H_out; ++oh, drow += Wo)
-        for (index_t kh = 0; kh < p.kH; ++kh) {
-          const index_t ih = oh * p.stride_h - p.pad_top + kh * p.dilation_h;
-          if (ih < 0 || ih >= p.H) continue;
-          for (index_t kw = 0; kw < p.kW; ++kw) {
-            const T* src = xp + ih * p.W + r.first[kw];
-            const T* d = drow + r.lo[kw];
-            const index_t cnt = r.hi[kw] - r.lo[kw];
-            // simd reduction: lane-wise partial sums (a fixed order, so still deterministic)
-            T s = 0;
-            if (sw == 1) {
-#pragma omp simd reduction(+ : s)
-              for (index_t i = 0; i < cnt; ++i) s += d[i] * src[i];
-            } else {
-              for (index_t i = 0; i < cnt; ++i) s += d[i] * src[i * sw];
-            }
-            acc[kh * p.kW + kw] += s;
-          }
-        }
+    T* acc = dw + co * kk;
+    for (index_t t = 0; t < kk; ++t) {
+      T sum = 0;
+      for (const auto& part : partial)
+        if (!part.empty()) sum += part[co * kk + t];
+      acc[t] = sum;
     }
+    if (!std::all_of(acc, acc + kk, [](T v) { return std::isfinite(v); }))
+      depthwise_weight_channel_direct(acc, co, dy, x, p, r);
   }
 }
 

@@ -8,8 +8,10 @@ each fast path of the CPU kernels (csrc/cpu/conv.cpp), each with few (< 6) and m
 (n, c) planes and with many images, since the split of the work depends on both:
 
 * pointwise: 1x1 stride-1 unpadded convs use the input plane as the im2col matrix;
-* depthwise: groups == C_in > 1 (any depth multiplier) runs direct loops over planes, with a
-  unit-stride and a strided column loop;
+* depthwise: groups == C_in > 1 (any depth multiplier) runs the flat form per plane (each tap a
+  shift of a padded, phase-split copy: stride 1, 2 and 3, dilation with stride, padding past the
+  kernel's reach, the grad input from the zero-stuffed dy), and the direct loops where that copy
+  would dwarf the image (dilation and padding in the hundreds: depthwise-direct);
 * wide: stride-1 unpadded convs with narrow outputs (W_out <= 32, 2 W <= 3 W_out) take one
   contiguous im2col run per tap on blocks of images side by side (B = N / threads images, the
   last block short), plus the neighbours just outside its bounds;
@@ -119,6 +121,12 @@ DEPTHWISE_CASES = [
     conv(7, 2, 4, 5, 6, (3, 3), (2, 1), (1, 1), g=2),             # many images, multiplier 2
     conv(2, 3, 3, 1, 17, (1, 5), p=(0, 2), g=3),                  # 1-row planes (conv1d's)
     conv(1, 3, 6, 2, 7, (1, 1), g=3),                             # 1x1 depthwise: not the pointwise path
+    conv(2, 3, 3, 9, 9, (3, 3), (2, 2), (2, 2), (2, 2), g=3),     # stride 2, dilation 2: one phase a side
+    conv(1, 2, 2, 4, 4, (2, 2), p=(3, 3), g=2),                   # padding past the kernel's reach
+    conv(2, 4, 8, 6, 7, (4, 4), p="same", g=4),                   # asymmetric 'same', multiplier 2
+    conv(3, 8, 8, 17, 33, (3, 3), (2, 2), (1, 1), g=8),           # tile + 1 widths, four phases
+    conv(1, 2, 2, 3, 3, (3, 3), p=(100, 100), d=(100, 100), g=2),  # depthwise-direct
+    conv(7, 3, 6, 4, 3, (3, 2), (2, 1), (200, 200), (200, 200), g=3),  # depthwise-direct, multiplier 2
 ]
 WIDE_CASES = [
     conv(5, 6, 16, 14, 14, (5, 5)),               # LeNet C3: 30 planes, blocks of images, the last short
@@ -283,11 +291,27 @@ def wide_blocks(p, threads, itemsize=8):
     return B, -(-p.N // B)
 
 
+def depthwise_flat(p, itemsize=8):
+    """Whether csrc/cpu/conv.cpp's depthwise conv runs its flat form (DepthwiseFlat::fits) on p's
+    forward and grad weight; the table's cases sit far from the bound, so the grad input's own
+    layout agrees."""
+    block = 64 // itemsize
+
+    def split(k, d, s):  # (phases, the largest offset) of a kernel side
+        return len({i * d % s for i in range(k)}), (k - 1) * d // s
+
+    (rp, ro), (cp, co) = split(p.kH, p.dilation_h, p.stride_h), split(p.kW, p.dilation_w, p.stride_w)
+    ld, rows = p.W_out + co, p.H_out + ro
+    size = rp * cp * (rows * ld + ld + block) + -(-p.H_out * ld // block) * block
+    return size <= 4 * (p.H * p.W + p.H_out * p.W_out) + 16384
+
+
 def paths(p):
-    """The kernel a params object runs on the CPU: depthwise, pointwise, winograd, wide, padded-wide,
-    im2col (stride_w 1), phases2 (stride_w 2, compiled) or phases (a larger stride_w)."""
+    """The kernel a params object runs on the CPU: depthwise (the flat form), depthwise-direct,
+    pointwise, winograd, wide, padded-wide, im2col (stride_w 1), phases2 (stride_w 2, compiled) or
+    phases (a larger stride_w)."""
     if p.is_depthwise:
-        return "depthwise"
+        return "depthwise" if depthwise_flat(p) else "depthwise-direct"
     if p.is_pointwise:
         return "pointwise"
     if is_winograd(p):
@@ -308,9 +332,10 @@ def splits(p, threads, transposed=False):
     grad input ('per-image': whole jobs per thread, or 'parallel-gemm': one at a time), the weight
     gradient's ('weight-partials', 'weight-per-group', 'weight-parallel'), the wide path's
     'wide-blocks' (several images per job, the last block short) and, for a transposed conv,
-    'fused' or 'separate' backward."""
+    'fused' or 'separate' backward; depthwise convs split by planes ('planes': (image, channel)
+    jobs, the weight gradient from per-thread partials over images)."""
     if p.is_depthwise:
-        return {"direct"}
+        return {"planes"}
     if is_winograd(p):  # jobs of tile rows, the weight gradient from per-thread partials
         return {"winograd-rows"}
     wide = is_wide(p) or padded_wide(p) is not None
