@@ -447,17 +447,24 @@ auto gemm_for(bool serial) {
 
 // Runs job(j, scratch, serial) for j < jobs.  With at least as many jobs as threads, whole
 // jobs run per thread (serial = true: gemm_serial, serial im2col) each with its own scratch
-// of scratch_size elements; otherwise one after another with parallel insides.
+// of scratch_size elements; otherwise one after another with parallel insides.  Jobs are handed
+// out one at a time as threads free up, or, `uniform` (many small jobs of one size: depthwise
+// planes, where a shared counter per job cost more than the job), in equal static ranges.
 template <typename T, typename Job>
-void run_jobs(index_t jobs, index_t scratch_size, Job&& job) {
+void run_jobs(index_t jobs, index_t scratch_size, Job&& job, bool uniform = false) {
   if (jobs >= num_threads()) {
     OmpGuard guard;
 #pragma omp parallel
     {
       std::unique_ptr<Scratch<T>> scratch;
       guard.run([&] { scratch = std::make_unique<Scratch<T>>(scratch_size); });
+      if (uniform) {
+#pragma omp for schedule(static)
+        for (index_t j = 0; j < jobs; ++j) guard.run([&] { job(j, scratch->get(), true); });
+      } else {
 #pragma omp for schedule(dynamic)
-      for (index_t j = 0; j < jobs; ++j) guard.run([&] { job(j, scratch->get(), true); });
+        for (index_t j = 0; j < jobs; ++j) guard.run([&] { job(j, scratch->get(), true); });
+      }
     }
     guard.rethrow();
   } else {
@@ -880,7 +887,7 @@ void depthwise_forward(T* y, const T* x, const T* w, const T* b, const Conv2dPar
       for (index_t oh = 0; oh < p.H_out; ++oh)
         for (index_t ow = 0; ow < p.W_out; ++ow) yp[oh * p.W_out + ow] = out[oh * f.ld + ow] + bias;
     }
-  });
+  }, true);
 }
 
 // dx[n, ci] = the sum over its m output channels of the rotated-kernel correlation of the
@@ -913,7 +920,7 @@ void depthwise_backward_input(T* dx, const T* dy, const T* w, const Conv2dParams
     }
     T* plane = dx + j * hw;
     for (index_t ih = 0; ih < p.H; ++ih) copy_run(plane + ih * p.W, out + ih * f.ld, p.W);
-  });
+  }, true);
 }
 
 // dw = the sum over images of the tap dots: per-thread partials over images (static schedule:
