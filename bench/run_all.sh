@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 echo "# $(date -u +%F) $(python -c 'import platform; print(platform.processor() or platform.machine())'), $(nproc) cores"
-for name in gemm conv pool upsample norm train; do
+for name in gemm conv depthwise pool upsample norm train; do
   echo
   echo "## bench_$name.py"
   echo

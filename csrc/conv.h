@@ -26,7 +26,7 @@
 // Python engine's job.  Any output pointer of a backward may be null (that grad is skipped).
 //
 // Implementations: *_ref (csrc/ref, plain loops: the spec), *_cpu (csrc/cpu, im2col + GEMM,
-// direct depthwise, Winograd F(2x2, 3x3)), *_cuda (csrc/cuda).  Params: csrc/params/conv_params.cpp.
+// flat-form depthwise, Winograd F(2x2, 3x3)), *_cuda (csrc/cuda).  Params: csrc/params/conv_params.cpp.
 #pragma once
 #include <array>
 #include <optional>
@@ -117,7 +117,9 @@ void conv_transpose2d_backward_ref(T* dx, T* dw, T* db, const T* dy, const T* x,
 // ------------------------------------------------------------------ CPU (csrc/cpu)
 // im2col + GEMM (per image/group with gemm_serial inside OpenMP, or the parallel gemm when
 // there are fewer images*groups than threads); 1x1 stride-1 unpadded convs skip im2col;
-// depthwise (groups == C_in > 1) uses a direct kernel; stride-1 undilated 3x3 convs with >= 16
+// depthwise (groups == C_in > 1) uses a flat form per plane (each tap a shift of a padded,
+// phase-split copy; csrc/cpu/conv.cpp, "depthwise"), direct loops where that copy would dwarf the
+// image; stride-1 undilated 3x3 convs with >= 16
 // channels per group and outputs of at least 4 x 4 use Winograd F(2x2, 3x3) (forward, grad
 // input and grad weight; float32 error about the direct sum's, tests/test_conv.py).
 template <typename T>
