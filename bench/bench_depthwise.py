@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 
 import numpy as np
 
@@ -19,20 +18,14 @@ sys.path.insert(0, os.path.dirname(__file__))
 import pycnn  # noqa: E402
 from pycnn import _C  # noqa: E402
 
-from common import bench_arguments, torch_or_none  # noqa: E402
+from common import bench_arguments, times_ms, torch_or_none  # noqa: E402
 
 # channels, input size, stride: MobileNet-style's depthwise layers (bench/models.py, "mobile")
 LAYERS = [(32, 32, 1), (64, 32, 2), (128, 16, 1), (128, 16, 2), (256, 8, 1)]
 
 
 def lowest_ms(fn, repeat):
-    fn()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return 1e3 * min(times)
+    return min(times_ms(fn, repeat, warmup=1))
 
 
 def main():

@@ -7,16 +7,21 @@ import time
 import numpy as np
 
 
-def median_ms(fn, repeat=20, warmup=2):
-    """Median wall time of fn() in milliseconds, after `warmup` untimed calls."""
+def times_ms(fn, repeat=20, warmup=2):
+    """The wall times of `repeat` calls of fn() in milliseconds, after `warmup` untimed calls."""
     for _ in range(warmup):
         fn()
     times = []
     for _ in range(repeat):
         t = time.perf_counter()
         fn()
-        times.append(time.perf_counter() - t)
-    return 1e3 * float(np.median(times))
+        times.append(1e3 * (time.perf_counter() - t))
+    return times
+
+
+def median_ms(fn, repeat=20, warmup=2):
+    """Median wall time of fn() in milliseconds, after `warmup` untimed calls."""
+    return float(np.median(times_ms(fn, repeat, warmup)))
 
 
 def copy_bandwidth(repeat=10):
