@@ -777,3 +777,21 @@ def test_depthwise_weight_grad_with_an_infinite_input(dtype):
     got = CPU.numpy(wt.grad)
     assert np.isinf(want[2, 0, :2, 0]).all() and np.isfinite(np.delete(want[2].ravel(), [0, 3])).all()
     assert_close(got, want, dtype, what="grad weight")
+
+
+def test_depthwise_flat_layout_size_past_int64():
+    """Padding and dilation 2^40 on a 3 x 3 depthwise conv: the flat form's planes would be about
+    2^82 elements (sized in 128 bits, so the check cannot wrap); the direct loops run, and only
+    the centre tap reaches the image."""
+    rng = np.random.default_rng(5)
+    x0, w0 = rng.standard_normal((2, 2, 3, 3)), rng.standard_normal((2, 1, 3, 3))
+    x, w = pycnn.tensor(x0, requires_grad=True), pycnn.tensor(w0, requires_grad=True)
+    big = 1 << 40
+    y = F.conv2d(x, w, padding=big, dilation=big, groups=2)
+    centre = w0[:, 0, 1, 1][None, :, None, None]
+    np.testing.assert_allclose(y.detach().numpy(), centre * x0, rtol=1e-12)
+    y.backward(pycnn.tensor(np.ones(y.shape)))
+    np.testing.assert_allclose(x.grad.numpy(), np.broadcast_to(centre, x0.shape), rtol=1e-12)
+    want_dw = np.zeros_like(w0)
+    want_dw[:, 0, 1, 1] = x0.sum(axis=(0, 2, 3))
+    np.testing.assert_allclose(w.grad.numpy(), want_dw, rtol=1e-12, atol=1e-12)

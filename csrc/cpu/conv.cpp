@@ -791,10 +791,15 @@ struct DepthwiseFlat {
     std::vector<index_t> rq, roff, cq, coff;
     split(kH, dh, sh, rph, rq, roff);
     split(kW, dw, sw, cph, cq, coff);
-    ld = Wo + coff.back();  // offsets grow with the tap
+    ld = Wo + coff.back();  // offsets grow with the tap; each side within the padded input's
     rows = Ho + roff.back();
-    n = ceil_div(Ho * ld, block) * block;
-    plane = rows * ld + ld + block;  // tap reads end before off + n <= rows*ld + ld + block
+    // The products can pass int64 where the padded input's sides are huge: sized in 128 bits,
+    // and a layout beyond fits() is never built (the direct loops run instead).
+    const __int128 n128 = (__int128(Ho) * ld + block - 1) / block * block;
+    const __int128 plane128 = __int128(rows) * ld + ld + block;  // tap reads end before off + n
+    total_ = plane128 * planes() + n128;
+    if (total_ > (__int128(1) << 60)) return;
+    n = index_t(n128), plane = index_t(plane128);
     for (index_t kh = 0; kh < kH; ++kh)
       for (index_t kw = 0; kw < kW; ++kw)
         off.push_back((rq[kh] * index_t(cph.size()) + cq[kw]) * plane + roff[kh] * ld + coff[kw]);
@@ -803,9 +808,10 @@ struct DepthwiseFlat {
   index_t src_size() const { return planes() * plane; }
   // Whether the planes stay near the image's size (not with padding or dilation far past the
   // kernel's reach, where the direct loops are the better choice).
-  bool fits(index_t image) const { return src_size() + n <= 4 * image + 16384; }
+  bool fits(index_t image) const { return total_ <= 4 * __int128(image) + 16384; }
 
  private:
+  __int128 total_ = 0;  // src_size() + n, the scratch a job needs
   // Tap i of k reaches i*d = offs[i]*s + phases[which[i]].
   static void split(index_t k, index_t d, index_t s, std::vector<index_t>& phases, std::vector<index_t>& which,
                     std::vector<index_t>& offs) {
