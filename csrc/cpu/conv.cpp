@@ -581,6 +581,18 @@ std::vector<std::vector<T>> thread_partials(index_t jobs, index_t psize, index_t
   return partial;
 }
 
+// out[i] = the sum over the threads' partials of element i, i < size (in thread order).
+template <typename T>
+void sum_partials(T* out, const std::vector<std::vector<T>>& partial, index_t size) {
+#pragma omp parallel for schedule(static)
+  for (index_t i = 0; i < size; ++i) {
+    T s = 0;
+    for (const auto& part : partial)
+      if (!part.empty()) s += part[i];
+    out[i] = s;
+  }
+}
+
 // dw (C_out, K) = the sum over jobs j < images*groups (images: or blocks) of job(j, dW_g
 // partial, col scratch): thread_partials, then one parallel reduction.
 template <typename T, typename Job>
@@ -590,13 +602,7 @@ void weight_partials(T* dw, const Conv2dParams& p, index_t images, index_t scrat
   const auto partial = thread_partials<T>(jobs, wsize, scratch, [&](index_t j, T* mine, T* col) {
     job(j, mine + j % p.groups * gsize, col);
   });
-#pragma omp parallel for schedule(static)
-  for (index_t i = 0; i < wsize; ++i) {
-    T s = 0;
-    for (const auto& part : partial)
-      if (!part.empty()) s += part[i];
-    dw[i] = s;
-  }
+  sum_partials(dw, partial, wsize);
 }
 
 template <typename T>
@@ -971,16 +977,11 @@ void depthwise_backward_weight(T* dw, const T* dy, const T* x, const Conv2dParam
       }
     }
   });
+  sum_partials(dw, partial, wsize);
   const ColRanges r(p);
 #pragma omp parallel for schedule(static)
   for (index_t co = 0; co < p.C_out; ++co) {
     T* acc = dw + co * kk;
-    for (index_t t = 0; t < kk; ++t) {
-      T sum = 0;
-      for (const auto& part : partial)
-        if (!part.empty()) sum += part[co * kk + t];
-      acc[t] = sum;
-    }
     if (!std::all_of(acc, acc + kk, [](T v) { return std::isfinite(v); }))
       depthwise_weight_channel_direct(acc, co, dy, x, p, r);
   }
