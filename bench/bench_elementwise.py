@@ -1,9 +1,12 @@
 """Benchmark of the elementwise family (csrc/elementwise.h): each activation's forward and backward
-kernel and the same-shape add (out of place and in place: the autodiff engine's gradient
-accumulation) on a ResNet-8 activation, (64, 16, 32, 32) float32 (4 MiB), as a markdown table.
+kernel, the same-shape add (out of place and in place: the autodiff engine's gradient
+accumulation), the broadcast mul and add (a per-channel and a scalar operand) and the per-channel
+sums that are their operand's gradient, on a ResNet-8 activation, (64, 16, 32, 32) float32
+(4 MiB), as a markdown table.
 
 GB/s counts the compulsory traffic (forward: read x, write y; backward: read dy and the saved
-tensor, write dx; add: read a and b, write out).  Ratios are to PyTorch's CPU op (when torch is
+tensor, write dx; add: read a and b, write out; broadcast: read x, write out; sums: read dy, and
+x for mul's).  Ratios are to PyTorch's CPU op (when torch is
 importable) and to the bandwidth of a large numpy copy, both measured in the same run with the
 same thread count; the numpy column times the same op as numpy writes it (one thread).
 
@@ -57,6 +60,21 @@ def cases(x, dy, torch):
                  (lambda: torch.add(tx, tdy)) if torch is not None else None, lambda: x + dy))
     rows.append(("add", "a += b (accumulate)", 3 * n4, lambda: _C.binary("add", acc, dy, True),
                  (lambda: tacc.add_(tdy)) if torch is not None else None, lambda: np.add(acc, dy, out=acc)))
+    # broadcast operands (per channel, scalar) and the adjoint sum that is their gradient;
+    # torch's autograd does mul's as two passes too (g * x, then sum_to_size)
+    v = np.random.default_rng(1).standard_normal((1, x.shape[1], 1, 1)).astype(np.float32)
+    two = np.asarray(2.0, np.float32)
+    form, scalar = (x.shape[0], x.shape[1], x[0, 0].size), (1, 1, x.size)
+    tv = torch.from_numpy(v) if torch is not None else None
+    rows.append(("mul", "x * v, v per channel", 2 * n4, lambda: _C.binary_broadcast("mul", x, v, *form),
+                 (lambda: tx * tv) if torch is not None else None, lambda: x * v))
+    rows.append(("add", "x + 2 (scalar)", 2 * n4, lambda: _C.binary_broadcast("add", x, two, *scalar),
+                 (lambda: tx + 2.0) if torch is not None else None, lambda: x + two))
+    rows.append(("grad v of x + v", "sum per channel", n4, lambda: _C.broadcast_sum(dy, *form),
+                 (lambda: tdy.sum((0, 2, 3))) if torch is not None else None, lambda: dy.sum(axis=(0, 2, 3))))
+    rows.append(("grad v of x * v", "sum of dy * x per channel", 2 * n4, lambda: _C.broadcast_sum(dy, *form, other=x),
+                 (lambda: (tdy * tx).sum((0, 2, 3))) if torch is not None else None,
+                 lambda: (dy * x).sum(axis=(0, 2, 3))))
     return rows
 
 

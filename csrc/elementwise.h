@@ -16,7 +16,16 @@
 // The formula templates are static: the CPU's ISA files (cpu/elementwise_loops.h) compile their own
 // copies with their own flags, and an internal copy cannot be merged into another unit's (simd.h).
 // Binary ops of two same-shape arrays (add, sub, mul); `out` may alias `a`, which is how the
-// autodiff engine accumulates a gradient in place (a += b).  Broadcasts stay on the array module.
+// autodiff engine accumulates a gradient in place (a += b).
+// Broadcast binary ops, the forms a CNN uses: `big` has the result's shape, read as
+// (outer, C, inner); `small` holds C values broadcast over outer and inner.  A scalar is C = 1;
+// a per-channel (C, 1, 1) or (1, C, 1, 1) operand of (N, C, H, W) is outer N, inner H*W; a row
+// bias (F,) of (N, F) is inner 1; an (N, C, 1, 1) gate is outer 1, C = N*C.
+//   out[o, c, i] = big[o, c, i] (op) small[c]     (small_first: small[c] (op) big[o, c, i])
+// `out` may alias `big`.  The adjoint sums over the broadcast axes (the gradient of `small`):
+//   s[c] = sum over o, i of g[o, c, i]            (with other: of g[o, c, i] * other[o, c, i])
+// Other broadcasts (both operands broadcast, as (N, 1, H, W) * (1, C, 1, 1)) stay on the array
+// module (pycnn/_elementwise_xp.py: broadcast_form picks the form from the two shapes).
 #pragma once
 #include <cmath>
 #include <type_traits>
@@ -88,12 +97,26 @@ void activation_backward_ref(Activation act, T* dx, const T* dy, const T* saved,
 template <typename T>
 void binary_ref(BinaryOp op, T* out, const T* a, const T* b, index_t n);
 
+// The (outer, C, inner) view of a broadcast binary op (above).
+struct BroadcastShape {
+  index_t outer, C, inner;
+  index_t size() const { return outer * C * inner; }
+};
+template <typename T>
+void binary_broadcast_ref(BinaryOp op, T* out, const T* big, const T* small, BroadcastShape b, bool small_first);
+template <typename T>
+void broadcast_sum_ref(T* s, const T* g, const T* other, BroadcastShape b);  // other may be null
+
 template <typename T>
 void activation_forward_cpu(Activation act, T* y, const T* x, index_t n, T alpha);
 template <typename T>
 void activation_backward_cpu(Activation act, T* dx, const T* dy, const T* saved, index_t n, T alpha);
 template <typename T>
 void binary_cpu(BinaryOp op, T* out, const T* a, const T* b, index_t n);
+template <typename T>
+void binary_broadcast_cpu(BinaryOp op, T* out, const T* big, const T* small, BroadcastShape b, bool small_first);
+template <typename T>
+void broadcast_sum_cpu(T* s, const T* g, const T* other, BroadcastShape b);
 
 // One switch from the runtime enum to the compile-time op (the inner loops see a constant).
 template <typename F>

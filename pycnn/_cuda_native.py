@@ -81,6 +81,14 @@ class CudaNative:
         self._float(a, op, "a")
         return _ew.binary(self.xp, op, a, b, inplace)
 
+    def binary_broadcast(self, op, big, small, outer, channels, inner, small_first=False):
+        self._float(big, op, "big")
+        return _ew.binary_broadcast(self.xp, op, big, small, outer, channels, inner, small_first)
+
+    def broadcast_sum(self, grad, outer, channels, inner, other=None):
+        self._float(grad, "broadcast_sum", "grad")
+        return _ew.broadcast_sum(self.xp, grad, outer, channels, inner, other)
+
     # ---------------------------------------------------------------- GEMM
     def gemm(self, a, b, trans_a=False, trans_b=False):
         if a.dtype != b.dtype:

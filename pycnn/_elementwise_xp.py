@@ -67,6 +67,69 @@ def activation_backward(xp, dy, saved, activation, negative_slope=0.0):
     return dy * (1 - saved * saved)
 
 
+def broadcast_form(big_shape, small_shape):
+    """(outer, channels, inner) when an operand of `small_shape` broadcasts to `big_shape` as
+    csrc/elementwise.h's broadcast binary ops take it: its non-1 dims one contiguous span of
+    big's, so that big reads as (outer, channels, inner) and small as (channels,).  A scalar
+    (every dim 1) is (1, 1, size).  None for any other pair (the array module's broadcast)."""
+    nb, ns = len(big_shape), len(small_shape)
+    if ns > nb:
+        return None
+    small = (1,) * (nb - ns) + tuple(small_shape)
+    if any(s != 1 and s != b for s, b in zip(small, big_shape)):
+        return None
+    kept = [i for i in range(nb) if small[i] != 1]
+    d0, d1 = (kept[0], kept[-1] + 1) if kept else (0, 0)
+    if any(small[i] != big_shape[i] for i in range(d0, d1)):
+        return None
+    outer = channels = inner = 1
+    for i, n in enumerate(big_shape):
+        if i < d0:
+            outer *= n
+        elif i < d1:
+            channels *= n
+        else:
+            inner *= n
+    return outer, channels, inner
+
+
+# the shortest run (a channel's plane, or a row when inner is 1) the native broadcast kernels
+# take: their loops start once per run, and on 4-wide rows numpy's strided loop is as fast
+NATIVE_RUN_FROM = 16
+
+
+def native_broadcast_form(big_shape, small_shape):
+    """broadcast_form, when its runs are long enough for the native kernels (else None)."""
+    form = broadcast_form(big_shape, small_shape)
+    if form is None or (form[2] if form[2] > 1 else form[1]) < NATIVE_RUN_FROM:
+        return None
+    return form
+
+
+def binary_broadcast(xp, op, big, small, outer, channels, inner, small_first=False):
+    """csrc/elementwise.h's broadcast binary op on the array module (the CUDA backend's)."""
+    if op not in BINARY_OPS:
+        raise ValueError(f"binary: unknown op {op!r} (expected add, sub or mul)")
+    if big.size != outer * channels * inner or small.size != channels:
+        raise ValueError(f"{op}: big {tuple(big.shape)} and broadcast operand {tuple(small.shape)} do not "
+                         f"match (outer, channels, inner) = ({outer}, {channels}, {inner})")
+    ufunc = {"add": xp.add, "sub": xp.subtract, "mul": xp.multiply}[op]
+    x, v = big.reshape(outer, channels, inner), small.reshape(1, channels, 1)
+    return (ufunc(v, x) if small_first else ufunc(x, v)).reshape(big.shape)
+
+
+def broadcast_sum(xp, grad, outer, channels, inner, other=None):
+    """The adjoint of binary_broadcast's small operand on the array module (see csrc/elementwise.h)."""
+    if grad.size != outer * channels * inner:
+        raise ValueError(f"broadcast_sum: grad {tuple(grad.shape)} does not match (outer, channels, inner) = "
+                         f"({outer}, {channels}, {inner})")
+    g = grad.reshape(outer, channels, inner)
+    if other is not None:
+        check_same("broadcast_sum", grad, "grad", other, "other")
+        g = g * other.reshape(outer, channels, inner)
+    return g.sum(axis=(0, 2))
+
+
 @_quiet
 def binary(xp, op, a, b, inplace=False):
     if op not in BINARY_OPS:

@@ -143,13 +143,35 @@ class Clone(Function):
 
 
 def _binary(fn, op, a, b):
-    """a (op) b: the backend's threaded kernel (csrc/elementwise.h) for two large same-shape
-    float32/float64 arrays, the array module's operator for the rest (broadcasts, scalars,
-    promotion, small arrays)."""
-    if (a.shape == b.shape and a.dtype == b.dtype and a.size >= _ew.NATIVE_BINARY_FROM
-            and a.dtype in _ew.NATIVE_DTYPES and type(a) is type(b)):
-        return fn.backend.native.binary(op, a, b)
+    """a (op) b: the backend's threaded kernel (csrc/elementwise.h) for large float32/float64
+    arrays of one shape, or one of them broadcast as a scalar, per channel or per row
+    (_ew.native_broadcast_form); the array module's operator for the rest (other broadcasts, promotion,
+    small arrays)."""
+    if (a.dtype == b.dtype and a.dtype in _ew.NATIVE_DTYPES and type(a) is type(b)
+            and (a.size >= _ew.NATIVE_BINARY_FROM or b.size >= _ew.NATIVE_BINARY_FROM)):
+        if a.shape == b.shape:
+            return fn.backend.native.binary(op, a, b)
+        small_first = b.size > a.size
+        big, small = (b, a) if small_first else (a, b)
+        form = _ew.native_broadcast_form(big.shape, small.shape)
+        if form is not None:
+            return fn.backend.native.binary_broadcast(op, big, small, *form, small_first=small_first)
     return a + b if op == "add" else a - b if op == "sub" else a * b
+
+
+def _grad_to(fn, g, shape, factor=None):
+    """The gradient of a binary op's operand of `shape` from the output's g: g (times `factor`,
+    mul's other operand) summed over the axes the operand was broadcast along.  A per-channel or
+    scalar operand of a large float g is summed by the native kernel, the product fused in."""
+    if factor is not None and factor.shape != g.shape:  # the factor is the broadcast one: multiply first
+        g, factor = _binary(fn, "mul", g, factor), None
+    if tuple(shape) == tuple(g.shape):
+        return g if factor is None else _binary(fn, "mul", g, factor)
+    if g.size >= _ew.NATIVE_BINARY_FROM and g.dtype in _ew.NATIVE_DTYPES and (factor is None or factor.dtype == g.dtype):
+        form = _ew.native_broadcast_form(g.shape, shape)
+        if form is not None:
+            return fn.backend.native.broadcast_sum(g, *form, other=factor).reshape(shape)
+    return unbroadcast(fn.xp, g if factor is None else _binary(fn, "mul", g, factor), shape)
 
 
 class Add(Function):
@@ -160,7 +182,7 @@ class Add(Function):
         return _binary(self, "add", a, b)
 
     def backward(self, g):
-        return unbroadcast(self.xp, g, self.shapes[0]), unbroadcast(self.xp, g, self.shapes[1])
+        return _grad_to(self, g, self.shapes[0]), _grad_to(self, g, self.shapes[1])
 
 
 class Sub(Function):
@@ -171,7 +193,7 @@ class Sub(Function):
         return _binary(self, "sub", a, b)
 
     def backward(self, g):
-        return unbroadcast(self.xp, g, self.shapes[0]), unbroadcast(self.xp, -g, self.shapes[1])
+        return _grad_to(self, g, self.shapes[0]), -_grad_to(self, g, self.shapes[1])
 
 
 class Mul(Function):
@@ -180,8 +202,8 @@ class Mul(Function):
         return _binary(self, "mul", a, b)
 
     def backward(self, g):
-        da = unbroadcast(self.xp, _binary(self, "mul", g, self.b), self.a.shape) if self.needs_input_grad[0] else None
-        db = unbroadcast(self.xp, _binary(self, "mul", g, self.a), self.b.shape) if self.needs_input_grad[1] else None
+        da = _grad_to(self, g, self.a.shape, self.b) if self.needs_input_grad[0] else None
+        db = _grad_to(self, g, self.b.shape, self.a) if self.needs_input_grad[1] else None
         return da, db
 
 

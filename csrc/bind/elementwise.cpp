@@ -22,14 +22,35 @@ BinaryOp parse_binary(const std::string& name) {
   throw py::value_error(msg("binary: unknown op '", name, "' (expected add, sub or mul)"));
 }
 
+template <typename T>
+void check_dtype(const char* op, const py::array& a, const char* a_name, const py::array& b, const char* b_name) {
+  if (!py::isinstance<py::array_t<T>>(b))
+    throw py::type_error(msg(op, ": ", b_name, " dtype ", std::string(py::str(b.dtype())), " differs from the ",
+                             a_name, "'s ", std::string(py::str(a.dtype()))));
+}
+
 // `b` must have a's shape and dtype (the caller promotes and broadcasts before).
 template <typename T>
 void check_same(const char* op, const py::array& a, const char* a_name, const py::array& b, const char* b_name) {
   PYCNN_CHECK(shape_of(a) == shape_of(b), op, ": ", b_name, " ", shape_str(shape_of(b)), " does not match the ",
               a_name, " ", shape_str(shape_of(a)));
-  if (!py::isinstance<py::array_t<T>>(b))
-    throw py::type_error(msg(op, ": ", b_name, " dtype ", std::string(py::str(b.dtype())), " differs from the ",
-                             a_name, "'s ", std::string(py::str(a.dtype()))));
+  check_dtype<T>(op, a, a_name, b, b_name);
+}
+
+// The (outer, channels, inner) view of a broadcast op: each >= 0, their product `big`'s size and
+// `channels` small's (the caller, pycnn/_elementwise_xp.py broadcast_form, derives it from the shapes).
+BroadcastShape broadcast_shape(const char* op, const py::array& big, const char* big_name, index_t outer,
+                               index_t channels, index_t inner, const py::array* small) {
+  PYCNN_CHECK(outer >= 0 && channels >= 0 && inner >= 0, op, ": outer, channels and inner must be >= 0, got (",
+              outer, ", ", channels, ", ", inner, ")");
+  const index_t n = checked_mul(checked_mul(outer, channels, op, "outer * channels"), inner, op,
+                                "outer * channels * inner");
+  PYCNN_CHECK(n == index_t(big.size()), op, ": ", big_name, " ", shape_str(shape_of(big)), " has ", big.size(),
+              " elements, not outer * channels * inner = ", outer, " * ", channels, " * ", inner);
+  if (small)
+    PYCNN_CHECK(index_t(small->size()) == channels, op, ": the broadcast operand ", shape_str(shape_of(*small)),
+                " has ", small->size(), " elements, not channels = ", channels);
+  return {outer, channels, inner};
 }
 
 }  // namespace
@@ -109,4 +130,59 @@ void bind_elementwise(py::module_& m) {
       },
       py::arg("op"), py::arg("a"), py::arg("b"), py::arg("inplace") = false, py::arg("reference") = false,
       "a (op) b for two same-shape arrays; inplace=True writes into a (a must be writeable, C-contiguous).");
+  m.def(
+      "binary_broadcast",
+      [](const std::string& op_name, const py::array& big, const py::array& small, index_t outer, index_t channels,
+         index_t inner, bool small_first, bool reference) {
+        const BinaryOp op = parse_binary(op_name);
+        const char* name = binary_name(op);
+        return float_dispatch(big, name, "big", [&](auto t) -> py::array {
+          using T = decltype(t);
+          check_dtype<T>(name, big, "big operand", small, "broadcast operand");
+          const BroadcastShape b = broadcast_shape(name, big, "big operand", outer, channels, inner, &small);
+          carray<T> x(big), v(small);
+          auto out = new_array<T>(shape_of(x));
+          const T* xp = x.data();
+          const T* vp = v.data();
+          T* op_out = out.mutable_data();
+          {
+            py::gil_scoped_release nogil;
+            (reference ? &binary_broadcast_ref<T> : &binary_broadcast_cpu<T>)(op, op_out, xp, vp, b, small_first);
+          }
+          return out;
+        });
+      },
+      py::arg("op"), py::arg("big"), py::arg("small"), py::arg("outer"), py::arg("channels"), py::arg("inner"),
+      py::arg("small_first") = false, py::arg("reference") = false,
+      "big (op) small[c] over big viewed as (outer, channels, inner) (small (op) big when small_first); "
+      "csrc/elementwise.h.");
+  m.def(
+      "broadcast_sum",
+      [](const py::array& grad, index_t outer, index_t channels, index_t inner, const py::object& other,
+         bool reference) {
+        return float_dispatch(grad, "broadcast_sum", "grad", [&](auto t) -> py::array {
+          using T = decltype(t);
+          const BroadcastShape b = broadcast_shape("broadcast_sum", grad, "grad", outer, channels, inner, nullptr);
+          carray<T> g(grad);
+          carray<T> x;  // other, when given: grad's shape and dtype
+          if (!other.is_none()) {
+            const py::array o = py::reinterpret_borrow<py::array>(other);
+            check_same<T>("broadcast_sum", grad, "grad", o, "other");
+            x = carray<T>(o);
+          }
+          auto s = new_array<T>({channels});
+          const T* gp = g.data();
+          const T* xp = other.is_none() ? nullptr : x.data();
+          T* sp = s.mutable_data();
+          {
+            py::gil_scoped_release nogil;
+            (reference ? &broadcast_sum_ref<T> : &broadcast_sum_cpu<T>)(sp, gp, xp, b);
+          }
+          return s;
+        });
+      },
+      py::arg("grad"), py::arg("outer"), py::arg("channels"), py::arg("inner"), py::arg("other") = py::none(),
+      py::arg("reference") = false,
+      "s[c] = sum over o, i of grad[o, c, i] (times other[o, c, i] when given), grad viewed as "
+      "(outer, channels, inner): the gradient of a broadcast operand (csrc/elementwise.h).");
 }

@@ -32,6 +32,11 @@ struct ElementwiseLoops {
   void (*activation_forward[4])(T* y, const T* x, index_t n, T alpha);  // by Activation
   void (*activation_backward[4])(T* dx, const T* dy, const T* saved, index_t n, T alpha);
   void (*binary[3])(T* out, const T* a, const T* b, index_t n);  // by BinaryOp
+  // out[i] = a[i] (op) s, or s (op) a[i] ([op][1]): a broadcast operand's run of one channel
+  void (*binary_scalar[3][2])(T* out, const T* a, T s, index_t n);
+  // sum of a[i] ([0]) or of a[i] * b[i] ([1]); acc[i] += a[i] ([0]) or a[i] * b[i] ([1])
+  T (*sum[2])(const T* a, const T* b, index_t n);
+  void (*accumulate[2])(T* acc, const T* a, const T* b, index_t n);
 };
 
 extern const ElementwiseLoops<float> elementwise_loops_f32_avx2;
@@ -170,6 +175,27 @@ void binary_run(T* out, const T* a, const T* b, index_t n) {
   for (index_t i = 0; i < n; ++i) out[i] = binary_value<B>(a[i], b[i]);
 }
 
+template <BinaryOp B, bool ScalarFirst, typename T>
+void binary_scalar_run(T* out, const T* a, T s, index_t n) {
+#pragma omp simd
+  for (index_t i = 0; i < n; ++i) out[i] = ScalarFirst ? binary_value<B>(s, a[i]) : binary_value<B>(a[i], s);
+}
+
+// Lane-wise partial sums in a fixed order: the same result on every call at one SIMD level.
+template <bool Product, typename T>
+T sum_run(const T* a, const T* b, index_t n) {
+  T acc = 0;
+#pragma omp simd reduction(+ : acc)
+  for (index_t i = 0; i < n; ++i) acc += Product ? a[i] * b[i] : a[i];
+  return acc;
+}
+
+template <bool Product, typename T>
+void accumulate_run(T* acc, const T* a, const T* b, index_t n) {
+#pragma omp simd
+  for (index_t i = 0; i < n; ++i) acc[i] += Product ? a[i] * b[i] : a[i];
+}
+
 template <typename T>
 constexpr ElementwiseLoops<T> elementwise_loop_table() {
   using A = Activation;
@@ -179,7 +205,12 @@ constexpr ElementwiseLoops<T> elementwise_loop_table() {
        forward_run<A::tanh, T>},
       {backward_run<A::relu, T>, backward_run<A::leaky_relu, T>, backward_run<A::sigmoid, T>,
        backward_run<A::tanh, T>},
-      {binary_run<O::add, T>, binary_run<O::sub, T>, binary_run<O::mul, T>}};
+      {binary_run<O::add, T>, binary_run<O::sub, T>, binary_run<O::mul, T>},
+      {{binary_scalar_run<O::add, false, T>, binary_scalar_run<O::add, true, T>},
+       {binary_scalar_run<O::sub, false, T>, binary_scalar_run<O::sub, true, T>},
+       {binary_scalar_run<O::mul, false, T>, binary_scalar_run<O::mul, true, T>}},
+      {sum_run<false, T>, sum_run<true, T>},
+      {accumulate_run<false, T>, accumulate_run<true, T>}};
 }
 
 }  // namespace
