@@ -6,6 +6,7 @@ reach torch:
     python bench/bench_step_ab.py pycnn resnet8
     PYCNN_MALLOC_TUNING=0 python bench/bench_step_ab.py pycnn mobile
     python bench/bench_step_ab.py torch resnet8
+    python bench/bench_step_ab.py pycnn resnet8 1     (a thread count other than 2)
 """
 import os
 import sys
@@ -18,7 +19,7 @@ if lib_name == "torch":
     import torch as lib
 else:
     import pycnn as lib
-lib.set_num_threads(2)
+lib.set_num_threads(int(sys.argv[3]) if len(sys.argv) > 3 else 2)
 lib.manual_seed(0)
 step = train_step(lib, build(lib, kind), 64, kind)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
