@@ -147,8 +147,8 @@ def _binary(fn, op, a, b):
     arrays of one shape, or one of them broadcast as a scalar, per channel or per row
     (_ew.native_broadcast_form); the array module's operator for the rest (other broadcasts, promotion,
     small arrays)."""
-    if (a.dtype == b.dtype and a.dtype in _ew.NATIVE_DTYPES and type(a) is type(b)
-            and (a.size >= _ew.NATIVE_BINARY_FROM or b.size >= _ew.NATIVE_BINARY_FROM)):
+    if ((a.size >= _ew.NATIVE_BINARY_FROM or b.size >= _ew.NATIVE_BINARY_FROM)  # small ones: no more checks
+            and a.dtype == b.dtype and a.dtype in _ew.NATIVE_DTYPES and type(a) is type(b)):
         if a.shape == b.shape:
             return fn.backend.native.binary(op, a, b)
         small_first = b.size > a.size
@@ -182,7 +182,9 @@ class Add(Function):
         return _binary(self, "add", a, b)
 
     def backward(self, g):
-        return _grad_to(self, g, self.shapes[0]), _grad_to(self, g, self.shapes[1])
+        need = self.needs_input_grad
+        return (_grad_to(self, g, self.shapes[0]) if need[0] else None,
+                _grad_to(self, g, self.shapes[1]) if need[1] else None)
 
 
 class Sub(Function):
@@ -193,7 +195,9 @@ class Sub(Function):
         return _binary(self, "sub", a, b)
 
     def backward(self, g):
-        return _grad_to(self, g, self.shapes[0]), -_grad_to(self, g, self.shapes[1])
+        need = self.needs_input_grad
+        return (_grad_to(self, g, self.shapes[0]) if need[0] else None,
+                -_grad_to(self, g, self.shapes[1]) if need[1] else None)
 
 
 class Mul(Function):
