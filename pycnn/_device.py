@@ -74,9 +74,11 @@ CPU = device("cpu")
 
 def canonical_device(dev) -> device:
     """A tensor's device from what a user passed: None is the CPU, 'cuda' the current CUDA device."""
-    if dev is None:
+    if dev is None or dev is CPU:
         return CPU
     d = dev if isinstance(dev, device) else device(dev)
+    if d.type == "cpu":  # the one CPU object: Function.apply's same-device check is then an `is`
+        return CPU
     if d.type == "cuda" and d.index is None:
         from . import cuda
 
