@@ -161,6 +161,13 @@ def test_case_table_reaches_every_path():
                             for c in SPLIT_CASES + WIDE_CASES + table.PADDED_WIDE_CASES))
         assert {"per-image", "parallel-gemm", "weight-partials", "weight-per-group", "weight-parallel",
                 "wide-blocks", "planes"} <= got, (threads, got)
+        wino = set().union(*(table.splits(table.params(c), threads, elem_bytes=b)
+                             for c in table.WINOGRAD_CASES for b in (4, 8)))
+        assert wino == {"winograd-planes", "winograd-rows"}, (threads, wino)
+        for b in (4, 8):  # both loops at each dtype, the big image's rows at every thread count
+            assert {"winograd-rows"} == table.winograd_jobs(table.params(table.WINOGRAD_CASES[-1]), threads, b)
+            assert "winograd-planes" in set().union(*(table.winograd_jobs(table.params(c), threads, b)
+                                                       for c in table.WINOGRAD_CASES))
         fused = set().union(*(table.splits(table.params(c, True), threads, True) for c in FUSED_CASES))
         assert {"fused", "separate"} <= fused, (threads, fused)
     assert any(c["H"] == 1 for c in CONV_CASES) and any(c["W"] == 1 for c in CONV_CASES)

@@ -1004,8 +1004,9 @@ void depthwise_backward_weight(T* dw, const T* dy, const T* x, const Conv2dParam
 // The transforms only add, subtract and halve; the float32 error is about the direct sum's
 // (tests/test_conv.py: test_winograd_float32_error states and checks the bound).
 // Jobs are whole tile rows (row i of tiles of an image), as many as keep a job's transformed
-// tiles within about 384 KB (L2); the row transforms (winograd_loops.h, per SIMD level) are
-// vectorized over a row's tiles.  The rule (use_winograd) is measured (bench/README.md,
+// tiles within about 640 KB (L2): whole images where one fits, transformed a plane at a time
+// (vectorized over all of a plane's tiles), else tile rows (vectorized over a row's tiles; the
+// loops of both: winograd_loops.h, per SIMD level).  The rule (use_winograd) is measured (bench/README.md,
 // "Winograd"): against im2col + GEMM it wins from 16 channels on 16 x 16 and larger images (1.1-2.3x)
 // and about breaks even on 8 x 8 ones (4 tiles a row).  16 channels is the smallest count
 // measured (ResNet-8's first stage); at fewer the transforms' share only grows.
@@ -1051,13 +1052,16 @@ struct WinogradPass {
   WinogradPlanes s;
   index_t th() const { return ceil_div(s.Ho, 2); }
   index_t tile_rows() const { return N * th(); }
-  // tile rows per job: transformed tiles (16 (ci + co) values per tile) within ~384 KB, and a
-  // job per thread at least
+  // tile rows per job: transformed tiles (16 (ci + co) values per tile) within ~640 KB (L2), and
+  // a job per thread at least; whole images where one fits (then the plane loops run, by_planes:
+  // 1.1-1.5x faster than the row loops on 8 x 8 to 32 x 32 outputs, bench/README.md "Winograd")
   index_t rows_per_job(index_t elem_bytes) const {
     const index_t per_row = std::max<index_t>(1, 16 * (s.ci + s.co) * s.tw * elem_bytes);
-    const index_t by_cache = std::max<index_t>(1, (index_t(384) << 10) / per_row);
-    return std::max<index_t>(1, std::min(by_cache, ceil_div(tile_rows(), num_threads())));
+    const index_t by_cache = std::max<index_t>(1, (index_t(640) << 10) / per_row);
+    const index_t rows = std::max<index_t>(1, std::min(by_cache, ceil_div(tile_rows(), num_threads())));
+    return rows >= th() ? rows / th() * th() : rows;
   }
+  bool by_planes(index_t rows) const { return rows >= th(); }
   index_t jobs(index_t rows) const { return ceil_div(tile_rows(), rows) * G; }
   // V (16, ci, ld) and M or Z (16, co, ld): a channel's tiles are ld >= rows * tw apart (whole
   // cache lines), the 16 element planes vst and mst apart, 64 elements more than a plane, so
@@ -1066,7 +1070,10 @@ struct WinogradPass {
   index_t vst(index_t rows) const { return s.ci * ld(rows) + 64; }
   index_t mst(index_t rows) const { return s.co * ld(rows) + 64; }
   // a job's scratch: V, M or Z, the row transforms' buffer, and 64 elements to align V
-  index_t scratch(index_t rows) const { return 16 * (vst(rows) + mst(rows)) + winograd_row_scratch(s.tw) + 64; }
+  index_t scratch(index_t rows) const {
+    const index_t loops = by_planes(rows) ? winograd_plane_scratch(th(), s.tw) : winograd_row_scratch(s.tw);
+    return 16 * (vst(rows) + mst(rows)) + loops + 64;
+  }
   template <typename T>
   WinogradBuffers<T> buffers(T* scratch, index_t rows) const {
     T* V = align64(scratch);
@@ -1087,34 +1094,41 @@ WinogradPass input_grad_pass(const Conv2dParams& p) {
 
 // U (G, 16, co, ci) = G g G^T for the pass's co x ci weights g: w[g*co + o, i] (the conv's
 // weight), or, rotated, w[g*ci + i, o] flipped in both axes (the grad-input pass, whose co / ci
-// are the conv's C_in / C_out per group).
+// are the conv's C_in / C_out per group).  The 9 taps are first laid out as 9 planes over the
+// (o, i) pairs, so the transform runs vectorized over the pairs and writes each of the 16 planes
+// of U in order (element by element, with the 16 planes co * ci apart, it cost 6 % of a 64 -> 64
+// channel forward on 8 x 8 images).
 template <typename T>
 std::vector<T> winograd_weights(const T* w, const WinogradPass& pass, bool rotated) {
-  const index_t G = pass.G, co = pass.s.co, ci = pass.s.ci;
-  std::vector<T> U(G * 16 * co * ci);
+  const index_t G = pass.G, co = pass.s.co, ci = pass.s.ci, pairs = co * ci;
+  std::vector<T> U(G * 16 * pairs), taps(9 * pairs);
   const T h = T(0.5);
-  for (index_t g = 0; g < G; ++g)
-    for (index_t o = 0; o < co; ++o)
-      for (index_t i = 0; i < ci; ++i) {
-        T k[3][3];
-        for (int a = 0; a < 3; ++a)
-          for (int b = 0; b < 3; ++b)
-            k[a][b] = rotated ? w[((g * ci + i) * co + o) * 9 + (2 - a) * 3 + (2 - b)]
-                              : w[((g * co + o) * ci + i) * 9 + a * 3 + b];
-        T gk[4][3];  // G k: rows k0, (k0 + k1 + k2)/2, (k0 - k1 + k2)/2, k2
-        for (int b = 0; b < 3; ++b) {
-          gk[0][b] = k[0][b];
-          gk[1][b] = h * (k[0][b] + k[1][b] + k[2][b]);
-          gk[2][b] = h * (k[0][b] - k[1][b] + k[2][b]);
-          gk[3][b] = k[2][b];
-        }
-        T* u = U.data() + (g * 16 * co + o) * ci + i;  // element 4r + c at u[(4r + c) co ci]
-        for (int r = 0; r < 4; ++r) {  // (G k) G^T, the same on each row
-          const T v[4] = {gk[r][0], h * (gk[r][0] + gk[r][1] + gk[r][2]), h * (gk[r][0] - gk[r][1] + gk[r][2]),
-                          gk[r][2]};
-          for (int c = 0; c < 4; ++c) u[(r * 4 + c) * co * ci] = v[c];
-        }
+  for (index_t g = 0; g < G; ++g) {
+    for (index_t o = 0; o < co; ++o)  // taps[3a + b][o*ci + i] = tap (a, b) of weight (o, i)
+      for (index_t i = 0; i < ci; ++i)
+        for (int ab = 0; ab < 9; ++ab)
+          taps[ab * pairs + o * ci + i] = rotated ? w[((g * ci + i) * co + o) * 9 + (8 - ab)]
+                                                  : w[((g * co + o) * ci + i) * 9 + ab];
+    T* u = U.data() + g * 16 * pairs;  // element 4r + c of pair e at u[(4r + c) * pairs + e]
+    const T* k = taps.data();
+#pragma omp simd
+    for (index_t e = 0; e < pairs; ++e) {
+      T gk[4][3];  // G k: rows k0, (k0 + k1 + k2)/2, (k0 - k1 + k2)/2, k2
+      for (int b = 0; b < 3; ++b) {
+        const T k0 = k[b * pairs + e], k1 = k[(3 + b) * pairs + e], k2 = k[(6 + b) * pairs + e];
+        gk[0][b] = k0;
+        gk[1][b] = h * (k0 + k1 + k2);
+        gk[2][b] = h * (k0 - k1 + k2);
+        gk[3][b] = k2;
       }
+      for (int r = 0; r < 4; ++r) {  // (G k) G^T, the same on each row
+        u[(r * 4 + 0) * pairs + e] = gk[r][0];
+        u[(r * 4 + 1) * pairs + e] = h * (gk[r][0] + gk[r][1] + gk[r][2]);
+        u[(r * 4 + 2) * pairs + e] = h * (gk[r][0] - gk[r][1] + gk[r][2]);
+        u[(r * 4 + 3) * pairs + e] = gk[r][2];
+      }
+    }
+  }
   return U;
 }
 
@@ -1126,17 +1140,24 @@ void winograd_run(T* y, const T* x, const std::vector<T>& U, const WinogradPass&
   const WinogradLoops<T>& loops = active_winograd_loops<T>();
   const index_t rows = pass.rows_per_job(sizeof(T)), th = pass.th(), cap = pass.ld(rows), G = pass.G;
   const index_t vst = pass.vst(rows), mst = pass.mst(rows);
+  const bool planes = pass.by_planes(rows);
   run_jobs<T>(pass.jobs(rows), pass.scratch(rows), [&](index_t j, T* scratch, bool serial) {
     const auto [V, M, buf] = pass.buffers(scratch, rows);
     const index_t g = j % G, r0 = j / G * rows, r1 = std::min(r0 + rows, pass.tile_rows());
-    for (index_t r = r0; r < r1; ++r)
-      loops.input_row(V, cap, vst, (r - r0) * s.tw, x + (r / th * G + g) * s.ci * s.H * s.W, s, r % th, buf);
+    const auto in = [&](index_t r) { return x + (r / th * G + g) * s.ci * s.H * s.W; };
+    const auto out = [&](index_t r) { return y + (r / th * G + g) * s.co * s.Ho * s.Wo; };
+    if (planes)  // r0, r1 are whole images
+      for (index_t r = r0; r < r1; r += th) loops.input_plane(V, cap, vst, (r - r0) * s.tw, in(r), s, buf);
+    else
+      for (index_t r = r0; r < r1; ++r) loops.input_row(V, cap, vst, (r - r0) * s.tw, in(r), s, r % th, buf);
     const index_t tiles = (r1 - r0) * s.tw;
     for (int k = 0; k < 16; ++k)
       gemm_for<T>(serial)(false, false, s.co, tiles, s.ci, T(1), U.data() + (g * 16 + k) * s.co * s.ci, s.ci,
                           V + k * vst, cap, T(0), M + k * mst, cap);
-    for (index_t r = r0; r < r1; ++r)
-      loops.output_row(y + (r / th * G + g) * s.co * s.Ho * s.Wo, M, cap, mst, (r - r0) * s.tw, s, r % th, buf);
+    if (planes)
+      for (index_t r = r0; r < r1; r += th) loops.output_plane(out(r), M, cap, mst, (r - r0) * s.tw, s, buf);
+    else
+      for (index_t r = r0; r < r1; ++r) loops.output_row(out(r), M, cap, mst, (r - r0) * s.tw, s, r % th, buf);
   });
 }
 
@@ -1163,13 +1184,21 @@ void winograd_backward_weight(T* dw, const T* dy, const T* x, const Conv2dParams
   const index_t rows = pass.rows_per_job(sizeof(T)), th = pass.th(), cap = pass.ld(rows), G = pass.G;
   const index_t msize = G * 16 * s.co * s.ci;
   const index_t vst = pass.vst(rows), mst = pass.mst(rows);
+  const bool planes = pass.by_planes(rows);
   auto job = [&](index_t j, T* mine, T* scratch) {
     const auto [V, Z, row_buf] = pass.buffers(scratch, rows);
     const index_t g = j % G, r0 = j / G * rows, r1 = std::min(r0 + rows, pass.tile_rows());
-    for (index_t r = r0; r < r1; ++r) {
+    for (index_t r = r0; r < r1; r += planes ? th : 1) {
       const index_t n = r / th, t = (r - r0) * s.tw;
-      loops.input_row(V, cap, vst, t, x + (n * G + g) * s.ci * s.H * s.W, s, r % th, row_buf);
-      loops.dy_row(Z, cap, mst, t, dy + (n * G + g) * s.co * s.Ho * s.Wo, s, r % th, row_buf);
+      const T* xn = x + (n * G + g) * s.ci * s.H * s.W;
+      const T* dyn = dy + (n * G + g) * s.co * s.Ho * s.Wo;
+      if (planes) {  // r0, r1 are whole images
+        loops.input_plane(V, cap, vst, t, xn, s, row_buf);
+        loops.dy_plane(Z, cap, mst, t, dyn, s, row_buf);
+      } else {
+        loops.input_row(V, cap, vst, t, xn, s, r % th, row_buf);
+        loops.dy_row(Z, cap, mst, t, dyn, s, r % th, row_buf);
+      }
     }
     const index_t tiles = (r1 - r0) * s.tw;
     for (int k = 0; k < 16; ++k)

@@ -19,7 +19,9 @@ each fast path of the CPU kernels (csrc/cpu/conv.cpp), each with few (< 6) and m
   meets the wide bounds run the wide path on that copy (grad input: accumulated in it, cropped);
   a transposed conv whose output_padding row falls outside the copy stays on im2col;
 * winograd: stride-1 undilated 3x3 convs with at least 16 input and output channels per group
-  and outputs of at least 4 x 4 run Winograd F(2x2, 3x3) on jobs of tile rows (any padding: the
+  and outputs of at least 4 x 4 run Winograd F(2x2, 3x3) on jobs of whole images (the plane
+  loops) or, on images larger than a job and on one image over several threads, of tile rows
+  (the row loops; winograd_jobs) (any padding: the
   grad input's offset 2 - p goes negative past padding 2; odd output sizes cut the last tile),
   plus the neighbours just outside its bounds; "few planes" there means one image;
 * phases: stride_w > 1 im2col / col2im through column phases (stride 2 compiled, larger strides
@@ -158,6 +160,7 @@ WINOGRAD_CASES = [  # stride-1 undilated 3x3, >= 16 channels per group, outputs 
     conv(2, 16, 16, 7, 6, (3, 3), p="same"),      # 'same'
     conv(1, 16, 24, 13, 7, (3, 3), p=(3, 0)),     # padding 3 > the kernel's reach (offset -1), W unpadded
     conv(2, 17, 16, 4, 4, (3, 3), p=(1, 1)),      # the smallest input, 4 x 4
+    conv(2, 16, 16, 40, 34, (3, 3), p=(1, 1)),    # an image larger than a job: jobs of tile rows across images
 ]
 NOT_WINOGRAD_CASES = [  # just outside Winograd's bounds
     conv(2, 15, 16, 8, 8, (3, 3), p=(1, 1)),      # 15 input channels
@@ -327,17 +330,31 @@ def _partials(p, units, threads):
     return units > 0 and p.groups < threads and units * p.groups >= threads
 
 
-def splits(p, threads, transposed=False):
+def winograd_jobs(p, threads, elem_bytes=4):
+    """csrc/cpu/conv.cpp's WinogradPass::rows_per_job for the forward (and weight-gradient) pass
+    and the grad-input pass: 'winograd-planes' where a job holds whole images (the plane loops),
+    'winograd-rows' where it holds tile rows (the row loops); one entry per pass."""
+    out = set()
+    for Ho, Wo in ((p.H_out, p.W_out), (p.H, p.W)):
+        th, tw = -(-Ho // 2), -(-Wo // 2)
+        per_row = max(1, 16 * (p.C_in // p.groups + p.C_out // p.groups) * tw * elem_bytes)
+        rows = max(1, min(max(1, (640 << 10) // per_row), -(-(p.N * th) // threads)))
+        out.add("winograd-planes" if rows >= th else "winograd-rows")
+    return out
+
+
+def splits(p, threads, transposed=False, elem_bytes=4):
     """How the CPU kernels split a conv's work on `threads` threads: the jobs of the forward and
     grad input ('per-image': whole jobs per thread, or 'parallel-gemm': one at a time), the weight
     gradient's ('weight-partials', 'weight-per-group', 'weight-parallel'), the wide path's
     'wide-blocks' (several images per job, the last block short) and, for a transposed conv,
     'fused' or 'separate' backward; depthwise convs split by planes ('planes': (image, channel)
-    jobs, the weight gradient from per-thread partials over images)."""
+    jobs, the weight gradient from per-thread partials over images); Winograd convs by
+    winograd_jobs (elem_bytes: the dtype's size)."""
     if p.is_depthwise:
         return {"planes"}
-    if is_winograd(p):  # jobs of tile rows, the weight gradient from per-thread partials
-        return {"winograd-rows"}
+    if is_winograd(p):  # jobs of tile rows or whole images, the weight gradient from per-thread partials
+        return winograd_jobs(p, threads, elem_bytes)
     wide = is_wide(p) or padded_wide(p) is not None
     out = set()
     units = p.N
