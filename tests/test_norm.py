@@ -5,6 +5,7 @@ case table (cases/norm.py); the CPU kernels again at every SIMD level, on 1 and 
 bitwise deterministic; the modules, gradchecks, running statistics, state_dicts, equivalences,
 numerical stability, bad input (the params' messages), the bindings' own checks, and (when torch
 is importable) PyTorch itself."""
+import itertools
 import math
 import warnings
 import zlib
@@ -19,7 +20,7 @@ from backends import BACKENDS
 from cases import DTYPES
 from cases.norm import (BATCH_NORM_CASES, COLUMN_SPLIT_MIN, COLUMN_TILE, FOLD_ROWS, GROUP_NORM_CASES,
                         INSTANCE_NORM_CASES, LANE_FOLD, LAYER_NORM_CASES, PARALLEL_MIN, PIXEL_BLOCK,
-                        PIXEL_NORM_CASES, batch_norm_path, group_id, group_norm_path, layer_id,
+                        PIXEL_NORM_CASES, SHORT_RUN_BYTES, batch_norm_path, group_id, group_norm_path, layer_id,
                         layer_norm_view, numel, pixel_norm_path, shape_id, spatial)
 from helpers import check, cpu_simd_levels, gradcheck, num_threads, randn, simd
 from reference import norm as ref
@@ -266,12 +267,19 @@ def test_case_table_reaches_every_fast_path():
         for view in (False, True):
             table = INSTANCE_NORM_CASES if view else BATCH_NORM_CASES
             paths = [batch_norm_path(s, itemsize, view) for s in table]
-            for sample_major in (False, True):
-                items = [c for par, sm, c in paths if par and sm == sample_major]
-                # a channel at a time on a team needs at least PARALLEL_MIN / (64 KiB / 2 / itemsize) channels
-                few = 5 if itemsize == 4 or sample_major else 8
-                assert items and min(items) <= few and max(items) >= 31, (itemsize, view, sample_major, items)
-                assert any(not par and sm == sample_major for par, sm, _ in paths), (itemsize, view, sample_major)
+            for backward, sample_major in itertools.product((False, True), (False, True)):
+                modes = [(par, bsm if backward else fsm, c) for par, fsm, bsm, c in paths]
+                items = [c for par, sm, c in modes if par and sm == sample_major]
+                # a channel at a time on a team needs at least PARALLEL_MIN / (64 KiB / 2 / itemsize)
+                # channels in the backward; InstanceNorm's view has one sample, so its sample-major
+                # forward (short planes only) on a team has over PARALLEL_MIN / (1 KiB / itemsize)
+                # channels: (8, 64, 9, 9)'s 512 are the fewest there
+                few = 5 if itemsize == 4 or sample_major or not backward else 8
+                if view and sample_major and not backward:
+                    few = 512
+                    assert PARALLEL_MIN // (SHORT_RUN_BYTES // itemsize) <= few
+                assert items and min(items) <= few and max(items) >= 31, (itemsize, view, backward, sample_major, items)
+                assert any(not par and sm == sample_major for par, sm, _ in modes), (itemsize, view, backward, sample_major)
     assert any(s[0] * s[1] > 1 and len(s) == 2 and spatial(s) == 1 and numel(s) >= PARALLEL_MIN
                for s in BATCH_NORM_CASES)  # BatchNorm1d: S = 1
     assert any(spatial(s) > LANE_FOLD for s in BATCH_NORM_CASES)

@@ -29,6 +29,7 @@ from cases import BATCH, CHANNELS, GEMM_SIZES, SPATIAL
 # csrc/cpu/norm.cpp and norm_loops.h
 PARALLEL_MIN = 1 << 15        # kParallelMin: elements from which a kernel runs on a team
 CHANNEL_REUSE_BYTES = 64 << 10  # kChannelReuseBytes: a BatchNorm channel done whole up to this
+SHORT_RUN_BYTES = 1024        # kShortRunBytes: BatchNorm planes below this are swept sample-major
 COLUMN_SPLIT_MIN = 2048       # kColumnSplitMin: LayerNorm rows from which columns are split
 COLUMN_TILE = 2048            # kColumnTile
 FOLD_ROWS = 64                # kFoldRows: S = 1 dweight partials folded into double every 64 rows
@@ -66,6 +67,8 @@ _BATCH_NORM_FAST = [
     (8209, 5),         # S = 1, sample-major, 5 channels
     (2, 1, 4099),      # serial, sample-major in both dtypes (8198 values, 65584 bytes in float32)
     (1, 2, 8209),      # serial, one sample, sample-major
+    (4, 37, 16, 17),   # parallel, a channel at a time, 37 channels: planes of 272 values, not short
+    (2, 3, 16, 17),    # serial, a channel at a time
 ]
 BATCH_NORM_CASES = SMALL_SHAPES + [(2, 3), (3, 5, 7), (2, 3, 5, 7), (1, 1, 2, 5)] + _BATCH_NORM_FAST
 
@@ -79,6 +82,8 @@ _INSTANCE_NORM_FAST = [
     (2, 4, 64, 64),    # exactly the threshold; S = 4096: 64 KiB a channel in float64 (whole), 8 channels
     (1, 5, 8191),      # parallel, 5 channels: a channel at a time in float32, sample-major in float64
     (3, 11, 8209),     # parallel, sample-major, 33 channels of the view
+    (8, 64, 9, 9),     # parallel, short planes (81 values): sample-major, 512 channels of the view
+    (1, 3, 17, 19),    # serial, a channel at a time in both dtypes
 ]
 INSTANCE_NORM_CASES = SMALL_SHAPES + [(2, 3, 7), (3, 2, 5, 4), (1, 5, 1, 2)] + _INSTANCE_NORM_FAST
 
@@ -132,10 +137,12 @@ PIXEL_NORM_CASES = SMALL_SHAPES + [(2, 3), (2, 4, 5, 3), (1, 7, 13)] + _PIXEL_NO
 
 # ----------------------------------------------------------------------------- the paths a case takes
 def batch_norm_path(shape, itemsize, view_channels=None):
-    """(parallel, sample_major, work items) of the CPU BatchNorm kernels on x (N, C, *); the
-    (1, N*C, S) view of InstanceNorm with view_channels=True."""
+    """(parallel, forward sample-major, backward sample-major, work items) of the CPU BatchNorm
+    kernels on x (N, C, *); the (1, N*C, S) view of InstanceNorm with view_channels=True.  Both
+    sweep sample-major over short planes, the backward also over channels past its reuse bound."""
     N, C, S = (1, shape[0] * shape[1], spatial(shape)) if view_channels else (shape[0], shape[1], spatial(shape))
-    return numel(shape) >= PARALLEL_MIN, N * S * 2 * itemsize > CHANNEL_REUSE_BYTES, C
+    short = S * itemsize < SHORT_RUN_BYTES
+    return numel(shape) >= PARALLEL_MIN, short, short or N * S * 2 * itemsize > CHANNEL_REUSE_BYTES, C
 
 
 def group_norm_path(shape, G):
