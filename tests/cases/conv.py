@@ -21,7 +21,8 @@ each fast path of the CPU kernels (csrc/cpu/conv.cpp), each with few (< 6) and m
 * winograd: stride-1 undilated 3x3 convs with at least 16 input and output channels per group
   and outputs of at least 4 x 4 run Winograd F(2x2, 3x3) on jobs of whole images (the plane
   loops) or, on images larger than a job and on one image over several threads, of tile rows
-  (the row loops; winograd_jobs) (any padding: the
+  (the row loops; winograd_jobs), the weight gradient's tile sums as dot products up to 384
+  channel pairs a group, as GEMMs above (any padding: the
   grad input's offset 2 - p goes negative past padding 2; odd output sizes cut the last tile),
   plus the neighbours just outside its bounds; "few planes" there means one image;
 * phases: stride_w > 1 im2col / col2im through column phases (stride 2 compiled, larger strides
@@ -161,6 +162,8 @@ WINOGRAD_CASES = [  # stride-1 undilated 3x3, >= 16 channels per group, outputs 
     conv(1, 16, 24, 13, 7, (3, 3), p=(3, 0)),     # padding 3 > the kernel's reach (offset -1), W unpadded
     conv(2, 17, 16, 4, 4, (3, 3), p=(1, 1)),      # the smallest input, 4 x 4
     conv(2, 16, 16, 40, 34, (3, 3), p=(1, 1)),    # an image larger than a job: jobs of tile rows across images
+    conv(3, 32, 33, 6, 7, (3, 3), p=(1, 1)),      # 32 x 33 channels: the weight gradient's tile sums as GEMMs
+    conv(2, 19, 17, 7, 6, (3, 3), p=(1, 1)),      # 17 x 19 channels: the dot products' row and column remainders
 ]
 NOT_WINOGRAD_CASES = [  # just outside Winograd's bounds
     conv(2, 15, 16, 8, 8, (3, 3), p=(1, 1)),      # 15 input channels
