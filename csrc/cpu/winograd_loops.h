@@ -134,6 +134,21 @@ void winograd_input_row(T* V, index_t ld, index_t kst, index_t t, const T* x, co
   }
 }
 
+// A^T m A of one tile, element k of m at m[k * kst]: the 2 x 2 outputs (row a, column b) y_ab.
+template <typename T>
+inline void output_tile(const T* m, index_t kst, T& y00, T& y01, T& y10, T& y11) {
+  T a[4], b[4];  // A^T on each row q of m: m_q0 + m_q1 + m_q2 and m_q1 - m_q2 - m_q3
+  for (int q = 0; q < 4; ++q) {
+    const T m0 = m[4 * q * kst], m1 = m[(4 * q + 1) * kst], m2 = m[(4 * q + 2) * kst], m3 = m[(4 * q + 3) * kst];
+    a[q] = m0 + m1 + m2;
+    b[q] = m1 - m2 - m3;
+  }
+  y00 = a[0] + a[1] + a[2];
+  y01 = b[0] + b[1] + b[2];
+  y10 = a[1] - a[2] - a[3];
+  y11 = b[1] - b[2] - b[3];
+}
+
 template <typename T>
 void winograd_output_row(T* y, const T* M, index_t ld, index_t kst, index_t t, const WinogradPlanes& s, index_t i,
                          T* buf) {
@@ -147,17 +162,7 @@ void winograd_output_row(T* y, const T* M, index_t ld, index_t kst, index_t t, c
     T* o1 = even && second ? plane + (2 * i + 1) * s.Wo : buf + 2 * tw;
 #pragma omp simd
     for (index_t j = 0; j < tw; ++j) {
-      T a[4], b[4];  // A^T on each row q of m: m_q0 + m_q1 + m_q2 and m_q1 - m_q2 - m_q3
-      for (int q = 0; q < 4; ++q) {
-        const T m0 = m[4 * q * kst + j], m1 = m[(4 * q + 1) * kst + j];
-        const T m2 = m[(4 * q + 2) * kst + j], m3 = m[(4 * q + 3) * kst + j];
-        a[q] = m0 + m1 + m2;
-        b[q] = m1 - m2 - m3;
-      }
-      o0[2 * j] = a[0] + a[1] + a[2];
-      o0[2 * j + 1] = b[0] + b[1] + b[2];
-      o1[2 * j] = a[1] - a[2] - a[3];
-      o1[2 * j + 1] = b[1] - b[2] - b[3];
+      output_tile(m + j, kst, o0[2 * j], o0[2 * j + 1], o1[2 * j], o1[2 * j + 1]);
     }
     if (!even) {
       std::copy_n(o0, s.Wo, plane + 2 * i * s.Wo);
@@ -295,17 +300,7 @@ void winograd_output_plane(T* y, const T* M, index_t ld, index_t kst, index_t t,
     const T* m = M + c * ld + t;
 #pragma omp simd
     for (index_t u = 0; u < tiles; ++u) {
-      T a[4], b[4];  // A^T on each row q of m: m_q0 + m_q1 + m_q2 and m_q1 - m_q2 - m_q3
-      for (int q = 0; q < 4; ++q) {
-        const T m0 = m[4 * q * kst + u], m1 = m[(4 * q + 1) * kst + u];
-        const T m2 = m[(4 * q + 2) * kst + u], m3 = m[(4 * q + 3) * kst + u];
-        a[q] = m0 + m1 + m2;
-        b[q] = m1 - m2 - m3;
-      }
-      y00[u] = a[0] + a[1] + a[2];
-      y01[u] = b[0] + b[1] + b[2];
-      y10[u] = a[1] - a[2] - a[3];
-      y11[u] = b[1] - b[2] - b[3];
+      output_tile(m + u, kst, y00[u], y01[u], y10[u], y11[u]);
     }
     T* plane = y + c * s.Ho * s.Wo;
     for (index_t oh = 0; oh < s.Ho; ++oh) {
