@@ -18,7 +18,7 @@ import pycnn.functional as F
 from pycnn import _C, nn
 from backends import BACKENDS
 from cases import DTYPES
-from cases.norm import (BATCH_NORM_CASES, COLUMN_SPLIT_MIN, COLUMN_TILE, FOLD_ROWS, GROUP_NORM_CASES,
+from cases.norm import (BATCH_NORM_CASES, CHANNEL_REUSE_BYTES, COLUMN_SPLIT_MIN, COLUMN_TILE, FOLD_ROWS, GROUP_NORM_CASES,
                         INSTANCE_NORM_CASES, LANE_FOLD, LAYER_NORM_CASES, PARALLEL_MIN, PIXEL_BLOCK,
                         PIXEL_NORM_CASES, SHORT_RUN_BYTES, batch_norm_path, group_id, group_norm_path, layer_id,
                         layer_norm_view, numel, pixel_norm_path, shape_id, spatial)
@@ -270,16 +270,19 @@ def test_case_table_reaches_every_fast_path():
             for backward, sample_major in itertools.product((False, True), (False, True)):
                 modes = [(par, bsm if backward else fsm, c) for par, fsm, bsm, c in paths]
                 items = [c for par, sm, c in modes if par and sm == sample_major]
-                # a channel at a time on a team needs at least PARALLEL_MIN / (64 KiB / 2 / itemsize)
-                # channels in the backward; InstanceNorm's view has one sample, so its sample-major
-                # forward (short planes only) on a team has over PARALLEL_MIN / (1 KiB / itemsize)
-                # channels: (8, 64, 9, 9)'s 512 are the fewest there
-                few = 5 if itemsize == 4 or sample_major or not backward else 8
+                # InstanceNorm's view has one sample, so its sample-major forward (short planes
+                # only) on a team has over PARALLEL_MIN / (1 KiB / itemsize) channels: (8, 64, 9, 9)'s
+                # 512 are the fewest there
+                few = 5
                 if view and sample_major and not backward:
                     few = 512
                     assert PARALLEL_MIN // (SHORT_RUN_BYTES // itemsize) <= few
                 assert items and min(items) <= few and max(items) >= 31, (itemsize, view, backward, sample_major, items)
                 assert any(not par and sm == sample_major for par, sm, _ in modes), (itemsize, view, backward, sample_major)
+            # the backward's large channels (sample-major for their size, not their planes), on a team
+            N_C_S = [((1, s[0] * s[1], spatial(s)) if view else (s[0], s[1], spatial(s))) for s in table]
+            assert any(n * sp * 2 * itemsize > CHANNEL_REUSE_BYTES and sp * itemsize >= SHORT_RUN_BYTES and par
+                       for (n, _, sp), (par, _, _, _) in zip(N_C_S, paths)), (itemsize, view)
     assert any(s[0] * s[1] > 1 and len(s) == 2 and spatial(s) == 1 and numel(s) >= PARALLEL_MIN
                for s in BATCH_NORM_CASES)  # BatchNorm1d: S = 1
     assert any(spatial(s) > LANE_FOLD for s in BATCH_NORM_CASES)

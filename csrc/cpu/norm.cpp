@@ -112,11 +112,14 @@ struct Affine {
 //   * short runs, below kShortRunBytes (8 x 8 planes): channel by channel a 64 -> 64 channel
 //     BatchNorm on (64, 64, 8, 8) float32 took 1.7x as long, forward and backward, inside a
 //     ResNet step (its input fresh from the conv);
-//   * the backward's large channels, past kChannelReuseBytes of x and dy: measured 2x slower
-//     channel by channel on (32, 64, 32, 32) float32.  (The forward, one input and a fresh
-//     output, keeps channel order there: the sweep measured slower.)
+//   * the backward's large channels, past kChannelReuseBytes of x and dy (read 2 would miss L2
+//     anyway).  The bound was 64 KB, from a 2x loss channel by channel on (32, 64, 32, 32)
+//     float32 (256 KB a channel) on the AMD development machine; on the Sapphire Rapids VM of
+//     2026-12-04 that shape ran 1.1-1.4x faster channel by channel on 2 threads (0.58-0.73 ms
+//     against 0.79) and 1.5x on one, (64, 16, 32, 32) 1.3x, so it is 1 MB now.  (The forward,
+//     one input and a fresh output, keeps channel order there: the sweep measured slower.)
 constexpr index_t kShortRunBytes = 1024;
-constexpr index_t kChannelReuseBytes = index_t(64) << 10;
+constexpr index_t kChannelReuseBytes = index_t(1) << 20;
 
 template <typename T>
 bool short_runs(const NormParams& p) {

@@ -28,7 +28,7 @@ from cases import BATCH, CHANNELS, GEMM_SIZES, SPATIAL
 
 # csrc/cpu/norm.cpp and norm_loops.h
 PARALLEL_MIN = 1 << 15        # kParallelMin: elements from which a kernel runs on a team
-CHANNEL_REUSE_BYTES = 64 << 10  # kChannelReuseBytes: a BatchNorm channel done whole up to this
+CHANNEL_REUSE_BYTES = 1 << 20  # kChannelReuseBytes: a BatchNorm channel done whole up to this
 SHORT_RUN_BYTES = 1024        # kShortRunBytes: BatchNorm planes below this are swept sample-major
 COLUMN_SPLIT_MIN = 2048       # kColumnSplitMin: LayerNorm rows from which columns are split
 COLUMN_TILE = 2048            # kColumnTile
@@ -53,37 +53,41 @@ def spatial(shape):
 
 
 # ----------------------------------------------------------------------------- batch norm
-_BATCH_NORM_FAST = [
-    (7, 31, 151),      # 32767 elements: one below the OpenMP threshold; 31 channels
-    (2, 2, 8192),      # exactly the threshold; 2 channels, sample-major (16384 values a channel)
-    (2, 4, 4096),      # exactly the threshold; 64 KiB of x and dy a channel in float32 (whole), sample-major in float64
-    (2, 8, 2048),      # exactly the threshold; 64 KiB a channel in float64: a channel at a time in both
-    (2, 5, 61, 59),    # parallel; 7198 values a channel: one at a time in float32, sample-major in float64
-    (4, 3, 67, 71),    # parallel, sample-major, 3 channels
-    (3, 1, 101, 113),  # parallel, sample-major, one channel (every other thread idle)
-    (2, 33, 4099),     # parallel, sample-major, 33 channels; runs of 4099 > 1024 values
-    (3, 67, 13, 17),   # parallel, a channel at a time, 67 channels
-    (1031, 33),        # BatchNorm1d (S = 1): runs of one value; parallel, a channel at a time
+_BATCH_NORM_FAST = [  # "large": over CHANNEL_REUSE_BYTES of x and dy a channel; "short": planes under SHORT_RUN_BYTES
+    (7, 31, 151),      # 32767 elements: one below the OpenMP threshold; 31 channels of short planes
+    (2, 2, 8192),      # exactly the threshold; 2 channels of 16384 values, a channel at a time
+    (2, 4, 4096),      # exactly the threshold; 4 channels, a channel at a time
+    (2, 8, 2048),      # exactly the threshold; 8 channels, a channel at a time
+    (2, 5, 61, 59),    # parallel, 5 channels of 7198 values, a channel at a time
+    (4, 3, 67, 71),    # parallel, 3 channels, a channel at a time
+    (3, 1, 101, 113),  # parallel, one channel (every other thread idle)
+    (2, 33, 4099),     # parallel, 33 channels; runs of 4099 > 1024 values (the lane fold)
+    (3, 67, 13, 17),   # parallel, 67 channels of 221 values: short (sample-major) in float32, not in float64
+    (1031, 33),        # BatchNorm1d (S = 1): runs of one value, short: sample-major, 33 channels
     (8209, 5),         # S = 1, sample-major, 5 channels
-    (2, 1, 4099),      # serial, sample-major in both dtypes (8198 values, 65584 bytes in float32)
-    (1, 2, 8209),      # serial, one sample, sample-major
+    (2, 1, 4099),      # serial, one channel of 8198 values
+    (1, 2, 8209),      # serial, one sample
     (4, 37, 16, 17),   # parallel, a channel at a time, 37 channels: planes of 272 values, not short
     (2, 3, 16, 17),    # serial, a channel at a time
+    (2, 1, 65536),     # exactly 1 MiB of x and dy in float32: a channel at a time; large in float64
+    (2, 1, 65537),     # large in both dtypes: the backward sweeps sample-major
 ]
 BATCH_NORM_CASES = SMALL_SHAPES + [(2, 3), (3, 5, 7), (2, 3, 5, 7), (1, 1, 2, 5)] + _BATCH_NORM_FAST
 
 # ----------------------------------------------------------------------------- instance norm
-_INSTANCE_NORM_FAST = [
-    (2, 3, 91, 97),    # S = 8827: sample-major; 6 channels of the (1, N*C, S) view, parallel
+_INSTANCE_NORM_FAST = [  # the (1, N*C, S) view: one sample, so a channel is one plane
+    (2, 3, 91, 97),    # S = 8827: 6 channels of the view, parallel, a channel at a time
     (4, 17, 23, 29),   # parallel, a channel at a time, 68 channels of the view
     (1, 1, 181, 191),  # S = 34571: parallel, one channel of the view
-    (1, 2, 4099),      # serial; a channel at a time in float32, sample-major in float64
-    (1, 2, 8209),      # serial, sample-major in both dtypes
-    (2, 4, 64, 64),    # exactly the threshold; S = 4096: 64 KiB a channel in float64 (whole), 8 channels
-    (1, 5, 8191),      # parallel, 5 channels: a channel at a time in float32, sample-major in float64
-    (3, 11, 8209),     # parallel, sample-major, 33 channels of the view
+    (1, 2, 4099),      # serial, a channel at a time
+    (1, 2, 8209),      # serial
+    (2, 4, 64, 64),    # exactly the threshold; S = 4096, 8 channels
+    (1, 5, 8191),      # parallel, 5 channels
+    (3, 11, 8209),     # parallel, 33 channels of the view
     (8, 64, 9, 9),     # parallel, short planes (81 values): sample-major, 512 channels of the view
     (1, 3, 17, 19),    # serial, a channel at a time in both dtypes
+    (1, 1, 131072),    # exactly 1 MiB of x and dy in float32: a channel at a time; large in float64
+    (1, 1, 131073),    # large in both dtypes: the backward sweeps sample-major
 ]
 INSTANCE_NORM_CASES = SMALL_SHAPES + [(2, 3, 7), (3, 2, 5, 4), (1, 5, 1, 2)] + _INSTANCE_NORM_FAST
 
