@@ -1003,7 +1003,7 @@ void depthwise_backward_weight(T* dw, const T* dy, const T* x, const Conv2dParam
 // per k, (C_out, tiles) @ (tiles, C_in).
 // The transforms only add, subtract and halve; the float32 error is about the direct sum's
 // (tests/test_conv.py: test_winograd_float32_error states and checks the bound).
-// Jobs are whole tile rows (row i of tiles of an image), as many as keep a job's transformed
+// Jobs are runs of tile rows (row i of tiles of an image), as many as keep a job's transformed
 // tiles within about 640 KB (L2): whole images where one fits, transformed a plane at a time
 // (vectorized over all of a plane's tiles), else tile rows (vectorized over a row's tiles; the
 // loops of both: winograd_loops.h, per SIMD level).  The rule (use_winograd) is measured (bench/README.md,
@@ -1062,6 +1062,7 @@ struct WinogradPass {
     return rows >= th() ? rows / th() * th() : rows;
   }
   bool by_planes(index_t rows) const { return rows >= th(); }
+  index_t step(index_t rows) const { return by_planes(rows) ? th() : 1; }  // tile rows a transform call covers
   index_t jobs(index_t rows) const { return ceil_div(tile_rows(), rows) * G; }
   // V (16, ci, ld) and M or Z (16, co, ld): a channel's tiles are ld >= rows * tw apart (whole
   // cache lines), the 16 element planes vst and mst apart, 64 elements more than a plane, so
@@ -1141,23 +1142,22 @@ void winograd_run(T* y, const T* x, const std::vector<T>& U, const WinogradPass&
   const index_t rows = pass.rows_per_job(sizeof(T)), th = pass.th(), cap = pass.ld(rows), G = pass.G;
   const index_t vst = pass.vst(rows), mst = pass.mst(rows);
   const bool planes = pass.by_planes(rows);
+  const index_t step = pass.step(rows);
   run_jobs<T>(pass.jobs(rows), pass.scratch(rows), [&](index_t j, T* scratch, bool serial) {
     const auto [V, M, buf] = pass.buffers(scratch, rows);
     const index_t g = j % G, r0 = j / G * rows, r1 = std::min(r0 + rows, pass.tile_rows());
     const auto in = [&](index_t r) { return x + (r / th * G + g) * s.ci * s.H * s.W; };
     const auto out = [&](index_t r) { return y + (r / th * G + g) * s.co * s.Ho * s.Wo; };
-    if (planes)  // r0, r1 are whole images
-      for (index_t r = r0; r < r1; r += th) loops.input_plane(V, cap, vst, (r - r0) * s.tw, in(r), s, buf);
-    else
-      for (index_t r = r0; r < r1; ++r) loops.input_row(V, cap, vst, (r - r0) * s.tw, in(r), s, r % th, buf);
+    for (index_t r = r0; r < r1; r += step)  // by planes: r0, r1 are whole images
+      planes ? loops.input_plane(V, cap, vst, (r - r0) * s.tw, in(r), s, buf)
+             : loops.input_row(V, cap, vst, (r - r0) * s.tw, in(r), s, r % th, buf);
     const index_t tiles = (r1 - r0) * s.tw;
     for (int k = 0; k < 16; ++k)
       gemm_for<T>(serial)(false, false, s.co, tiles, s.ci, T(1), U.data() + (g * 16 + k) * s.co * s.ci, s.ci,
                           V + k * vst, cap, T(0), M + k * mst, cap);
-    if (planes)
-      for (index_t r = r0; r < r1; r += th) loops.output_plane(out(r), M, cap, mst, (r - r0) * s.tw, s, buf);
-    else
-      for (index_t r = r0; r < r1; ++r) loops.output_row(out(r), M, cap, mst, (r - r0) * s.tw, s, r % th, buf);
+    for (index_t r = r0; r < r1; r += step)
+      planes ? loops.output_plane(out(r), M, cap, mst, (r - r0) * s.tw, s, buf)
+             : loops.output_row(out(r), M, cap, mst, (r - r0) * s.tw, s, r % th, buf);
   });
 }
 
@@ -1191,10 +1191,11 @@ void winograd_backward_weight(T* dw, const T* dy, const T* x, const Conv2dParams
   const index_t msize = G * 16 * s.co * s.ci;
   const index_t vst = pass.vst(rows), mst = pass.mst(rows);
   const bool planes = pass.by_planes(rows);
+  const index_t step = pass.step(rows);
   auto job = [&](index_t j, T* mine, T* scratch) {
     const auto [V, Z, row_buf] = pass.buffers(scratch, rows);
     const index_t g = j % G, r0 = j / G * rows, r1 = std::min(r0 + rows, pass.tile_rows());
-    for (index_t r = r0; r < r1; r += planes ? th : 1) {
+    for (index_t r = r0; r < r1; r += step) {
       const index_t n = r / th, t = (r - r0) * s.tw;
       const T* xn = x + (n * G + g) * s.ci * s.H * s.W;
       const T* dyn = dy + (n * G + g) * s.co * s.Ho * s.Wo;

@@ -139,21 +139,22 @@ void batch_norm_forward_cpu(T* y, double* save_mean, double* save_rstd, T* runni
   // region: an exception must not leave it)
   std::vector<double> s1(size_t(C), 0.0), s2(size_t(C), 0.0);
   std::vector<T> scales(static_cast<size_t>(C)), shifts(static_cast<size_t>(C));
+  const auto K = [&](index_t c) { return N * S > 0 ? x[c * S] : T(0); };  // channel c's shift: its first value
 #pragma omp parallel if (p.numel() >= kParallelMin)
   {
     const index_t nt = omp_get_num_threads(), t = omp_get_thread_num();
     const index_t c_end = C * (t + 1) / nt;
     for (index_t b0 = C * t / nt; b0 < c_end; b0 += cb) {
       const index_t b1 = std::min(c_end, b0 + cb);
-      if (training) {  // read 1: shifted sums, K = the channel's first value
+      if (training) {  // read 1: shifted sums
         for (index_t i = 0; i < N; ++i)
           for (index_t c = b0; c < b1; ++c)
-            L.shifted_sums(x + (i * C + c) * S, S, N * S > 0 ? x[c * S] : T(0), &s1[size_t(c)], &s2[size_t(c)]);
+            L.shifted_sums(x + (i * C + c) * S, S, K(c), &s1[size_t(c)], &s2[size_t(c)]);
       }
       for (index_t c = b0; c < b1; ++c) {
         double mean, var;
         if (training) {
-          shifted_moments(N * S > 0 ? double(x[c * S]) : 0.0, s1[size_t(c)], s2[size_t(c)], cnt, mean, var);
+          shifted_moments(double(K(c)), s1[size_t(c)], s2[size_t(c)], cnt, mean, var);
           if (running_mean)
             running_mean[c] = T((1 - momentum) * double(running_mean[c]) + momentum * mean);
           if (running_var && cnt > 1)
