@@ -1,5 +1,6 @@
 """Benchmark of the norm family: each layer's fused forward and backward kernel on
-(32, 64, 32, 32) float32 (LayerNorm(256): the same data as (8192, 256), the short-row path),
+(32, 64, 32, 32) float32 (LayerNorm(256) and LayerNorm(64): the same data as (8192, 256) and
+(32768, 64), the short-row path),
 as a markdown table.
 
 GB/s counts the compulsory traffic only (forward: read x, write y; backward: read dy and x,
@@ -46,6 +47,8 @@ def cases(x, dy):
     wi, bi = np.tile(w, N), np.tile(b, N)
     x256, dy256 = x.reshape(-1, 256), dy.reshape(-1, 256)  # LayerNorm over a short last dim
     w256, b256 = (1 + 0.1 * rng.standard_normal(256)).astype(np.float32), rng.standard_normal(256).astype(np.float32)
+    x64, dy64 = x.reshape(-1, 64), dy.reshape(-1, 64)  # and a shorter one
+    w64, b64 = w256[:64].copy(), b256[:64].copy()
 
     # the params, built as pycnn.functional builds them (instance norm: batch norm of (1, N*C, H*W))
     p_bn = _C.batch_norm_params("batch_norm", x.shape, w.shape, b.shape, rm.shape, rv.shape, True, EPS)
@@ -55,6 +58,7 @@ def cases(x, dy):
     p_in = _C.batch_norm_params("instance_norm", xi.shape, wi.shape, bi.shape, None, None, True, EPS)
     p_pn = _C.pixel_norm_params("pixel_norm", x.shape, 1e-8)
     p_ln256 = _C.layer_norm_params("layer_norm", x256.shape, (256,), w256.shape, b256.shape, EPS)
+    p_ln64 = _C.layer_norm_params("layer_norm", x64.shape, (64,), w64.shape, b64.shape, EPS)
     wl1, bl1 = wl.reshape(-1), bl.reshape(-1)  # the (M, D) view's affine
 
     bn = _C.batch_norm_forward(x, rm, rv, w, b, p_bn, True, 0.1)
@@ -64,6 +68,7 @@ def cases(x, dy):
     inn = _C.batch_norm_forward(xi, None, None, wi, bi, p_in, True, 0.1)
     pn = _C.pixel_norm_forward(x, p_pn)
     ln256 = _C.group_norm_forward(x256, w256, b256, p_ln256)
+    ln64 = _C.group_norm_forward(x64, w64, b64, p_ln64)
 
     ours = [
         ("BatchNorm2d train", "forward", "2R+1W", lambda: _C.batch_norm_forward(x, rm, rv, w, b, p_bn, True, 0.1)),
@@ -82,13 +87,18 @@ def cases(x, dy):
         ("LayerNorm(256)", "forward", "2R+1W", lambda: _C.group_norm_forward(x256, w256, b256, p_ln256)),
         ("LayerNorm(256)", "backward", "2R+1W",
          lambda: _C.group_norm_backward(dy256, x256, ln256[1], ln256[2], w256, p_ln256)),
+        ("LayerNorm(64)", "forward", "2R+1W", lambda: _C.group_norm_forward(x64, w64, b64, p_ln64)),
+        ("LayerNorm(64)", "backward", "2R+1W",
+         lambda: _C.group_norm_backward(dy64, x64, ln64[1], ln64[2], w64, p_ln64)),
     ]
     theirs = [None] * len(ours)
     if torch is not None:
         tx, tdy = torch.from_numpy(x), torch.from_numpy(dy)
-        tw, tb, trm, trv = map(torch.from_numpy, (w.copy(), b.copy(), rm.copy(), rv.copy()))
-        twl, tbl = torch.from_numpy(wl), torch.from_numpy(bl)
-        tw256, tb256 = torch.from_numpy(w256), torch.from_numpy(b256)
+        trm, trv = map(torch.from_numpy, (rm.copy(), rv.copy()))
+        # the affine parameters require grad, as in training: torch's backward then computes
+        # dgamma and dbeta too, as pycnn's kernels always do (without it torch's rows skip them)
+        tw, tb, twl, tbl, tw256, tb256, tw64, tb64 = (torch.from_numpy(a.copy()).requires_grad_(True)
+                                                      for a in (w, b, wl, bl, w256, b256, w64, b64))
         fwd = {
             0: lambda t: TF.batch_norm(t, trm, trv, tw, tb, True, 0.1, EPS),
             2: lambda t: TF.batch_norm(t, trm, trv, tw, tb, False, 0.1, EPS),
@@ -97,6 +107,7 @@ def cases(x, dy):
             8: lambda t: TF.group_norm(t, 32, tw, tb, EPS),
             10: lambda t: t * torch.rsqrt(t.pow(2).mean(dim=1, keepdim=True) + 1e-8),
             12: lambda t: TF.layer_norm(t.reshape(-1, 256), (256,), tw256, tb256, EPS).reshape(t.shape),
+            14: lambda t: TF.layer_norm(t.reshape(-1, 64), (64,), tw64, tb64, EPS).reshape(t.shape),
         }
         for i, f in fwd.items():
             theirs[i] = torch_forward(f, tx)

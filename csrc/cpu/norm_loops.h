@@ -62,13 +62,24 @@ inline void lane_sums(index_t n, double& s1, double& s2, Term term) {
       for (index_t l = 0; l < kLanes; ++l) term(k + l, a[l], b[l]);
     }
     for (; k < k1; ++k) term(k, a[0], b[0]);
-    double sa = 0, sb = 0;
+    // The fold: the lanes in double, added as a fixed pairwise tree (lane l with l + h for
+    // h = 8, 4, 2, 1), which vectorizes; a serial chain of 16 adds cost as much as the sweep
+    // itself on a LayerNorm row of 64 to 256 values.
+    double da[kLanes], db[kLanes];
+#pragma omp simd
     for (index_t l = 0; l < kLanes; ++l) {
-      sa += double(a[l]);
-      sb += double(b[l]);
+      da[l] = double(a[l]);
+      db[l] = double(b[l]);
     }
-    s1 += sa;
-    s2 += sb;
+    for (index_t h = kLanes / 2; h > 0; h /= 2) {
+#pragma omp simd
+      for (index_t l = 0; l < h; ++l) {
+        da[l] += da[l + h];
+        db[l] += db[l + h];
+      }
+    }
+    s1 += da[0];
+    s2 += db[0];
   }
 }
 
