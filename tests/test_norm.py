@@ -20,7 +20,7 @@ from backends import BACKENDS
 from cases import DTYPES
 from cases.norm import (BATCH_NORM_CASES, CHANNEL_REUSE_BYTES, COLUMN_SPLIT_MIN, COLUMN_TILE, FOLD_ROWS, GROUP_NORM_CASES,
                         INSTANCE_NORM_CASES, LANE_FOLD, LAYER_NORM_CASES, PARALLEL_MIN, PIXEL_BLOCK,
-                        PIXEL_NORM_CASES, SHORT_RUN_BYTES, batch_norm_path, group_id, group_norm_path, layer_id,
+                        PIXEL_NORM_CASES, SET_BLOCK, SHORT_RUN_BYTES, batch_norm_path, group_id, group_norm_path, layer_id,
                         layer_norm_view, numel, pixel_norm_path, shape_id, spatial)
 from helpers import check, cpu_simd_levels, gradcheck, num_threads, randn, simd
 from reference import norm as ref
@@ -292,6 +292,12 @@ def test_case_table_reaches_every_fast_path():
         assert items and min(items) <= 3, (kind, items)
         assert max(items) >= (33 if kind == "columns" else 256), (kind, items)
     assert any(not par and k == "rows" and n > FOLD_ROWS * c[1] for (par, k, n), c in zip(paths, GROUP_NORM_CASES))
+    # sets in blocks of SET_BLOCK per thread: a full block and a partial one on each thread count
+    for kind in ("channel runs", "rows"):
+        for nt in (2, 3):
+            assert any(par and k == kind and all(n * (t + 1) // nt - n * t // nt > SET_BLOCK and
+                                                 (n * (t + 1) // nt - n * t // nt) % SET_BLOCK for t in range(nt))
+                       for par, k, n in paths), (kind, nt)
     views = [layer_norm_view(*c) for c in LAYER_NORM_CASES]
     Ds = {D for _, D in views}
     assert {COLUMN_SPLIT_MIN - 1, COLUMN_SPLIT_MIN, COLUMN_TILE + 1} <= Ds and max(Ds) > 32 * COLUMN_TILE

@@ -34,6 +34,7 @@ COLUMN_SPLIT_MIN = 2048       # kColumnSplitMin: LayerNorm rows from which colum
 COLUMN_TILE = 2048            # kColumnTile
 FOLD_ROWS = 64                # kFoldRows: S = 1 dweight partials folded into double every 64 rows
 PIXEL_BLOCK = 256             # kPixelBlock
+SET_BLOCK = 16                # kSetBlock: group/layer norm sets a thread works through phase by phase
 LANE_FOLD = 1024              # kFold: float lanes folded into double every 1024 values of a run
 
 # 1 (no spatial dims, one, two), a prime, even x prime, primes, and pixel_norm's block + 1
@@ -105,6 +106,7 @@ _GROUP_NORM_FAST = [
     ((9, 4099), 1),         # one group, S = 1, 4099 >= 2048: the column split, 3 tiles, parallel
     ((1, 65537), 1),        # the column split: 33 tiles of one row, parallel
     ((7, 31, 151), 31),     # one below the OpenMP threshold
+    ((40, 6, 13, 13), 3),   # S > 1: parallel, 120 sets: blocks of 16 and a remainder on 2 and 3 threads
 ]
 GROUP_NORM_CASES = ([((n, c) + sp, g) for n in BATCH for c, g in CHANNEL_GROUPS for sp in SPATIAL_SHAPES
                      if n * (c // g) * math.prod(sp) > 1]  # a set of one value is an error
